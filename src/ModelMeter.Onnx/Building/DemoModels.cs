@@ -1,0 +1,60 @@
+using ModelMeter.Onnx.Tokenization;
+
+namespace ModelMeter.Onnx.Building;
+
+/// <summary>
+/// The three demo models of the embedded default: GPT-2-shaped decoders with seeded random weights,
+/// written in the layout of an Optimum export so the real loading path runs. Their text is noise.
+/// </summary>
+public static class DemoModels
+{
+    /// <summary>Demo model names and shapes, smallest first.</summary>
+    public static IReadOnlyDictionary<string, Gpt2Config> Configs { get; } = new Dictionary<string, Gpt2Config>
+    {
+        ["demo-small"] = new(Layers: 2, Heads: 2, Width: 64),
+        ["demo-medium"] = new(Layers: 8, Heads: 5, Width: 320),
+        ["demo-large"] = new(Layers: 12, Heads: 8, Width: 512),
+    };
+
+    /// <summary>Whether <paramref name="name"/> is one of the demo models.</summary>
+    public static bool IsDemo(string name) => Configs.ContainsKey(name);
+
+    /// <summary>
+    /// Writes demo model <paramref name="name"/> into <paramref name="directory"/> (model.onnx, vocab.json,
+    /// merges.txt, config.json) unless a model.onnx is already there.
+    /// Returns whether it wrote anything.
+    /// </summary>
+    public static bool EnsureWritten(string name, string directory) =>
+        EnsureWritten(Configs[name], directory, withPast: true, seed: StableSeed(name), name);
+
+    /// <summary>Writes a GPT-2-shaped model of any shape; used by tests and benchmarks.</summary>
+    public static bool EnsureWritten(Gpt2Config config, string directory, bool withPast, int seed, string name = "custom")
+    {
+        var modelPath = Path.Combine(directory, "model.onnx");
+        if (File.Exists(modelPath))
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(directory);
+        if (config.VocabularySize == Gpt2Config.Gpt2Vocabulary)
+        {
+            Gpt2VocabularyWriter.Write(directory);
+        }
+
+        File.WriteAllText(Path.Combine(directory, "config.json"),
+            $$"""{"model_type":"gpt2","modelmeter_demo":"{{name}}","note":"seeded random weights: the text is noise","n_layer":{{config.Layers}},"n_head":{{config.Heads}},"n_embd":{{config.Width}},"vocab_size":{{config.VocabularySize}},"n_positions":{{config.ContextLength}},"eos_token_id":{{Gpt2VocabularyWriter.EndOfTextId}}}""");
+
+        // Write to a temporary name first so a crash never leaves a half-written model behind.
+        var partial = modelPath + ".partial";
+        using (var stream = File.Create(partial))
+        {
+            Gpt2GraphWriter.Write(Gpt2Weights.Random(config, seed), withPast, stream);
+        }
+
+        File.Move(partial, modelPath, overwrite: true);
+        return true;
+    }
+
+    private static int StableSeed(string name) => name.Aggregate(17, (hash, c) => unchecked(hash * 31 + c));
+}

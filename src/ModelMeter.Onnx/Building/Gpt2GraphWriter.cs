@@ -1,0 +1,134 @@
+namespace ModelMeter.Onnx.Building;
+
+/// <summary>
+/// Writes a GPT-2-style decoder as ONNX with the input and output names of a Hugging Face Optimum
+/// <c>text-generation-with-past</c> export: <c>input_ids</c>, <c>attention_mask</c>, <c>position_ids</c>,
+/// <c>past_key_values.{i}.key|value</c> in; <c>logits</c>, <c>present.{i}.key|value</c> out.
+/// Without past, the graph has no cache inputs or outputs and attends over the whole sequence.
+/// </summary>
+internal sealed class Gpt2GraphWriter
+{
+    private readonly OnnxGraph _g = new();
+    private readonly Gpt2Weights _w;
+    private readonly bool _withPast;
+    private readonly int _heads;
+    private readonly int _headWidth;
+
+    private Gpt2GraphWriter(Gpt2Weights weights, bool withPast)
+    {
+        _w = weights;
+        _withPast = withPast;
+        _heads = weights.Config.Heads;
+        _headWidth = weights.Config.HeadWidth;
+    }
+
+    public static void Write(Gpt2Weights weights, bool withPast, Stream stream)
+    {
+        var writer = new Gpt2GraphWriter(weights, withPast);
+        writer.Build();
+        writer._g.WriteTo(stream, "gpt2");
+    }
+
+    private void Build()
+    {
+        var c = _w.Config;
+        _g.Input("input_ids", TensorType.Int64, "batch_size", "sequence_length");
+        _g.Input("attention_mask", TensorType.Int64, "batch_size", "total_sequence_length");
+        _g.Input("position_ids", TensorType.Int64, "batch_size", "sequence_length");
+        if (_withPast)
+        {
+            for (var i = 0; i < c.Layers; i++)
+            {
+                foreach (var kind in new[] { "key", "value" })
+                {
+                    _g.Input($"past_key_values.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, "past_sequence_length", (long)_headWidth);
+                }
+            }
+        }
+
+        var wte = _g.Weight("transformer.wte.weight", _w.TokenEmbedding, c.VocabularySize, c.Width);
+        var wpe = _g.Weight("transformer.wpe.weight", _w.PositionEmbedding, c.ContextLength, c.Width);
+        var h = _g.Node("Add", [_g.Node("Gather", [wte, "input_ids"]), _g.Node("Gather", [wpe, "position_ids"])]);
+        var allowed = AttentionMask();
+
+        for (var i = 0; i < c.Layers; i++)
+        {
+            h = Block(i, h, allowed);
+        }
+
+        var normed = LayerNorm(h, "transformer.ln_f", _w.FinalNormScale, _w.FinalNormBias);
+        // The output projection is tied to the token embedding; ONNX Runtime folds this transpose at load.
+        var head = _g.Node("Transpose", [wte], null, NodeAttribute.Of("perm", 1L, 0L));
+        _g.Node("MatMul", [normed, head], "logits");
+        _g.Output("logits", TensorType.Float, "batch_size", "sequence_length", (long)c.VocabularySize);
+    }
+
+    /// <summary>[batch, 1, query, key] booleans: key position ≤ query position and not padding.</summary>
+    private string AttentionMask()
+    {
+        var zero = _g.Int64Constant([0]);
+        var one = _g.Int64Constant([1]);
+        var total = _g.Node("Gather", [_g.Node("Shape", ["attention_mask"]), one], null, NodeAttribute.Of("axis", 0L));
+        var past = _withPast
+            ? _g.Node("Gather", [_g.Node("Shape", ["past_key_values.0.key"]), _g.Int64Constant([2])], null, NodeAttribute.Of("axis", 0L))
+            : zero;
+        var queryPositions = _g.Node("Unsqueeze", [_g.Node("Range", [past, total, one]), _g.Int64Constant([1], 1)]);
+        var keyPositions = _g.Node("Range", [zero, total, one]);
+        var causal = _g.Node("LessOrEqual", [keyPositions, queryPositions]);
+        var notPadding = _g.Node("Unsqueeze", [
+            _g.Node("Cast", ["attention_mask"], null, NodeAttribute.Of("to", (long)TensorType.Bool)),
+            _g.Int64Constant([1, 2], 2)]);
+        return _g.Node("And", [causal, notPadding]);
+    }
+
+    private string Block(int i, string h, string allowed)
+    {
+        var layer = _w.Layers[i];
+        var d = _w.Config.Width;
+        var p = $"transformer.h.{i}";
+
+        var x = LayerNorm(h, $"{p}.ln_1", layer.Norm1Scale, layer.Norm1Bias);
+        var q = Heads(Linear(x, $"{p}.attn.q", layer.Query, layer.QueryBias, d, d));
+        var k = Heads(Linear(x, $"{p}.attn.k", layer.Key, layer.KeyBias, d, d));
+        var v = Heads(Linear(x, $"{p}.attn.v", layer.Value, layer.ValueBias, d, d));
+        if (_withPast)
+        {
+            k = _g.Node("Concat", [$"past_key_values.{i}.key", k], $"present.{i}.key", NodeAttribute.Of("axis", 2L));
+            v = _g.Node("Concat", [$"past_key_values.{i}.value", v], $"present.{i}.value", NodeAttribute.Of("axis", 2L));
+            _g.Output(k, TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
+            _g.Output(v, TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
+        }
+
+        var scores = _g.Node("Mul", [
+            _g.Node("MatMul", [q, _g.Node("Transpose", [k], null, NodeAttribute.Of("perm", 0L, 1L, 3L, 2L))]),
+            _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]);
+        var masked = _g.Node("Where", [allowed, scores, _g.FloatScalar(-1e9f)]);
+        var probabilities = _g.Node("Softmax", [masked], null, NodeAttribute.Of("axis", -1L));
+        var context = _g.Node("Reshape", [
+            _g.Node("Transpose", [_g.Node("MatMul", [probabilities, v])], null, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L)),
+            _g.Int64Constant([0, 0, d], 3)]);
+        h = _g.Node("Add", [h, Linear(context, $"{p}.attn.c_proj", layer.Projection, layer.ProjectionBias, d, d)]);
+
+        var y = LayerNorm(h, $"{p}.ln_2", layer.Norm2Scale, layer.Norm2Bias);
+        var up = Linear(y, $"{p}.mlp.c_fc", layer.Up, layer.UpBias, d, 4 * d);
+        var down = Linear(Gelu(up), $"{p}.mlp.c_proj", layer.Down, layer.DownBias, 4 * d, d);
+        return _g.Node("Add", [h, down]);
+    }
+
+    private string LayerNorm(string x, string name, float[] scale, float[] bias) =>
+        _g.Node("LayerNormalization", [x, _g.Weight($"{name}.weight", scale, scale.Length), _g.Weight($"{name}.bias", bias, bias.Length)],
+            null, NodeAttribute.Of("axis", -1L), NodeAttribute.Of("epsilon", 1e-5f));
+
+    private string Linear(string x, string name, float[] weight, float[] bias, int inputs, int outputs) =>
+        _g.Node("Add", [_g.Node("MatMul", [x, _g.Weight($"{name}.weight", weight, inputs, outputs)]), _g.Weight($"{name}.bias", bias, outputs)]);
+
+    /// <summary>[batch, seq, width] to [batch, heads, seq, head width].</summary>
+    private string Heads(string x) =>
+        _g.Node("Transpose", [_g.Node("Reshape", [x, _g.Int64Constant([0, 0, _heads, _headWidth], 4)])], null, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L));
+
+    /// <summary>The exact GELU: 0.5 × x × (1 + erf(x / √2)).</summary>
+    private string Gelu(string x) =>
+        _g.Node("Mul", [
+            _g.Node("Mul", [x, _g.FloatScalar(0.5f)]),
+            _g.Node("Add", [_g.Node("Erf", [_g.Node("Div", [x, _g.FloatScalar(MathF.Sqrt(2f))])]), _g.FloatScalar(1f)])]);
+}

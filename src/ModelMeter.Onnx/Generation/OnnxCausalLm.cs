@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using ModelMeter.Onnx.Tokenization;
+using ModelMeter.Serving;
+
+namespace ModelMeter.Onnx.Generation;
+
+/// <summary>
+/// A causal language model from a Hugging Face Optimum <c>text-generation-with-past</c> export directory,
+/// run with ONNX Runtime on the CPU. With cache inputs, each new token costs one step over one token;
+/// without them the whole sequence is run again per token.
+/// </summary>
+public sealed partial class OnnxCausalLm : IModelBackend
+{
+    private readonly InferenceSession _session;
+    private readonly Gpt2Tokenizer _tokenizer;
+    private readonly string[] _pastNames;
+    private readonly string[] _presentNames;
+    private readonly bool _hasPositionIds;
+    private readonly long _heads;
+    private readonly long _headWidth;
+
+    private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength)
+    {
+        _session = session;
+        _tokenizer = tokenizer;
+        ContextLength = contextLength;
+        var inputs = session.InputMetadata;
+        _hasPositionIds = inputs.ContainsKey("position_ids");
+        var layers = Enumerable.Range(0, int.MaxValue).TakeWhile(i => inputs.ContainsKey($"past_key_values.{i}.key")).Count();
+        _pastNames = Enumerable.Range(0, layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" }).ToArray();
+        _presentNames = Enumerable.Range(0, layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" }).ToArray();
+        if (layers > 0)
+        {
+            var dims = inputs["past_key_values.0.key"].Dimensions;
+            _heads = dims[1];
+            _headWidth = dims[3];
+        }
+    }
+
+    /// <inheritdoc />
+    public int ContextLength { get; }
+
+    /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
+    public bool UsesCache => _pastNames.Length > 0;
+
+    /// <summary>Loads <c>model.onnx</c>, <c>vocab.json</c> and <c>merges.txt</c> (and <c>config.json</c> for the context length) from <paramref name="directory"/>.</summary>
+    /// <param name="directory">The export directory.</param>
+    /// <param name="intraOpThreads">Threads per step; 0 lets ONNX Runtime choose.</param>
+    public static OnnxCausalLm Load(string directory, int intraOpThreads = 0)
+    {
+        var modelPath = Path.Combine(directory, "model.onnx");
+        if (!File.Exists(modelPath))
+        {
+            throw new FileNotFoundException($"No model.onnx in {directory}.", modelPath);
+        }
+
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
+        var session = new InferenceSession(modelPath, options);
+        return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory));
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> Tokenize(string text) => _tokenizer.Encode(text);
+
+    /// <inheritdoc />
+    public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, ITokenSink sink, CancellationToken cancellationToken)
+    {
+        // GPT-2 has no beginning-of-text token; an empty prompt starts from end-of-text, as Hugging Face does.
+        var sequence = new List<long>(promptIds.Count + request.MaxTokens);
+        sequence.AddRange(promptIds.Count > 0 ? promptIds.Select(id => (long)id) : [_tokenizer.EndOfTextId]);
+        var sampler = new TokenSampler(request.Temperature, request.TopP, request.Seed);
+        var generated = new List<int>(request.MaxTokens);
+        var finishReason = "length";
+
+        using var runOptions = new RunOptions();
+        using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
+        using var cache = new KeyValueCache(this);
+        while (generated.Count < request.MaxTokens)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var next = Step(sequence, cache, sampler, runOptions, cancellationToken);
+            if (next == _tokenizer.EndOfTextId)
+            {
+                finishReason = "stop";
+                break;
+            }
+
+            generated.Add(next);
+            sequence.Add(next);
+            sink.OnToken(next);
+        }
+
+        return new GenerationResult(_tokenizer.Decode(generated), generated.Count, finishReason);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+
+    private static int ReadContextLength(string directory)
+    {
+        var configPath = Path.Combine(directory, "config.json");
+        if (File.Exists(configPath))
+        {
+            using var config = JsonDocument.Parse(File.ReadAllText(configPath));
+            foreach (var key in new[] { "n_positions", "max_position_embeddings" })
+            {
+                if (config.RootElement.TryGetProperty(key, out var value) && value.TryGetInt32(out var length))
+                {
+                    return length;
+                }
+            }
+        }
+
+        return 1024;
+    }
+}

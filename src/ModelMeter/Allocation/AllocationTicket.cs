@@ -1,0 +1,6 @@
+namespace ModelMeter.Allocation;
+
+/// <summary>What <see cref="DeviceAllocator.Start"/> hands a request, to be given back to <see cref="DeviceAllocator.End"/>.</summary>
+/// <param name="Snapshot">The device's running per-request sum when the request started, in US dollars.</param>
+/// <param name="Started">When the request started using the device.</param>
+public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started);

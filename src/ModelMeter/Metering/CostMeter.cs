@@ -1,0 +1,76 @@
+using System.Collections.Frozen;
+using ModelMeter.Allocation;
+
+namespace ModelMeter.Metering;
+
+/// <summary>
+/// Meters requests: times them, counts their tokens, charges each its share of its device's cost
+/// and keeps the Prometheus series. Knows only the configured models and endpoints, so no request
+/// can create a series for a name outside them.
+/// </summary>
+public sealed class CostMeter
+{
+    private readonly FrozenDictionary<string, ModelInstruments> _models;
+    private readonly DeviceAllocator[] _devices;
+    private readonly ModelMeterMetrics _metrics;
+
+    /// <param name="devices">One allocator per device.</param>
+    /// <param name="modelDevices">Each model's device name.</param>
+    /// <param name="endpoints">The endpoint label values in use (a bounded set).</param>
+    /// <param name="metrics">Where the series live.</param>
+    /// <param name="time">The clock for latency and time to first token.</param>
+    public CostMeter(IEnumerable<DeviceAllocator> devices, IReadOnlyDictionary<string, string> modelDevices,
+        IReadOnlyCollection<string> endpoints, ModelMeterMetrics metrics, TimeProvider time)
+    {
+        _devices = devices.ToArray();
+        var byName = _devices.ToDictionary(d => d.Device);
+        _models = modelDevices.ToFrozenDictionary(
+            m => m.Key,
+            m => new ModelInstruments(m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), endpoints, metrics));
+        _metrics = metrics;
+        Time = time;
+        foreach (var device in _devices)
+        {
+            metrics.DeviceCost.WithLabels(device.Device);
+            metrics.DeviceIdleCost.WithLabels(device.Device);
+        }
+
+        metrics.Registry.AddBeforeCollectCallback(PublishDeviceAccounts);
+    }
+
+    internal TimeProvider Time { get; }
+
+    /// <summary>The devices being accounted.</summary>
+    public IReadOnlyList<DeviceAllocator> Devices => _devices;
+
+    /// <summary>Whether <paramref name="model"/> is configured.</summary>
+    public bool IsKnown(string model) => _models.ContainsKey(model);
+
+    /// <summary>Starts metering a request to a configured model: its latency counts from now. It uses no device time until <see cref="MeteredRequest.StartOnDevice"/>.</summary>
+    public MeteredRequest Begin(string model, string endpoint)
+    {
+        var instruments = _models.TryGetValue(model, out var found) ? found : throw new ArgumentException($"Unknown model {model}.", nameof(model));
+        var requests = instruments.Requests.TryGetValue(endpoint, out var counter) ? counter : throw new ArgumentException($"Unknown endpoint {endpoint}.", nameof(endpoint));
+        return new MeteredRequest(instruments, endpoint, requests, Time);
+    }
+
+    /// <summary>Counts a request to a configured model that failed before using its device: no cost.</summary>
+    public void Reject(string model, string endpoint, string reason)
+    {
+        if (_models.ContainsKey(model))
+        {
+            _metrics.Errors.WithLabels(model, endpoint, reason).Inc();
+        }
+    }
+
+    /// <summary>Brings every device's bill and idle counters up to now.</summary>
+    public void PublishDeviceAccounts()
+    {
+        foreach (var device in _devices)
+        {
+            var account = device.Snapshot();
+            _metrics.DeviceCost.WithLabels(device.Device).IncTo(account.BillUsd);
+            _metrics.DeviceIdleCost.WithLabels(device.Device).IncTo(account.IdleUsd);
+        }
+    }
+}

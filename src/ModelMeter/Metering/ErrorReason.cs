@@ -1,0 +1,20 @@
+namespace ModelMeter.Metering;
+
+/// <summary>The bounded set of reasons in <c>model_request_errors_total</c>.</summary>
+public static class ErrorReason
+{
+    /// <summary>Malformed body or a field out of range (400).</summary>
+    public const string BadRequest = "bad_request";
+
+    /// <summary>Body over the size limit (413).</summary>
+    public const string TooLarge = "too_large";
+
+    /// <summary>The model's queue was full or the model not loaded yet (503).</summary>
+    public const string Overloaded = "overloaded";
+
+    /// <summary>The client went away before the answer was complete; the device time used is still charged.</summary>
+    public const string ClientClosed = "client_closed";
+
+    /// <summary>The backend failed (500).</summary>
+    public const string Internal = "internal";
+}

@@ -1,0 +1,108 @@
+using ModelMeter.Allocation;
+using ModelMeter.Serving;
+using Prometheus;
+
+namespace ModelMeter.Metering;
+
+/// <summary>
+/// One request being metered. Call <see cref="StartOnDevice"/> when it starts computing, report tokens,
+/// then exactly one of <see cref="Complete"/> or <see cref="Fail"/>. Not thread-safe: one request, one caller.
+/// </summary>
+public sealed class MeteredRequest : ITokenSink
+{
+    private readonly ModelInstruments _model;
+    private readonly string _endpoint;
+    private readonly Counter.Child _requests;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private AllocationTicket _ticket;
+    private bool _onDevice;
+    private bool _ended;
+
+    internal MeteredRequest(ModelInstruments model, string endpoint, Counter.Child requests, TimeProvider time)
+    {
+        _model = model;
+        _endpoint = endpoint;
+        _requests = requests;
+        _time = time;
+        _started = time.GetTimestamp();
+    }
+
+    /// <summary>The model's name.</summary>
+    public string Model => _model.Model;
+
+    /// <summary>The device the model runs on.</summary>
+    public string Device => _model.Device.Device;
+
+    /// <summary>Prompt tokens.</summary>
+    public int InputTokens { get; set; }
+
+    /// <summary>Tokens generated so far.</summary>
+    public int OutputTokens { get; private set; }
+
+    /// <summary>Seconds from the start to the first token, once there is one.</summary>
+    public double? TimeToFirstTokenSeconds { get; private set; }
+
+    /// <summary>The request starts using its device: from now on it shares the device's cost.</summary>
+    public void StartOnDevice()
+    {
+        _ticket = _model.Device.Start();
+        _onDevice = true;
+        _model.InFlight.Inc();
+    }
+
+    /// <inheritdoc />
+    public void OnToken(int tokenId)
+    {
+        if (OutputTokens++ == 0)
+        {
+            TimeToFirstTokenSeconds = _time.GetElapsedTime(_started).TotalSeconds;
+        }
+    }
+
+    /// <summary>The request succeeded: charges it, counts it and returns what it cost.</summary>
+    public RequestCharge Complete()
+    {
+        var charge = End();
+        _requests.Inc();
+        _model.Duration.Observe(charge.LatencySeconds);
+        if (TimeToFirstTokenSeconds is { } firstToken)
+        {
+            _model.FirstToken.Observe(firstToken);
+        }
+
+        return charge;
+    }
+
+    /// <summary>
+    /// The request failed with <paramref name="reason"/> (one of <see cref="ErrorReason"/>). Device time it
+    /// used is still charged to its model, and tokens it made are counted; it is not counted as served.
+    /// </summary>
+    public RequestCharge Fail(string reason)
+    {
+        var charge = End();
+        _model.Metrics.Errors.WithLabels(_model.Model, _endpoint, reason).Inc();
+        return charge;
+    }
+
+    private RequestCharge End()
+    {
+        if (_ended)
+        {
+            throw new InvalidOperationException("This request has already ended.");
+        }
+
+        _ended = true;
+        var costUsd = 0.0;
+        if (_onDevice)
+        {
+            costUsd = _model.Device.End(_ticket);
+            _model.InFlight.Dec();
+            _model.Cost.Inc(costUsd);
+        }
+
+        _model.InputTokens.Inc(InputTokens);
+        _model.OutputTokens.Inc(OutputTokens);
+        return new RequestCharge(costUsd, _time.GetElapsedTime(_started).TotalSeconds, TimeToFirstTokenSeconds);
+    }
+}

@@ -1,0 +1,22 @@
+namespace ModelMeter.Metering;
+
+/// <summary>Metric and label names, kept in one place. The first five are the classic setup's, unchanged.</summary>
+public static class MetricNames
+{
+    public const string Requests = "model_request_total";
+    public const string Tokens = "model_tokens_total";
+    public const string RequestDuration = "model_request_duration_seconds";
+    public const string EstimatedCost = "model_estimated_cost_dollars_total";
+    public const string GpuUtilization = "gpu_utilization_percent";
+    public const string Errors = "model_request_errors_total";
+    public const string TimeToFirstToken = "model_time_to_first_token_seconds";
+    public const string InFlight = "model_inflight_requests";
+    public const string DeviceCost = "device_cost_dollars_total";
+    public const string DeviceIdleCost = "device_idle_cost_dollars_total";
+
+    public const string Model = "model_name";
+    public const string Endpoint = "endpoint";
+    public const string Direction = "direction";
+    public const string Reason = "reason";
+    public const string Device = "device";
+}

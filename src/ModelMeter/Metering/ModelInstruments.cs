@@ -1,0 +1,42 @@
+using ModelMeter.Allocation;
+using Prometheus;
+
+namespace ModelMeter.Metering;
+
+/// <summary>One model's device and its metric series, looked up once so the hot path does no label lookups.</summary>
+internal sealed class ModelInstruments
+{
+    public ModelInstruments(string model, DeviceAllocator device, IEnumerable<string> endpoints, ModelMeterMetrics metrics)
+    {
+        Model = model;
+        Device = device;
+        Metrics = metrics;
+        Requests = endpoints.ToDictionary(e => e, e => metrics.Requests.WithLabels(model, e));
+        InputTokens = metrics.Tokens.WithLabels(model, "input");
+        OutputTokens = metrics.Tokens.WithLabels(model, "output");
+        Duration = metrics.RequestDuration.WithLabels(model);
+        Cost = metrics.EstimatedCost.WithLabels(model);
+        FirstToken = metrics.TimeToFirstToken.WithLabels(model);
+        InFlight = metrics.InFlight.WithLabels(model);
+    }
+
+    public string Model { get; }
+
+    public DeviceAllocator Device { get; }
+
+    public ModelMeterMetrics Metrics { get; }
+
+    public IReadOnlyDictionary<string, Counter.Child> Requests { get; }
+
+    public Counter.Child InputTokens { get; }
+
+    public Counter.Child OutputTokens { get; }
+
+    public Histogram.Child Duration { get; }
+
+    public Counter.Child Cost { get; }
+
+    public Histogram.Child FirstToken { get; }
+
+    public Gauge.Child InFlight { get; }
+}

@@ -1,0 +1,51 @@
+using Prometheus;
+
+namespace ModelMeter.Metering;
+
+/// <summary>The Prometheus instruments ModelMeter exports, created once in one registry.</summary>
+public sealed class ModelMeterMetrics
+{
+    /// <summary>The classic setup's latency buckets, in seconds.</summary>
+    public static readonly double[] DurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>Time-to-first-token buckets, in seconds.</summary>
+    public static readonly double[] FirstTokenBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+    /// <summary>Creates the instruments in <paramref name="registry"/> (the process-wide default when null).</summary>
+    public ModelMeterMetrics(CollectorRegistry? registry = null)
+    {
+        Registry = registry ?? Prometheus.Metrics.DefaultRegistry;
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        Requests = factory.CreateCounter(MetricNames.Requests, "Requests served.", MetricNames.Model, MetricNames.Endpoint);
+        Tokens = factory.CreateCounter(MetricNames.Tokens, "Tokens read (input) and generated (output).", MetricNames.Model, MetricNames.Direction);
+        RequestDuration = factory.CreateHistogram(MetricNames.RequestDuration, "Request latency in seconds, queueing included.",
+            new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = DurationBuckets });
+        EstimatedCost = factory.CreateCounter(MetricNames.EstimatedCost, "Device cost attributed to the model's requests, US dollars.", MetricNames.Model);
+        Errors = factory.CreateCounter(MetricNames.Errors, "Failed requests by reason.", MetricNames.Model, MetricNames.Endpoint, MetricNames.Reason);
+        TimeToFirstToken = factory.CreateHistogram(MetricNames.TimeToFirstToken, "Seconds from request start to the first generated token.",
+            new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = FirstTokenBuckets });
+        InFlight = factory.CreateGauge(MetricNames.InFlight, "Requests running on the model's device now.", MetricNames.Model);
+        DeviceCost = factory.CreateCounter(MetricNames.DeviceCost, "The device bill: device time × hourly rate, US dollars.", MetricNames.Device);
+        DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter Requests { get; }
+
+    public Counter Tokens { get; }
+
+    public Histogram RequestDuration { get; }
+
+    public Counter EstimatedCost { get; }
+
+    public Counter Errors { get; }
+
+    public Histogram TimeToFirstToken { get; }
+
+    public Gauge InFlight { get; }
+
+    public Counter DeviceCost { get; }
+
+    public Counter DeviceIdleCost { get; }
+}

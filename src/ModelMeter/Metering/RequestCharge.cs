@@ -1,0 +1,7 @@
+namespace ModelMeter.Metering;
+
+/// <summary>What a finished request cost.</summary>
+/// <param name="CostUsd">Its share of its device's cost, US dollars.</param>
+/// <param name="LatencySeconds">Seconds from arrival to end, queueing included.</param>
+/// <param name="TimeToFirstTokenSeconds">Seconds to the first generated token, if any.</param>
+public readonly record struct RequestCharge(double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds);
