@@ -1,0 +1,29 @@
+using ModelMeter.Allocation;
+
+namespace ModelMeter.Server.Configuration;
+
+/// <summary>The <c>ModelMeter</c> configuration section.</summary>
+public sealed class ModelMeterOptions
+{
+    /// <summary>The section name in appsettings.json; environment variables use <c>ModelMeter__...</c>.</summary>
+    public const string Section = "ModelMeter";
+
+    /// <summary>Devices by name: what each costs per hour.</summary>
+    public Dictionary<string, DeviceOptions> Devices { get; set; } = [];
+
+    /// <summary>Models by name: where each is loaded from and which device it runs on.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = [];
+
+    /// <summary>How device cost is split among requests.</summary>
+    public AllocationOptions Allocation { get; set; } = new();
+
+    /// <summary>Request limits.</summary>
+    public LimitsOptions Limits { get; set; } = new();
+}
+
+/// <summary>How device cost is split among requests.</summary>
+public sealed class AllocationOptions
+{
+    /// <summary>Default <see cref="AllocationMethod.SharedTime"/>: request costs plus idle add up to the bill.</summary>
+    public AllocationMethod Method { get; set; } = AllocationMethod.SharedTime;
+}

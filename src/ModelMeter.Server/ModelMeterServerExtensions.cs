@@ -1,0 +1,58 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ModelMeter.Allocation;
+using ModelMeter.Metering;
+using ModelMeter.Server.Configuration;
+using ModelMeter.Server.Endpoints;
+using ModelMeter.Server.Models;
+using Prometheus;
+
+namespace ModelMeter.Server;
+
+/// <summary>Wires the server: options, metering, model loading, routes.</summary>
+public static class ModelMeterServerExtensions
+{
+    /// <summary>The endpoint label values this server uses.</summary>
+    internal static readonly string[] Endpoints = [GenerateEndpoints.Endpoint];
+
+    /// <summary>Adds the server's services. A <see cref="CollectorRegistry"/> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.</summary>
+    public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ModelMeterOptions>().BindConfiguration(ModelMeterOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelMeterOptions>, ModelMeterOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
+        services.AddSingleton(sp => new ModelMeterMetrics(sp.GetRequiredService<CollectorRegistry>()));
+        services.AddSingleton(CreateMeter);
+        services.AddSingleton<ModelRegistry>();
+        services.AddHostedService<ModelLoader>();
+        services.AddProblemDetails();
+
+        var maxBody = builder.Configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+        return builder;
+    }
+
+    /// <summary>Maps the routes and starts the device clocks.</summary>
+    public static WebApplication MapModelMeterServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapGenerate();
+        app.MapInfo();
+        app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
+        // Device bills run from server start, busy or not.
+        app.Services.GetRequiredService<CostMeter>();
+        return app;
+    }
+
+    private static CostMeter CreateMeter(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<ModelMeterOptions>>().Value;
+        var time = services.GetRequiredService<TimeProvider>();
+        var devices = options.Devices.Select(d => new DeviceAllocator(d.Key, d.Value.ToRateCard(), time, options.Allocation.Method));
+        var placements = options.Models.ToDictionary(m => m.Key, m => m.Value.Device!);
+        return new CostMeter(devices, placements, Endpoints, services.GetRequiredService<ModelMeterMetrics>(), time);
+    }
+}
