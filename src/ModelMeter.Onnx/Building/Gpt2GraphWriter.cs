@@ -35,6 +35,8 @@ internal sealed class Gpt2GraphWriter
         _g.Input("input_ids", TensorType.Int64, "batch_size", "sequence_length");
         _g.Input("attention_mask", TensorType.Int64, "batch_size", "total_sequence_length");
         _g.Input("position_ids", TensorType.Int64, "batch_size", "sequence_length");
+        // Outputs in Optimum's order: logits, then present.0.key, present.0.value, ...
+        _g.Output("logits", TensorType.Float, "batch_size", "sequence_length", (long)c.VocabularySize);
         if (_withPast)
         {
             for (var i = 0; i < c.Layers; i++)
@@ -42,6 +44,7 @@ internal sealed class Gpt2GraphWriter
                 foreach (var kind in new[] { "key", "value" })
                 {
                     _g.Input($"past_key_values.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, "past_sequence_length", (long)_headWidth);
+                    _g.Output($"present.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
                 }
             }
         }
@@ -60,7 +63,6 @@ internal sealed class Gpt2GraphWriter
         // The output projection is tied to the token embedding; ONNX Runtime folds this transpose at load.
         var head = _g.Node("Transpose", [wte], null, NodeAttribute.Of("perm", 1L, 0L));
         _g.Node("MatMul", [normed, head], "logits");
-        _g.Output("logits", TensorType.Float, "batch_size", "sequence_length", (long)c.VocabularySize);
     }
 
     /// <summary>[batch, 1, query, key] booleans: key position ≤ query position and not padding.</summary>
@@ -95,8 +97,6 @@ internal sealed class Gpt2GraphWriter
         {
             k = _g.Node("Concat", [$"past_key_values.{i}.key", k], $"present.{i}.key", NodeAttribute.Of("axis", 2L));
             v = _g.Node("Concat", [$"past_key_values.{i}.value", v], $"present.{i}.value", NodeAttribute.Of("axis", 2L));
-            _g.Output(k, TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
-            _g.Output(v, TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
         }
 
         var scores = _g.Node("Mul", [

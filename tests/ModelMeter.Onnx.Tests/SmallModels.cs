@@ -1,0 +1,30 @@
+using ModelMeter.Onnx.Building;
+
+namespace ModelMeter.Onnx.Tests;
+
+/// <summary>Two small GPT-2-vocabulary models with the same weights, one with a key/value cache and one without, written once per test run.</summary>
+public sealed class SmallModels : IDisposable
+{
+    public static readonly Gpt2Config Config = new(Layers: 2, Heads: 2, Width: 16, ContextLength: 128);
+
+    public SmallModels()
+    {
+        Root = Directory.CreateTempSubdirectory("modelmeter-onnx-tests-").FullName;
+        DemoModels.EnsureWritten(Config, WithCache, withPast: true, seed: 3);
+        DemoModels.EnsureWritten(Config, WithoutCache, withPast: false, seed: 3);
+    }
+
+    public string Root { get; }
+
+    public string WithCache => Path.Combine(Root, "with-cache");
+
+    public string WithoutCache => Path.Combine(Root, "without-cache");
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+[CollectionDefinition(Name)]
+public sealed class SmallModelsCollection : ICollectionFixture<SmallModels>
+{
+    public const string Name = "small models";
+}

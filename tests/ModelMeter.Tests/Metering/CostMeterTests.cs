@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Time.Testing;
+using ModelMeter.Allocation;
+using ModelMeter.Metering;
+using ModelMeter.Pricing;
+using Prometheus;
+
+namespace ModelMeter.Tests.Metering;
+
+public sealed class CostMeterTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider _time = new(T0);
+    private readonly ModelMeterMetrics _metrics = new(Metrics.NewCustomRegistry());
+    private readonly CostMeter _meter;
+
+    public CostMeterTests()
+    {
+        var device = new DeviceAllocator("gpu0", RateCard.Flat(3600), _time);
+        _meter = new CostMeter([device], new Dictionary<string, string> { ["a"] = "gpu0", ["b"] = "gpu0" }, ["generate"], _metrics, _time);
+    }
+
+    [Fact]
+    public void Complete_ServedRequest_CountsTokensLatencyAndCost()
+    {
+        var request = _meter.Begin("a", "generate");
+        _time.Advance(TimeSpan.FromSeconds(1)); // queued
+        request.InputTokens = 7;
+        request.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(0.5));
+        request.OnToken(1);
+        _time.Advance(TimeSpan.FromSeconds(1.5));
+        request.OnToken(2);
+
+        var charge = request.Complete();
+
+        Assert.Equal(2, charge.CostUsd, 9);
+        Assert.Equal(3, charge.LatencySeconds, 9);
+        Assert.Equal(1.5, charge.TimeToFirstTokenSeconds!.Value, 9);
+        Assert.Equal(1, _metrics.Requests.WithLabels("a", "generate").Value);
+        Assert.Equal(7, _metrics.Tokens.WithLabels("a", "input").Value);
+        Assert.Equal(2, _metrics.Tokens.WithLabels("a", "output").Value);
+        Assert.Equal(2, _metrics.EstimatedCost.WithLabels("a").Value, 9);
+        Assert.Equal(0, _metrics.InFlight.WithLabels("a").Value);
+    }
+
+    [Fact]
+    public void Fail_ClientClosedAfterUsingDevice_ChargesDeviceTimeAndCountsError()
+    {
+        var request = _meter.Begin("a", "generate");
+        request.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(4));
+
+        var charge = request.Fail(ErrorReason.ClientClosed);
+
+        Assert.Equal(4, charge.CostUsd, 9);
+        Assert.Equal(4, _metrics.EstimatedCost.WithLabels("a").Value, 9);
+        Assert.Equal(0, _metrics.Requests.WithLabels("a", "generate").Value);
+        Assert.Equal(1, _metrics.Errors.WithLabels("a", "generate", ErrorReason.ClientClosed).Value);
+    }
+
+    [Fact]
+    public void PublishDeviceAccounts_TwoModelsShareDevice_ModelCostsPlusIdleEqualBill()
+    {
+        _time.Advance(TimeSpan.FromSeconds(3));
+        var a = _meter.Begin("a", "generate");
+        a.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var b = _meter.Begin("b", "generate");
+        b.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(2));
+        a.Complete();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        b.Complete();
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        _meter.PublishDeviceAccounts();
+
+        var bill = _metrics.DeviceCost.WithLabels("gpu0").Value;
+        var idle = _metrics.DeviceIdleCost.WithLabels("gpu0").Value;
+        Assert.Equal(13, bill, 9);
+        Assert.Equal(8, idle, 9);
+        Assert.Equal(3, _metrics.EstimatedCost.WithLabels("a").Value, 9);
+        Assert.Equal(2, _metrics.EstimatedCost.WithLabels("b").Value, 9);
+    }
+
+    [Fact]
+    public void Reject_UnknownModel_CreatesNoSeries()
+    {
+        _meter.Reject("not-a-model", "generate", ErrorReason.BadRequest);
+
+        Assert.DoesNotContain(_metrics.Errors.GetAllLabelValues(), labels => labels.Contains("not-a-model"));
+        Assert.Throws<ArgumentException>(() => _meter.Begin("not-a-model", "generate"));
+    }
+
+    [Fact]
+    public void Complete_Twice_Throws()
+    {
+        var request = _meter.Begin("a", "generate");
+        request.Complete();
+
+        Assert.Throws<InvalidOperationException>(() => request.Complete());
+    }
+}

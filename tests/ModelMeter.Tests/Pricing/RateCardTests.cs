@@ -1,0 +1,35 @@
+using ModelMeter.Pricing;
+
+namespace ModelMeter.Tests.Pricing;
+
+public sealed class RateCardTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void CostUsd_AcrossRateChange_SumsEachPeriod()
+    {
+        var card = new RateCard([new RatePeriod(T0, 3.6), new RatePeriod(T0.AddHours(1), 7.2)]);
+
+        // 30 min at 3.60/h + 30 min at 7.20/h
+        Assert.Equal(1.8 + 3.6, card.CostUsd(T0.AddMinutes(30), T0.AddMinutes(90)), 12);
+    }
+
+    [Fact]
+    public void CostUsd_BeforeFirstPeriod_IsFree()
+    {
+        var card = new RateCard([new RatePeriod(T0, 3.6)]);
+
+        Assert.Equal(0, card.CostUsd(T0.AddHours(-2), T0));
+        Assert.Equal(-1, card.VersionAt(T0.AddSeconds(-1)));
+        Assert.Equal(0, card.VersionAt(T0));
+    }
+
+    [Fact]
+    public void Constructor_NegativeRate_Throws() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RateCard([new RatePeriod(T0, -1)]));
+
+    [Fact]
+    public void Constructor_TwoRatesAtOnce_Throws() =>
+        Assert.Throws<ArgumentException>(() => new RateCard([new RatePeriod(T0, 1), new RatePeriod(T0, 2)]));
+}
