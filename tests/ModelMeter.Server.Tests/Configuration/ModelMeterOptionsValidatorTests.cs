@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+using ModelMeter.Server.Configuration;
+
+namespace ModelMeter.Server.Tests.Configuration;
+
+public sealed class ModelMeterOptionsValidatorTests
+{
+    [Fact]
+    public async Task Start_SeveralBadKeys_FailsListingEveryKey()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Devices:gpu0:HourlyUsd"] = "-2.5";
+        settings["ModelMeter:Models:llama:Path"] = "/nonexistent/llama";
+        settings["ModelMeter:Models:llama:Device"] = "tpu9";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Devices:gpu0:HourlyUsd", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Models:llama:Device", StringComparison.Ordinal) && f.Contains("tpu9"));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Models:llama:Path", StringComparison.Ordinal));
+        Assert.Equal(3, error.Failures.Count());
+    }
+
+    [Fact]
+    public void Validate_ShippedAppSettings_Passes()
+    {
+        var configuration = new ConfigurationBuilder().AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json")).Build();
+        var options = configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>()!;
+        var environment = new FakeEnvironment { ContentRootPath = Path.GetTempPath() };
+
+        var result = new ModelMeterOptionsValidator(environment).Validate(null, options);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+        Assert.Equal(["demo-large", "demo-medium", "demo-small"], options.Models.Keys.Order());
+        Assert.Equal(512, options.Limits.MaxTokens);
+        Assert.Equal(1024 * 1024, options.Limits.MaxBodyBytes);
+    }
+
+    [Fact]
+    public async Task Start_EnvironmentStyleOverride_ChangesTheRate()
+    {
+        var settings = RunningServer.DemoSettings(hourlyUsd: 0.17);
+        settings["ModelMeter:Devices:cpu:Rates:0:From"] = "2020-01-01T00:00:00Z";
+        settings["ModelMeter:Devices:cpu:Rates:0:HourlyUsd"] = "7.5";
+        await using var server = await RunningServer.StartAsync(settings);
+
+        var meter = server.Services.GetRequiredService<ModelMeter.Metering.CostMeter>();
+
+        Assert.Equal(7.5, meter.Devices.Single().Rates.HourlyUsdOf(meter.Devices.Single().Snapshot().RateVersion));
+    }
+
+    private sealed class FakeEnvironment : IHostEnvironment
+    {
+        public string EnvironmentName { get; set; } = "Testing";
+        public string ApplicationName { get; set; } = "ModelMeter.Server";
+        public string ContentRootPath { get; set; } = "";
+        public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = null!;
+    }
+}

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace ModelMeter.Server.Tests.Endpoints;
+
+[Collection(DemoServerCollection.Name)]
+public sealed class GenerateEndpointTests(DemoServer demo)
+{
+    private static readonly string[] Models = ["demo-small", "demo-medium", "demo-large"];
+    private readonly RunningServer _server = demo.Server;
+
+    [Fact]
+    public async Task Generate_SixteenConcurrentAcrossThreeModels_MetricsMatchResponsesAndCostsAddUpToBill()
+    {
+        var before = await _server.ScrapeAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            var model = Models[i % 3];
+            using var response = await _server.GenerateAsync(model, new { prompt = $"Request {i}: where did the money go?", max_tokens = 8 + i });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }));
+        var after = await _server.ScrapeAsync();
+
+        foreach (var model in Models)
+        {
+            var mine = responses.Where(r => r.GetProperty("model").GetString() == model).ToArray();
+            Assert.Equal(mine.Length, Delta(before, after, $"model_request_total{{model_name=\"{model}\",endpoint=\"generate\"}}"));
+            Assert.Equal(mine.Sum(r => r.GetProperty("input_tokens").GetInt32()), Delta(before, after, $"model_tokens_total{{model_name=\"{model}\",direction=\"input\"}}"));
+            Assert.Equal(mine.Sum(r => r.GetProperty("output_tokens").GetInt32()), Delta(before, after, $"model_tokens_total{{model_name=\"{model}\",direction=\"output\"}}"));
+            var cost = mine.Sum(r => r.GetProperty("estimated_cost_usd").GetDouble());
+            Assert.True(cost > 0);
+            Assert.InRange(Math.Abs(Delta(before, after, $"model_estimated_cost_dollars_total{{model_name=\"{model}\"}}") - cost) / cost, 0, 1e-9);
+            Assert.Equal(0, after[$"model_inflight_requests{{model_name=\"{model}\"}}"]);
+        }
+
+        var modelCosts = Models.Sum(m => after[$"model_estimated_cost_dollars_total{{model_name=\"{m}\"}}"]);
+        var idle = after["device_idle_cost_dollars_total{device=\"cpu\"}"];
+        var bill = after["device_cost_dollars_total{device=\"cpu\"}"];
+        Assert.InRange(Math.Abs(modelCosts + idle - bill) / bill, 0, 1e-9);
+        Assert.All(responses, r => Assert.StartsWith("req_", r.GetProperty("request_id").GetString()));
+    }
+
+    [Theory]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": 0}", "max_tokens")]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": -5}", "max_tokens")]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": 513}", "max_tokens")]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": 99999999999}", "max_tokens")]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": \"ten\"}", "max_tokens")]
+    [InlineData("{\"prompt\": \"hi\", \"max_tokens\": \"10\"}", "max_tokens")]
+    [InlineData("{\"prompt\": 42}", "prompt")]
+    [InlineData("{\"max_tokens\": 5}", "prompt")]
+    [InlineData("{\"prompt\": \"\"}", "prompt")]
+    [InlineData("{\"prompt\": \"   \"}", "prompt")]
+    [InlineData("{\"prompt\": \"hi\", \"temperature\": -1}", "temperature")]
+    [InlineData("{\"prompt\": \"hi\", \"top_p\": 0}", "top_p")]
+    [InlineData("{\"prompt\": \"hi\"", "body")]
+    [InlineData("not json", "body")]
+    [InlineData("", "body")]
+    [InlineData("[1, 2]", "body")]
+    [InlineData("null", "body")]
+    public async Task Generate_BadInput_Returns400ProblemNamingTheField(string body, string field)
+    {
+        using var response = await _server.Client.PostAsync("/v1/generate/demo-small", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains(field == "body" ? "JSON" : field, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Generate_UnknownModel_Returns404AndCreatesNoSeries()
+    {
+        using var response = await _server.GenerateAsync("gpt-nope", new { prompt = "hi", max_tokens = 5 });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(await _server.Client.GetStringAsync("/metrics"), "gpt-nope");
+    }
+
+    [Fact]
+    public async Task Generate_BodyOverOneMebibyte_Returns413()
+    {
+        var prompt = new string('a', 1024 * 1024 + 10);
+
+        using var response = await _server.GenerateAsync("demo-small", new { prompt, max_tokens = 5 });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Generate_ChunkedBodyOverLimit_Returns413()
+    {
+        var chunks = new PushStreamContentOfSize(1024 * 1024 + 4096);
+
+        using var response = await _server.Client.PostAsync("/v1/generate/demo-small", chunks);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Generate_PromptOverContext_Returns400NamingPrompt()
+    {
+        var prompt = string.Concat(Enumerable.Repeat("word ", 1000));
+
+        using var response = await _server.GenerateAsync("demo-small", new { prompt, max_tokens = 100 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("prompt", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Generate_NonAsciiPrompt_CountsItsTokens()
+    {
+        using var response = await _server.GenerateAsync("demo-small", new { prompt = "Grüße aus 日本 🚀", max_tokens = 4 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(body.GetProperty("input_tokens").GetInt32() >= 8);
+        Assert.Equal(4, body.GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Generate_ClientDisconnects_StopsGenerationAndChargesDeviceTimeUsed()
+    {
+        var before = await _server.ScrapeAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _server.GenerateAsync("demo-large", new { prompt = "a long story", max_tokens = 512 }, cancel.Token));
+
+        var after = await WaitForAsync(s => s.GetValueOrDefault("model_request_errors_total{model_name=\"demo-large\",endpoint=\"generate\",reason=\"client_closed\"}")
+            > before.GetValueOrDefault("model_request_errors_total{model_name=\"demo-large\",endpoint=\"generate\",reason=\"client_closed\"}"));
+        var tokens = Delta(before, after, "model_tokens_total{model_name=\"demo-large\",direction=\"output\"}");
+        Assert.InRange(tokens, 1, 511);
+        Assert.True(Delta(before, after, "model_estimated_cost_dollars_total{model_name=\"demo-large\"}") > 0);
+        Assert.Equal(0, Delta(before, after, "model_request_total{model_name=\"demo-large\",endpoint=\"generate\"}"));
+        Assert.Equal(0, after["model_inflight_requests{model_name=\"demo-large\"}"]);
+    }
+
+    private async Task<Dictionary<string, double>> WaitForAsync(Func<Dictionary<string, double>, bool> condition)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var samples = await _server.ScrapeAsync();
+            if (condition(samples))
+            {
+                return samples;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The metrics never showed the expected change.");
+    }
+
+    private static double Delta(Dictionary<string, double> before, Dictionary<string, double> after, string key) =>
+        after.GetValueOrDefault(key) - before.GetValueOrDefault(key);
+
+    /// <summary>A body of a given size sent without Content-Length (chunked), so only the server's read limit can stop it.</summary>
+    private sealed class PushStreamContentOfSize(int size) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var chunk = Encoding.ASCII.GetBytes(new string(' ', 4096));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("{\"prompt\": \""));
+            for (var sent = 0; sent < size; sent += chunk.Length)
+            {
+                await stream.WriteAsync(chunk);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Prometheus;
+
+namespace ModelMeter.Server.Tests;
+
+/// <summary>The real server on Kestrel at a free loopback port, configured in memory, with its own metrics registry.</summary>
+internal sealed partial class RunningServer : IAsyncDisposable
+{
+    /// <summary>Demo models are written once here and shared by every server of the test run.</summary>
+    public static readonly string ModelsDirectory = Path.Combine(AppContext.BaseDirectory, "models");
+
+    private readonly WebApplication _app;
+    private readonly string _contentRoot;
+
+    private RunningServer(WebApplication app, string contentRoot)
+    {
+        _app = app;
+        _contentRoot = contentRoot;
+        Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(120) };
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The three demo models on one CPU device at <paramref name="hourlyUsd"/>, plus <paramref name="overrides"/>.</summary>
+    public static Dictionary<string, string?> DemoSettings(double hourlyUsd = 3600)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ModelMeter:Devices:cpu:HourlyUsd"] = hourlyUsd.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var model in new[] { "demo-small", "demo-medium", "demo-large" })
+        {
+            settings[$"ModelMeter:Models:{model}:Path"] = Path.Combine(ModelsDirectory, model);
+            settings[$"ModelMeter:Models:{model}:Device"] = "cpu";
+        }
+
+        return settings;
+    }
+
+    public static async Task<RunningServer> StartAsync(Dictionary<string, string?> settings, bool waitUntilReady = true)
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-server-").FullName;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = contentRoot, EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection([new("Urls", "http://127.0.0.1:0")]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(Metrics.NewCustomRegistry());
+        builder.AddModelMeterServer();
+        var app = builder.Build();
+        app.MapModelMeterServer();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            Directory.Delete(contentRoot, recursive: true);
+            throw;
+        }
+
+        var server = new RunningServer(app, contentRoot);
+        if (waitUntilReady)
+        {
+            await server.WaitUntilReadyAsync();
+        }
+
+        return server;
+    }
+
+    public async Task WaitUntilReadyAsync()
+    {
+        for (var i = 0; i < 1200; i++)
+        {
+            if ((await Client.GetAsync("/readyz")).IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The server did not become ready in 120 s.");
+    }
+
+    public Task<HttpResponseMessage> GenerateAsync(string model, object body, CancellationToken cancellationToken = default) =>
+        Client.PostAsJsonAsync($"/v1/generate/{model}", body, cancellationToken);
+
+    /// <summary>Scrapes /metrics into "name{labels}" → value.</summary>
+    public async Task<Dictionary<string, double>> ScrapeAsync()
+    {
+        var text = await Client.GetStringAsync("/metrics");
+        var samples = new Dictionary<string, double>();
+        foreach (var line in text.Split('\n'))
+        {
+            var match = SampleLine().Match(line);
+            if (match.Success)
+            {
+                samples[match.Groups[1].Value] = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return samples;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(_contentRoot, recursive: true);
+    }
+
+    [GeneratedRegex(@"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$")]
+    private static partial Regex SampleLine();
+}
