@@ -1,0 +1,43 @@
+using BenchmarkDotNet.Attributes;
+using ModelMeter.Allocation;
+using ModelMeter.Metering;
+using ModelMeter.Pricing;
+using Prometheus;
+
+namespace ModelMeter.Benchmarks;
+
+/// <summary>The metering hot path of one request: begin, start on device, 32 tokens, complete (allocator, counters, histograms).</summary>
+[MemoryDiagnoser]
+public class MeteringBenchmarks
+{
+    private CostMeter _meter = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry());
+        var device = new DeviceAllocator("gpu0", RateCard.Flat(2.5), TimeProvider.System);
+        _meter = new CostMeter([device], new Dictionary<string, string> { ["demo-small"] = "gpu0" }, ["generate"], metrics, TimeProvider.System);
+    }
+
+    [Benchmark]
+    public double MeterOneRequest()
+    {
+        var request = _meter.Begin("demo-small", "generate");
+        request.InputTokens = 12;
+        request.StartOnDevice();
+        for (var i = 0; i < 32; i++)
+        {
+            request.OnToken(i);
+        }
+
+        return request.Complete().CostUsd;
+    }
+
+    [Benchmark]
+    public double AllocatorStartEnd()
+    {
+        var device = _meter.Devices[0];
+        return device.End(device.Start());
+    }
+}
