@@ -23,7 +23,9 @@ public static class ModelMeterServerExtensions
         services.AddSingleton<IValidateOptions<ModelMeterOptions>, ModelMeterOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
-        services.AddSingleton(sp => new ModelMeterMetrics(sp.GetRequiredService<CollectorRegistry>()));
+        services.AddSingleton(sp => new ModelMeterMetrics(
+            sp.GetRequiredService<CollectorRegistry>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(GenAiInstruments.MeterName))));
         services.AddSingleton(CreateMeter);
         services.AddSingleton<ModelRegistry>();
         services.AddHostedService<ModelLoader>();

@@ -63,7 +63,7 @@ public sealed class MeteredRequest : ITokenSink
     /// <summary>The request succeeded: charges it, counts it and returns what it cost.</summary>
     public RequestCharge Complete()
     {
-        var charge = End();
+        var charge = End(errorType: null);
         _requests.Inc();
         _model.Duration.Observe(charge.LatencySeconds);
         if (TimeToFirstTokenSeconds is { } firstToken)
@@ -80,12 +80,12 @@ public sealed class MeteredRequest : ITokenSink
     /// </summary>
     public RequestCharge Fail(string reason)
     {
-        var charge = End();
+        var charge = End(errorType: reason);
         _model.Metrics.Errors.WithLabels(_model.Model, _endpoint, reason).Inc();
         return charge;
     }
 
-    private RequestCharge End()
+    private RequestCharge End(string? errorType)
     {
         if (_ended)
         {
@@ -103,6 +103,8 @@ public sealed class MeteredRequest : ITokenSink
 
         _model.InputTokens.Inc(InputTokens);
         _model.OutputTokens.Inc(OutputTokens);
-        return new RequestCharge(costUsd, _time.GetElapsedTime(_started).TotalSeconds, TimeToFirstTokenSeconds);
+        var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
+        _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
+        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds);
     }
 }

@@ -11,9 +11,11 @@ public sealed class ModelMeterMetrics
     /// <summary>Time-to-first-token buckets, in seconds.</summary>
     public static readonly double[] FirstTokenBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-    /// <summary>Creates the instruments in <paramref name="registry"/> (the process-wide default when null).</summary>
-    public ModelMeterMetrics(CollectorRegistry? registry = null)
+    /// <summary>Creates the Prometheus instruments in <paramref name="registry"/> (the process-wide default when null)
+    /// and the OpenTelemetry GenAI histograms on <paramref name="meter"/> (a new <see cref="GenAiInstruments.MeterName"/> meter when null).</summary>
+    public ModelMeterMetrics(CollectorRegistry? registry = null, System.Diagnostics.Metrics.Meter? meter = null)
     {
+        GenAi = new GenAiInstruments(meter ?? new System.Diagnostics.Metrics.Meter(GenAiInstruments.MeterName));
         Registry = registry ?? Prometheus.Metrics.DefaultRegistry;
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         Requests = factory.CreateCounter(MetricNames.Requests, "Requests served.", MetricNames.Model, MetricNames.Endpoint);
@@ -30,6 +32,9 @@ public sealed class ModelMeterMetrics
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>The OpenTelemetry GenAI histograms.</summary>
+    public GenAiInstruments GenAi { get; }
 
     public Counter Requests { get; }
 

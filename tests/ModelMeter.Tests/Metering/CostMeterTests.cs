@@ -10,11 +10,13 @@ public sealed class CostMeterTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private readonly FakeTimeProvider _time = new(T0);
-    private readonly ModelMeterMetrics _metrics = new(Metrics.NewCustomRegistry());
+    private readonly System.Diagnostics.Metrics.Meter _genAiMeter = new(GenAiInstruments.MeterName);
+    private readonly ModelMeterMetrics _metrics;
     private readonly CostMeter _meter;
 
     public CostMeterTests()
     {
+        _metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry(), _genAiMeter);
         var device = new DeviceAllocator("gpu0", RateCard.Flat(3600), _time);
         _meter = new CostMeter([device], new Dictionary<string, string> { ["a"] = "gpu0", ["b"] = "gpu0" }, ["generate"], _metrics, _time);
     }
@@ -90,6 +92,37 @@ public sealed class CostMeterTests
 
         Assert.DoesNotContain(_metrics.Errors.GetAllLabelValues(), labels => labels.Contains("not-a-model"));
         Assert.Throws<ArgumentException>(() => _meter.Begin("not-a-model", "generate"));
+    }
+
+    [Fact]
+    public void Complete_WithOpenTelemetryListener_RecordsGenAiHistograms()
+    {
+        var recorded = new List<(string Name, double Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, _genAiMeter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => recorded.Add((i.Name, v, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => recorded.Add((i.Name, v, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
+        listener.Start();
+
+        var request = _meter.Begin("a", "generate");
+        request.InputTokens = 9;
+        request.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(0.25));
+        request.OnToken(1);
+        _time.Advance(TimeSpan.FromSeconds(0.75));
+        request.OnToken(2);
+        request.Complete();
+
+        Assert.Contains(recorded, r => r.Name == "gen_ai.server.request.duration" && r.Value == 1.0 && (string?)r.Tags["gen_ai.request.model"] == "a");
+        Assert.Contains(recorded, r => r.Name == "gen_ai.server.time_to_first_token" && r.Value == 0.25);
+        Assert.Contains(recorded, r => r.Name == "gen_ai.client.token.usage" && r.Value == 9 && (string?)r.Tags["gen_ai.token.type"] == "input");
+        Assert.Contains(recorded, r => r.Name == "gen_ai.client.token.usage" && r.Value == 2 && (string?)r.Tags["gen_ai.token.type"] == "output");
     }
 
     [Fact]
