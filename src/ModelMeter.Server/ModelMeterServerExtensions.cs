@@ -5,6 +5,7 @@ using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
 using ModelMeter.Server.Endpoints;
 using ModelMeter.Server.Models;
+using ModelMeter.Telemetry;
 using Prometheus;
 
 namespace ModelMeter.Server;
@@ -27,6 +28,9 @@ public static class ModelMeterServerExtensions
             sp.GetRequiredService<CollectorRegistry>(),
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(GenAiInstruments.MeterName))));
         services.AddSingleton(CreateMeter);
+        services.AddSingleton(sp => new GpuMonitor(
+            sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Devices.Where(d => d.Value.Kind == DeviceKind.Gpu).ToDictionary(d => d.Key, d => d.Value.GpuIndex),
+            sp.GetRequiredService<CollectorRegistry>()));
         services.AddSingleton<ModelRegistry>();
         services.AddHostedService<ModelLoader>();
         services.AddProblemDetails();
@@ -44,8 +48,9 @@ public static class ModelMeterServerExtensions
         app.MapGenerate();
         app.MapInfo();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
-        // Device bills run from server start, busy or not.
+        // Device bills run from server start, busy or not; GPU gauges exist only where NVML answers.
         app.Services.GetRequiredService<CostMeter>();
+        app.Services.GetRequiredService<GpuMonitor>();
         return app;
     }
 

@@ -8,6 +8,9 @@ public sealed class DeviceOptions
     /// <summary>What the device is. Default <see cref="DeviceKind.Cpu"/>.</summary>
     public DeviceKind Kind { get; set; } = DeviceKind.Cpu;
 
+    /// <summary>For a GPU: its NVML index, read for <c>gpu_utilization_percent</c> and friends. Default 0.</summary>
+    public int GpuIndex { get; set; }
+
     /// <summary>US dollars per hour, in force since forever unless <see cref="Rates"/> says otherwise.</summary>
     public double? HourlyUsd { get; set; }
 

@@ -1,0 +1,78 @@
+using ModelMeter.Metering;
+using Prometheus;
+
+namespace ModelMeter.Telemetry;
+
+/// <summary>
+/// Publishes GPU memory use, compute utilization and power from NVML at each scrape, for the configured
+/// GPU devices. Where NVML or the GPU is missing nothing is published: the series are absent, never zero.
+/// </summary>
+public sealed class GpuMonitor
+{
+    private readonly (string Device, IntPtr Handle)[] _gpus;
+    private readonly Gauge? _memory;
+    private readonly Gauge? _compute;
+    private readonly Gauge? _power;
+
+    /// <param name="gpus">Device name → NVML index, for the devices that are GPUs.</param>
+    /// <param name="registry">Where the gauges go.</param>
+    public GpuMonitor(IReadOnlyDictionary<string, int> gpus, CollectorRegistry registry)
+    {
+        _gpus = gpus.Count == 0 ? [] : Open(gpus);
+        if (_gpus.Length == 0)
+        {
+            return;
+        }
+
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        _memory = factory.CreateGauge(MetricNames.GpuUtilization, "GPU memory in use, percent of total (NVML).", MetricNames.Device);
+        _compute = factory.CreateGauge("gpu_compute_utilization_percent", "Share of the last sample period a kernel ran, percent (NVML).", MetricNames.Device);
+        _power = factory.CreateGauge("gpu_power_watts", "Power drawn by the GPU, watts (NVML).", MetricNames.Device);
+        registry.AddBeforeCollectCallback(Publish);
+    }
+
+    /// <summary>How many configured GPUs NVML answered for.</summary>
+    public int Available => _gpus.Length;
+
+    private void Publish()
+    {
+        foreach (var (device, handle) in _gpus)
+        {
+            if (Nvml.MemoryInfo(handle, out var memory) == 0 && memory.Total > 0)
+            {
+                _memory!.WithLabels(device).Set(100.0 * memory.Used / memory.Total);
+            }
+
+            if (Nvml.UtilizationRates(handle, out var utilization) == 0)
+            {
+                _compute!.WithLabels(device).Set(utilization.Gpu);
+            }
+
+            if (Nvml.PowerUsage(handle, out var milliwatts) == 0)
+            {
+                _power!.WithLabels(device).Set(milliwatts / 1000.0);
+            }
+        }
+    }
+
+    private static (string, IntPtr)[] Open(IReadOnlyDictionary<string, int> gpus)
+    {
+        try
+        {
+            if (Nvml.Init() != 0 || Nvml.DeviceCount(out var count) != 0)
+            {
+                return [];
+            }
+
+            return gpus
+                .Where(g => g.Value >= 0 && g.Value < count)
+                .Select(g => (g.Key, Handle: Nvml.DeviceHandle((uint)g.Value, out var handle) == 0 ? handle : IntPtr.Zero))
+                .Where(g => g.Handle != IntPtr.Zero)
+                .ToArray();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return [];
+        }
+    }
+}
