@@ -60,6 +60,16 @@ public static class ModelMeterServerExtensions
         var time = services.GetRequiredService<TimeProvider>();
         var devices = options.Devices.Select(d => new DeviceAllocator(d.Key, d.Value.ToRateCard(), time, options.Allocation.Method));
         var placements = options.Models.ToDictionary(m => m.Key, m => m.Value.Device!);
-        return new CostMeter(devices, placements, Endpoints, services.GetRequiredService<ModelMeterMetrics>(), time);
+        var metrics = services.GetRequiredService<ModelMeterMetrics>();
+        foreach (var (model, m) in options.Models)
+        {
+            if (m.ReferencePrice is { } price)
+            {
+                metrics.ReferencePrice.WithLabels(model, "input").Set(price.InputPerMillion);
+                metrics.ReferencePrice.WithLabels(model, "output").Set(price.OutputPerMillion);
+            }
+        }
+
+        return new CostMeter(devices, placements, Endpoints, metrics, time);
     }
 }

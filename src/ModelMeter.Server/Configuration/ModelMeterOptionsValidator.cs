@@ -68,6 +68,11 @@ internal sealed class ModelMeterOptionsValidator(IHostEnvironment environment) :
                 errors.Add($"{key}:Path: no model.onnx in {ResolvePath(m.Path)}.");
             }
 
+            if (m.ReferencePrice is { } price && (!(price.InputPerMillion >= 0) || !(price.OutputPerMillion >= 0) || !double.IsFinite(price.InputPerMillion + price.OutputPerMillion)))
+            {
+                errors.Add($"{key}:ReferencePrice: prices must be zero or more.");
+            }
+
             if (m.MaxConcurrency is < 1 or > 1024)
             {
                 errors.Add($"{key}:MaxConcurrency: {m.MaxConcurrency} is out of range 1..1024.");

@@ -18,6 +18,19 @@ public sealed class ModelOptions
     /// <summary>Requests allowed to wait for a slot; beyond that the answer is 503 with Retry-After. Default 32.</summary>
     public int MaxQueue { get; set; } = 32;
 
+    /// <summary>What an API would charge for this model's tokens, to compare self-hosting with; optional.</summary>
+    public TokenPriceOptions? ReferencePrice { get; set; }
+
     /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
     public int IntraOpThreads { get; set; }
+}
+
+/// <summary>A price per million tokens, US dollars.</summary>
+public sealed class TokenPriceOptions
+{
+    /// <summary>US dollars per million input (prompt) tokens.</summary>
+    public double InputPerMillion { get; set; }
+
+    /// <summary>US dollars per million output (generated) tokens.</summary>
+    public double OutputPerMillion { get; set; }
 }

@@ -13,6 +13,7 @@ public static class MetricNames
     public const string InFlight = "model_inflight_requests";
     public const string DeviceCost = "device_cost_dollars_total";
     public const string DeviceIdleCost = "device_idle_cost_dollars_total";
+    public const string ReferencePrice = "model_reference_price_dollars_per_million_tokens";
 
     public const string Model = "model_name";
     public const string Endpoint = "endpoint";

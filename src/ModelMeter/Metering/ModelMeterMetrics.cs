@@ -28,6 +28,7 @@ public sealed class ModelMeterMetrics
             new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = FirstTokenBuckets });
         InFlight = factory.CreateGauge(MetricNames.InFlight, "Requests running on the model's device now.", MetricNames.Model);
         DeviceCost = factory.CreateCounter(MetricNames.DeviceCost, "The device bill: device time × hourly rate, US dollars.", MetricNames.Device);
+        ReferencePrice = factory.CreateGauge(MetricNames.ReferencePrice, "What a reference API would charge for the model's tokens, US dollars per million, from configuration.", MetricNames.Model, MetricNames.Direction);
         DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
     }
 
@@ -53,4 +54,7 @@ public sealed class ModelMeterMetrics
     public Counter DeviceCost { get; }
 
     public Counter DeviceIdleCost { get; }
+
+    /// <summary>Configured reference API prices, for comparing self-hosting with an API.</summary>
+    public Gauge ReferencePrice { get; }
 }
