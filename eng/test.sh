@@ -4,9 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the test suite starts itself (none yet; Prometheus, ClickHouse and Chromium join
-# with the integration tests). Installed only when missing, with one apt-get update.
-packages=()
+# Debian packages the test suite starts itself (Prometheus and promtool for the monitoring bundle).
+# Installed only when missing, with one apt-get update.
+packages=(prometheus)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

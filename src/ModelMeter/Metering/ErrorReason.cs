@@ -17,4 +17,7 @@ public static class ErrorReason
 
     /// <summary>The backend failed (500).</summary>
     public const string Internal = "internal";
+
+    /// <summary>Every reason, so each model's error series can start at zero.</summary>
+    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal];
 }

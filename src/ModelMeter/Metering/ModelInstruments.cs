@@ -12,6 +12,16 @@ internal sealed class ModelInstruments
         Device = device;
         Metrics = metrics;
         Requests = endpoints.ToDictionary(e => e, e => metrics.Requests.WithLabels(model, e));
+
+        // Error series start at zero, so rate() sees the first error as an increase, not as a new series.
+        foreach (var endpoint in endpoints)
+        {
+            foreach (var reason in ErrorReason.All)
+            {
+                metrics.Errors.WithLabels(model, endpoint, reason);
+            }
+        }
+
         InputTokens = metrics.Tokens.WithLabels(model, "input");
         OutputTokens = metrics.Tokens.WithLabels(model, "output");
         Duration = metrics.RequestDuration.WithLabels(model);
