@@ -4,7 +4,9 @@ using ModelMeter.Allocation;
 using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
 using ModelMeter.Server.Endpoints;
+using ModelMeter.Server.Ledger;
 using ModelMeter.Server.Models;
+using ModelMeter.Server.Tenancy;
 using ModelMeter.Telemetry;
 using Prometheus;
 
@@ -32,6 +34,10 @@ public static class ModelMeterServerExtensions
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Devices.Where(d => d.Value.Kind == DeviceKind.Gpu).ToDictionary(d => d.Key, d => d.Value.GpuIndex),
             sp.GetRequiredService<CollectorRegistry>()));
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<TenantResolver>();
+        // The ledger host is registered first so that it stops last, after the models and after Kestrel has drained.
+        services.AddSingleton<LedgerHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
         services.AddHostedService<ModelLoader>();
         services.AddProblemDetails();
 
@@ -47,6 +53,7 @@ public static class ModelMeterServerExtensions
         app.UseStatusCodePages();
         app.MapGenerate();
         app.MapInfo();
+        app.MapCosts();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
         // Device bills run from server start, busy or not; GPU gauges exist only where NVML answers.
         app.Services.GetRequiredService<CostMeter>();
@@ -70,6 +77,6 @@ public static class ModelMeterServerExtensions
             }
         }
 
-        return new CostMeter(devices, placements, Endpoints, metrics, time);
+        return new CostMeter(devices, placements, Endpoints, metrics, time, services.GetRequiredService<TenantResolver>().NamedTenants);
     }
 }

@@ -19,6 +19,15 @@ public sealed class ModelMeterOptions
 
     /// <summary>Request limits.</summary>
     public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>The per-request ledger.</summary>
+    public LedgerOptions Ledger { get; set; } = new();
+
+    /// <summary>API keys.</summary>
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Tenants by name; these names may appear in <c>model_tenant_cost_dollars_total</c>.</summary>
+    public Dictionary<string, TenantOptions> Tenants { get; set; } = [];
 }
 
 /// <summary>How device cost is split among requests.</summary>

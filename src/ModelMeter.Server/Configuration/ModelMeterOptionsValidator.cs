@@ -84,6 +84,45 @@ internal sealed class ModelMeterOptionsValidator(IHostEnvironment environment) :
             }
         }
 
+        var ledger = options.Ledger;
+        if (!string.Equals(ledger.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{root}:Ledger:Provider: '{ledger.Provider}' is not supported; use Sqlite.");
+        }
+
+        if (string.IsNullOrWhiteSpace(ledger.Path))
+        {
+            errors.Add($"{root}:Ledger:Path: give the ledger file.");
+        }
+
+        if (ledger.FlushIntervalMs is < 1 or > 600_000)
+        {
+            errors.Add($"{root}:Ledger:FlushIntervalMs: {ledger.FlushIntervalMs} is out of range 1..600000.");
+        }
+
+        if (ledger.QueueCapacity < 1)
+        {
+            errors.Add($"{root}:Ledger:QueueCapacity: {ledger.QueueCapacity} must be at least 1.");
+        }
+
+        foreach (var (tenant, t) in options.Tenants)
+        {
+            if (t.ApiKeySha256 is { } hash && !IsSha256(hash))
+            {
+                errors.Add($"{root}:Tenants:{tenant}:ApiKeySha256: not a SHA-256 in hex (64 hex digits).");
+            }
+        }
+
+        if (options.Auth.AdminKeySha256 is { } admin && !IsSha256(admin))
+        {
+            errors.Add($"{root}:Auth:AdminKeySha256: not a SHA-256 in hex (64 hex digits).");
+        }
+
+        if (options.Auth.Enabled && !options.Tenants.Values.Any(t => t.ApiKeySha256 is not null))
+        {
+            errors.Add($"{root}:Auth:Enabled: auth is on but no tenant has an ApiKeySha256.");
+        }
+
         var limits = options.Limits;
         if (limits.MaxTokens < 1)
         {
@@ -102,6 +141,8 @@ internal sealed class ModelMeterOptionsValidator(IHostEnvironment environment) :
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static bool IsSha256(string hash) => hash.Length == 64 && hash.All(char.IsAsciiHexDigit);
 
     public string ResolvePath(string path) => System.IO.Path.GetFullPath(path, environment.ContentRootPath);
 }

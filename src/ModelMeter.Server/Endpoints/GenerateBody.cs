@@ -12,4 +12,7 @@ internal sealed class GenerateBody
     public double? TopP { get; set; }
 
     public int? Seed { get; set; }
+
+    /// <summary>The end user, as in OpenAI's API; recorded in the ledger only.</summary>
+    public string? User { get; set; }
 }

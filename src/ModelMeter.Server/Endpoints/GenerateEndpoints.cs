@@ -2,7 +2,9 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
+using ModelMeter.Server.Ledger;
 using ModelMeter.Server.Models;
+using ModelMeter.Server.Tenancy;
 using ModelMeter.Serving;
 
 namespace ModelMeter.Server.Endpoints;
@@ -16,8 +18,15 @@ internal static partial class GenerateEndpoints
         app.MapPost("/v1/generate/{model}", GenerateAsync).WithName("Generate");
 
     private static async Task<IResult> GenerateAsync(
-        string model, HttpContext http, CostMeter meter, ModelRegistry registry, IOptions<ModelMeterOptions> options, ILoggerFactory loggers)
+        string model, HttpContext http, CostMeter meter, ModelRegistry registry, IOptions<ModelMeterOptions> options,
+        TenantResolver tenants, LedgerHost ledger, ILoggerFactory loggers)
     {
+        var (tenant, unauthorized) = tenants.Resolve(http);
+        if (unauthorized is not null)
+        {
+            return unauthorized;
+        }
+
         if (!meter.IsKnown(model))
         {
             return Problems.UnknownModel(model);
@@ -53,7 +62,8 @@ internal static partial class GenerateEndpoints
         }
 
         var generation = new GenerationRequest(maxTokens, body.Temperature ?? 0, body.TopP ?? 1, body.Seed);
-        var outcome = await GenerationRun.RunAsync(http, meter, served, Endpoint, promptIds, generation, loggers.CreateLogger(typeof(GenerateEndpoints)));
+        var payer = new GenerationRun.Payer(tenant!, TenantResolver.User(http, body.User));
+        var outcome = await GenerationRun.RunAsync(http, meter, ledger.Writer, served, Endpoint, payer, promptIds, generation, loggers.CreateLogger(typeof(GenerateEndpoints)));
         if (outcome.Problem is not null)
         {
             return outcome.Problem;

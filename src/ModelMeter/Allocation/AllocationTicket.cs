@@ -3,4 +3,5 @@ namespace ModelMeter.Allocation;
 /// <summary>What <see cref="DeviceAllocator.Start"/> hands a request, to be given back to <see cref="DeviceAllocator.End"/>.</summary>
 /// <param name="Snapshot">The device's running per-request sum when the request started, in US dollars.</param>
 /// <param name="Started">When the request started using the device.</param>
-public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started);
+/// <param name="HourlyUsd">The device's rate when the request started, US dollars per hour.</param>
+public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started, double HourlyUsd);

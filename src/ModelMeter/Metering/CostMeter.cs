@@ -13,20 +13,22 @@ public sealed class CostMeter
     private readonly FrozenDictionary<string, ModelInstruments> _models;
     private readonly DeviceAllocator[] _devices;
     private readonly ModelMeterMetrics _metrics;
+    private readonly Dictionary<string, (double BillUsd, double IdleUsd)> _carried = new(StringComparer.Ordinal);
 
     /// <param name="devices">One allocator per device.</param>
     /// <param name="modelDevices">Each model's device name.</param>
     /// <param name="endpoints">The endpoint label values in use (a bounded set).</param>
     /// <param name="metrics">Where the series live.</param>
     /// <param name="time">The clock for latency and time to first token.</param>
+    /// <param name="tenants">Tenants that may appear as a metric label (those named in configuration).</param>
     public CostMeter(IEnumerable<DeviceAllocator> devices, IReadOnlyDictionary<string, string> modelDevices,
-        IReadOnlyCollection<string> endpoints, ModelMeterMetrics metrics, TimeProvider time)
+        IReadOnlyCollection<string> endpoints, ModelMeterMetrics metrics, TimeProvider time, IReadOnlyCollection<string>? tenants = null)
     {
         _devices = devices.ToArray();
         var byName = _devices.ToDictionary(d => d.Device);
         _models = modelDevices.ToFrozenDictionary(
             m => m.Key,
-            m => new ModelInstruments(m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), endpoints, metrics));
+            m => new ModelInstruments(m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), endpoints, tenants ?? [], metrics));
         _metrics = metrics;
         Time = time;
         foreach (var device in _devices)
@@ -63,14 +65,46 @@ public sealed class CostMeter
         }
     }
 
-    /// <summary>Brings every device's bill and idle counters up to now.</summary>
+    /// <summary>Brings every device's bill and idle counters up to now (plus what earlier runs recorded, if seeded).</summary>
     public void PublishDeviceAccounts()
     {
         foreach (var device in _devices)
         {
             var account = device.Snapshot();
-            _metrics.DeviceCost.WithLabels(device.Device).IncTo(account.BillUsd);
-            _metrics.DeviceIdleCost.WithLabels(device.Device).IncTo(account.IdleUsd);
+            var carried = _carried.GetValueOrDefault(device.Device);
+            _metrics.DeviceCost.WithLabels(device.Device).IncTo(carried.BillUsd + account.BillUsd);
+            _metrics.DeviceIdleCost.WithLabels(device.Device).IncTo(carried.IdleUsd + account.IdleUsd);
         }
+    }
+
+    /// <summary>
+    /// Starts the counters from what the ledger holds of earlier runs, so they continue where the last
+    /// process stopped instead of dropping to zero. Call once, before the first request.
+    /// </summary>
+    public void Seed(Ledger.LedgerTotals totals)
+    {
+        foreach (var (model, instruments) in _models)
+        {
+            instruments.Cost.IncTo(totals.CostUsdByModel.GetValueOrDefault(model));
+            instruments.InputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, "input")));
+            instruments.OutputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, "output")));
+            foreach (var (endpoint, counter) in instruments.Requests)
+            {
+                counter.IncTo(totals.ServedByModelEndpoint.GetValueOrDefault((model, endpoint)));
+            }
+
+            foreach (var (tenant, counter) in instruments.TenantCost)
+            {
+                counter.IncTo(totals.CostUsdByModelTenant.GetValueOrDefault((model, tenant)));
+            }
+        }
+
+        foreach (var device in _devices)
+        {
+            var idle = totals.IdleUsdByDevice.GetValueOrDefault(device.Device);
+            _carried[device.Device] = (idle + totals.RequestCostUsdByDevice.GetValueOrDefault(device.Device), idle);
+        }
+
+        PublishDeviceAccounts();
     }
 }

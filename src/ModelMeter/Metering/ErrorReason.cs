@@ -18,6 +18,12 @@ public static class ErrorReason
     /// <summary>The backend failed (500).</summary>
     public const string Internal = "internal";
 
+    /// <summary>The ledger could not record the request in <c>Strict</c> durability (503).</summary>
+    public const string LedgerUnavailable = "ledger_unavailable";
+
+    /// <summary>A budget with <c>Action=Enforce</c> is spent (429).</summary>
+    public const string BudgetExhausted = "budget_exhausted";
+
     /// <summary>Every reason, so each model's error series can start at zero.</summary>
-    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal];
+    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted];
 }

@@ -15,6 +15,7 @@ public sealed class MeteredRequest : ITokenSink
     private readonly Counter.Child _requests;
     private readonly TimeProvider _time;
     private readonly long _started;
+    private readonly DateTimeOffset _startedAt;
     private AllocationTicket _ticket;
     private bool _onDevice;
     private bool _ended;
@@ -26,6 +27,7 @@ public sealed class MeteredRequest : ITokenSink
         _requests = requests;
         _time = time;
         _started = time.GetTimestamp();
+        _startedAt = time.GetUtcNow();
     }
 
     /// <summary>The model's name.</summary>
@@ -33,6 +35,15 @@ public sealed class MeteredRequest : ITokenSink
 
     /// <summary>The device the model runs on.</summary>
     public string Device => _model.Device.Device;
+
+    /// <summary>The endpoint label value.</summary>
+    public string Endpoint => _endpoint;
+
+    /// <summary>Who pays: a tenant name (from the API key, or a header when auth is off).</summary>
+    public string Tenant { get; set; } = "anonymous";
+
+    /// <summary>The end user, for the ledger only; never a metric label.</summary>
+    public string? User { get; set; }
 
     /// <summary>Prompt tokens.</summary>
     public int InputTokens { get; set; }
@@ -85,6 +96,11 @@ public sealed class MeteredRequest : ITokenSink
         return charge;
     }
 
+    /// <summary>The ledger row of this request once it has ended.</summary>
+    public Ledger.LedgerRow ToLedgerRow(string requestId, RequestCharge charge, string status) => new(
+        requestId, charge.StartedAt, charge.EndedAt, Model, _endpoint, Tenant, User ?? "", Device,
+        InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd);
+
     private RequestCharge End(string? errorType)
     {
         if (_ended)
@@ -99,12 +115,16 @@ public sealed class MeteredRequest : ITokenSink
             costUsd = _model.Device.End(_ticket);
             _model.InFlight.Dec();
             _model.Cost.Inc(costUsd);
+            if (_model.TenantCost.TryGetValue(Tenant, out var tenantCost))
+            {
+                tenantCost.Inc(costUsd);
+            }
         }
 
         _model.InputTokens.Inc(InputTokens);
         _model.OutputTokens.Inc(OutputTokens);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
-        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds);
+        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice ? _ticket.HourlyUsd : 0);
     }
 }

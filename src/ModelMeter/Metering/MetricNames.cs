@@ -13,6 +13,11 @@ public static class MetricNames
     public const string InFlight = "model_inflight_requests";
     public const string DeviceCost = "device_cost_dollars_total";
     public const string DeviceIdleCost = "device_idle_cost_dollars_total";
+    public const string TenantCost = "model_tenant_cost_dollars_total";
+    public const string BudgetSpent = "budget_spent_dollars";
+    public const string BudgetLimit = "budget_limit_dollars";
+    public const string Tenant = "tenant";
+    public const string Budget = "budget";
     public const string ReferencePrice = "model_reference_price_dollars_per_million_tokens";
 
     public const string Model = "model_name";

@@ -6,7 +6,7 @@ namespace ModelMeter.Metering;
 /// <summary>One model's device and its metric series, looked up once so the hot path does no label lookups.</summary>
 internal sealed class ModelInstruments
 {
-    public ModelInstruments(string model, DeviceAllocator device, IEnumerable<string> endpoints, ModelMeterMetrics metrics)
+    public ModelInstruments(string model, DeviceAllocator device, IEnumerable<string> endpoints, IEnumerable<string> tenants, ModelMeterMetrics metrics)
     {
         Model = model;
         Device = device;
@@ -28,6 +28,7 @@ internal sealed class ModelInstruments
         Cost = metrics.EstimatedCost.WithLabels(model);
         FirstToken = metrics.TimeToFirstToken.WithLabels(model);
         InFlight = metrics.InFlight.WithLabels(model);
+        TenantCost = tenants.ToDictionary(t => t, t => metrics.TenantCost.WithLabels(model, t), StringComparer.Ordinal);
     }
 
     public string Model { get; }
@@ -49,4 +50,7 @@ internal sealed class ModelInstruments
     public Histogram.Child FirstToken { get; }
 
     public Gauge.Child InFlight { get; }
+
+    /// <summary>Cost by tenant, only for the tenants named in configuration.</summary>
+    public IReadOnlyDictionary<string, Counter.Child> TenantCost { get; }
 }

@@ -29,6 +29,9 @@ public sealed class ModelMeterMetrics
         InFlight = factory.CreateGauge(MetricNames.InFlight, "Requests running on the model's device now.", MetricNames.Model);
         DeviceCost = factory.CreateCounter(MetricNames.DeviceCost, "The device bill: device time × hourly rate, US dollars.", MetricNames.Device);
         ReferencePrice = factory.CreateGauge(MetricNames.ReferencePrice, "What a reference API would charge for the model's tokens, US dollars per million, from configuration.", MetricNames.Model, MetricNames.Direction);
+        TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
+        BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
+        BudgetLimit = factory.CreateGauge(MetricNames.BudgetLimit, "The budget's limit per period, US dollars.", MetricNames.Budget);
         DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
     }
 
@@ -54,6 +57,15 @@ public sealed class ModelMeterMetrics
     public Counter DeviceCost { get; }
 
     public Counter DeviceIdleCost { get; }
+
+    /// <summary>Cost per model and configured tenant.</summary>
+    public Counter TenantCost { get; }
+
+    /// <summary>Spent per budget in its current period.</summary>
+    public Gauge BudgetSpent { get; }
+
+    /// <summary>Limit per budget.</summary>
+    public Gauge BudgetLimit { get; }
 
     /// <summary>Configured reference API prices, for comparing self-hosting with an API.</summary>
     public Gauge ReferencePrice { get; }

@@ -4,4 +4,8 @@ namespace ModelMeter.Metering;
 /// <param name="CostUsd">Its share of its device's cost, US dollars.</param>
 /// <param name="LatencySeconds">Seconds from arrival to end, queueing included.</param>
 /// <param name="TimeToFirstTokenSeconds">Seconds to the first generated token, if any.</param>
-public readonly record struct RequestCharge(double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds);
+/// <param name="StartedAt">When the request arrived.</param>
+/// <param name="EndedAt">When it ended.</param>
+/// <param name="HourlyUsd">The device rate when it started computing (0 if it never did).</param>
+public readonly record struct RequestCharge(
+    double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd);

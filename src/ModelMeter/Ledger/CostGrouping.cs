@@ -1,0 +1,25 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>What a cost report groups by.</summary>
+public enum CostGrouping
+{
+    Model,
+    Endpoint,
+    Tenant,
+    User,
+    Device,
+    Day,
+}
+
+/// <summary>How a report shows device time that no request used.</summary>
+public enum IdleSharing
+{
+    /// <summary>An <c>(idle)</c> row per device. The default.</summary>
+    Separate,
+
+    /// <summary>Each device's idle cost is spread over the groups that used the device, by their cost on it.</summary>
+    Proportional,
+
+    /// <summary>Each device's idle cost is split evenly among the groups that used the device.</summary>
+    Even,
+}

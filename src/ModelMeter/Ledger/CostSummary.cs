@@ -1,0 +1,21 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>One group of a cost report.</summary>
+/// <param name="Key">The group (model name, tenant, day as yyyy-MM-dd, ...; <c>(idle)</c> for separate idle).</param>
+/// <param name="Requests">Requests in the group.</param>
+/// <param name="InputTokens">Prompt tokens.</param>
+/// <param name="OutputTokens">Generated tokens.</param>
+/// <param name="CostUsd">The requests' own (marginal) cost.</param>
+/// <param name="IdleUsd">Idle cost shared to the group.</param>
+public sealed record CostSummaryRow(string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd)
+{
+    /// <summary>Cost with its idle share: the loaded cost.</summary>
+    public double TotalUsd => CostUsd + IdleUsd;
+}
+
+/// <summary>A cost report over [<see cref="From"/>, <see cref="To"/>).</summary>
+public sealed record CostSummary(DateTimeOffset From, DateTimeOffset To, CostGrouping By, IdleSharing Idle, IReadOnlyList<CostSummaryRow> Rows)
+{
+    /// <summary>Requests plus idle: the devices' bill for the window.</summary>
+    public double TotalUsd => Rows.Sum(r => r.TotalUsd);
+}

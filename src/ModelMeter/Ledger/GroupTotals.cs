@@ -1,0 +1,8 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>Request totals of one report group.</summary>
+internal readonly record struct GroupTotals(long Requests, long InputTokens, long OutputTokens, double CostUsd)
+{
+    public GroupTotals Add(long requests, long input, long output, double cost) =>
+        new(Requests + requests, InputTokens + input, OutputTokens + output, CostUsd + cost);
+}

@@ -1,0 +1,38 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>Where ledger rows are kept and read back. Implementations: SQLite (embedded default).</summary>
+public interface ILedgerStore : IDisposable
+{
+    /// <summary>Creates or migrates the schema.</summary>
+    void Initialize();
+
+    /// <summary>Writes a batch in one transaction: all rows or none.</summary>
+    void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle);
+
+    /// <summary>Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by minute).</summary>
+    CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle);
+
+    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket.</summary>
+    IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step);
+
+    /// <summary>All-time totals, to seed the Prometheus counters at start.</summary>
+    LedgerTotals Totals();
+
+    /// <summary>Recomputes the cost of rows from <paramref name="from"/> on with <paramref name="hourlyUsdAt"/> (device, time) → new rate.</summary>
+    RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt);
+}
+
+/// <summary>One bucket of a cost time series.</summary>
+public sealed record CostPoint(string Key, DateTimeOffset Start, double CostUsd);
+
+/// <summary>What a reprice changed.</summary>
+public sealed record RepriceResult(long RowsChanged, double OldTotalUsd, double NewTotalUsd);
+
+/// <summary>All-time ledger totals.</summary>
+public sealed record LedgerTotals(
+    IReadOnlyDictionary<string, double> CostUsdByModel,
+    IReadOnlyDictionary<(string Model, string Endpoint), long> ServedByModelEndpoint,
+    IReadOnlyDictionary<(string Model, string Direction), long> TokensByModel,
+    IReadOnlyDictionary<(string Model, string Tenant), double> CostUsdByModelTenant,
+    IReadOnlyDictionary<string, double> IdleUsdByDevice,
+    IReadOnlyDictionary<string, double> RequestCostUsdByDevice);

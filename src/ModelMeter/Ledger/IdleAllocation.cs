@@ -1,0 +1,61 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>Turns per-(group, device) request totals and per-device idle cost into report rows, sharing idle as asked.</summary>
+internal static class IdleAllocation
+{
+    public const string IdleKey = "(idle)";
+
+    /// <param name="groups">Request totals by (group key, device).</param>
+    /// <param name="idle">Idle cost by (device, device) or, for <see cref="CostGrouping.Day"/>, (day, device).</param>
+    /// <param name="by">The grouping.</param>
+    /// <param name="sharing">How idle cost is shown.</param>
+    public static IReadOnlyList<CostSummaryRow> Apply(
+        IReadOnlyDictionary<(string Key, string Device), GroupTotals> groups,
+        IReadOnlyDictionary<(string Key, string Device), double> idle,
+        CostGrouping by,
+        IdleSharing sharing)
+    {
+        var rows = new Dictionary<string, (GroupTotals Totals, double IdleUsd)>(StringComparer.Ordinal);
+        foreach (var ((key, _), totals) in groups)
+        {
+            var row = rows.GetValueOrDefault(key);
+            rows[key] = (row.Totals.Add(totals.Requests, totals.InputTokens, totals.OutputTokens, totals.CostUsd), row.IdleUsd);
+        }
+
+        foreach (var ((idleKey, device), idleUsd) in idle)
+        {
+            if (by is CostGrouping.Day or CostGrouping.Device)
+            {
+                // The idle time belongs to the day or the device itself.
+                AddIdle(rows, idleKey, idleUsd);
+                continue;
+            }
+
+            var users = groups.Where(g => g.Key.Device == device && g.Value.Requests > 0).ToArray();
+            if (sharing == IdleSharing.Separate || users.Length == 0)
+            {
+                AddIdle(rows, $"{IdleKey} {device}", idleUsd);
+                continue;
+            }
+
+            var busyUsd = users.Sum(u => u.Value.CostUsd);
+            foreach (var user in users)
+            {
+                var share = sharing == IdleSharing.Proportional && busyUsd > 0 ? user.Value.CostUsd / busyUsd : 1.0 / users.Length;
+                AddIdle(rows, user.Key.Key, idleUsd * share);
+            }
+        }
+
+        return rows
+            .Select(r => new CostSummaryRow(r.Key, r.Value.Totals.Requests, r.Value.Totals.InputTokens, r.Value.Totals.OutputTokens, r.Value.Totals.CostUsd, r.Value.IdleUsd))
+            .OrderByDescending(r => r.TotalUsd)
+            .ThenBy(r => r.Key, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static void AddIdle(Dictionary<string, (GroupTotals Totals, double IdleUsd)> rows, string key, double idleUsd)
+    {
+        var row = rows.GetValueOrDefault(key);
+        rows[key] = (row.Totals, row.IdleUsd + idleUsd);
+    }
+}

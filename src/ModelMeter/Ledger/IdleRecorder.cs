@@ -1,0 +1,43 @@
+using ModelMeter.Allocation;
+
+namespace ModelMeter.Ledger;
+
+/// <summary>Turns the devices' idle cost into one ledger row per device per minute.</summary>
+public sealed class IdleRecorder
+{
+    private readonly IReadOnlyList<DeviceAllocator> _devices;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, double> _recordedUsd = new(StringComparer.Ordinal);
+    private DateTimeOffset _since;
+
+    /// <summary>Starts recording the devices' idle cost from now.</summary>
+    public IdleRecorder(IReadOnlyList<DeviceAllocator> devices, TimeProvider time)
+    {
+        _devices = devices;
+        _time = time;
+        _since = time.GetUtcNow();
+    }
+
+    /// <summary>
+    /// The idle cost accrued since the last call, one row per device, placed in the minute the period
+    /// began. Call at each minute boundary (and once at shutdown).
+    /// </summary>
+    public IReadOnlyList<IdleRow> Collect()
+    {
+        var minute = new DateTimeOffset(_since.Ticks - _since.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
+        var rows = new List<IdleRow>(_devices.Count);
+        foreach (var device in _devices)
+        {
+            var account = device.Snapshot();
+            var delta = account.IdleUsd - _recordedUsd.GetValueOrDefault(device.Device);
+            _recordedUsd[device.Device] = account.IdleUsd;
+            if (delta > 0)
+            {
+                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(account.RateVersion)));
+            }
+        }
+
+        _since = _time.GetUtcNow();
+        return rows;
+    }
+}

@@ -1,0 +1,34 @@
+namespace ModelMeter.Ledger;
+
+/// <summary>One finished request in the ledger: who, what, how many tokens, and what it cost.</summary>
+/// <param name="RequestId">The id the client was given.</param>
+/// <param name="StartedAt">When the request arrived.</param>
+/// <param name="EndedAt">When it ended; reports place the request at this time.</param>
+/// <param name="Model">The model.</param>
+/// <param name="Endpoint">The endpoint label (generate, ...).</param>
+/// <param name="Tenant">Who pays.</param>
+/// <param name="User">The end user, or empty.</param>
+/// <param name="Device">The device it ran on.</param>
+/// <param name="InputTokens">Prompt tokens.</param>
+/// <param name="OutputTokens">Generated tokens.</param>
+/// <param name="LatencySeconds">Arrival to end.</param>
+/// <param name="TimeToFirstTokenSeconds">Arrival to first token, if any.</param>
+/// <param name="CostUsd">Its share of the device's cost, US dollars.</param>
+/// <param name="Status"><c>ok</c>, or the error reason of a request that used device time and failed.</param>
+/// <param name="HourlyUsd">The device rate in force when it started, US dollars per hour (for repricing).</param>
+public sealed record LedgerRow(
+    string RequestId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset EndedAt,
+    string Model,
+    string Endpoint,
+    string Tenant,
+    string User,
+    string Device,
+    int InputTokens,
+    int OutputTokens,
+    double LatencySeconds,
+    double? TimeToFirstTokenSeconds,
+    double CostUsd,
+    string Status,
+    double HourlyUsd);

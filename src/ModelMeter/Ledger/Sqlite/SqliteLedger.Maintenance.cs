@@ -1,0 +1,92 @@
+using Microsoft.Data.Sqlite;
+
+namespace ModelMeter.Ledger.Sqlite;
+
+public sealed partial class SqliteLedger
+{
+    /// <inheritdoc />
+    public LedgerTotals Totals()
+    {
+        using var connection = Open();
+        var cost = new Dictionary<string, double>(StringComparer.Ordinal);
+        var served = new Dictionary<(string, string), long>();
+        var tokens = new Dictionary<(string, string), long>();
+        var tenantCost = new Dictionary<(string, string), double>();
+        var requestCostByDevice = new Dictionary<string, double>(StringComparer.Ordinal);
+        ForEachRow(connection, """
+            SELECT model, endpoint, tenant, device, status, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+            FROM rollup_minute WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2, 3, 4, 5
+            """, long.MinValue, long.MaxValue, r =>
+        {
+            var (model, endpoint, tenant, device) = (r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3));
+            var costUsd = r.GetDouble(8);
+            cost[model] = cost.GetValueOrDefault(model) + costUsd;
+            tenantCost[(model, tenant)] = tenantCost.GetValueOrDefault((model, tenant)) + costUsd;
+            requestCostByDevice[device] = requestCostByDevice.GetValueOrDefault(device) + costUsd;
+            tokens[(model, "input")] = tokens.GetValueOrDefault((model, "input")) + r.GetInt64(6);
+            tokens[(model, "output")] = tokens.GetValueOrDefault((model, "output")) + r.GetInt64(7);
+            if (r.GetString(4) == "ok")
+            {
+                served[(model, endpoint)] = served.GetValueOrDefault((model, endpoint)) + r.GetInt64(5);
+            }
+        });
+
+        var idle = new Dictionary<string, double>(StringComparer.Ordinal);
+        ForEachRow(connection, "SELECT device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1", long.MinValue, long.MaxValue,
+            r => idle[r.GetString(0)] = r.GetDouble(1));
+        return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice);
+    }
+
+    /// <inheritdoc />
+    public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt)
+    {
+        var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
+        var since = Ms(from);
+        var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate)>();
+        double oldTotal = 0, newTotal = 0;
+        ForEachRow(connection, "SELECT id, device, started_ms, cost_usd, hourly_usd FROM requests WHERE started_ms >= $lo AND started_ms < $hi", since, long.MaxValue, r =>
+            Collect("requests", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
+        ForEachRow(connection, "SELECT 0, device, minute_ms, cost_usd, hourly_usd FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi", since, long.MaxValue, r =>
+            Collect("idle", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
+
+        using var transaction = connection.BeginTransaction();
+        foreach (var change in changes)
+        {
+            using var update = connection.CreateCommand();
+            update.Transaction = transaction;
+            update.CommandText = change.Table == "requests"
+                ? "UPDATE requests SET cost_usd = $cost, hourly_usd = $rate WHERE id = $id"
+                : "UPDATE idle SET cost_usd = $cost, hourly_usd = $rate WHERE device = $device AND minute_ms = $minute";
+            update.Parameters.AddWithValue("$cost", change.NewCost);
+            update.Parameters.AddWithValue("$rate", change.NewRate);
+            update.Parameters.AddWithValue("$id", change.Id);
+            update.Parameters.AddWithValue("$device", change.Device);
+            update.Parameters.AddWithValue("$minute", change.Minute);
+            update.ExecuteNonQuery();
+        }
+
+        // Rows ending from the first repriced minute on feed the rollup again.
+        Execute(connection, $"DELETE FROM rollup_minute WHERE minute_ms >= {MinuteOf(since)}", transaction);
+        Execute(connection, $"""
+            INSERT INTO rollup_minute (minute_ms, model, endpoint, tenant, user, device, status, requests, input_tokens, output_tokens, cost_usd)
+            SELECT ended_ms - (ended_ms % 60000), model, endpoint, tenant, user, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+            FROM requests WHERE ended_ms >= {MinuteOf(since)} GROUP BY 1, 2, 3, 4, 5, 6, 7
+            """, transaction);
+        transaction.Commit();
+        return new RepriceResult(changes.Count, oldTotal, newTotal);
+
+        void Collect(string table, long id, string device, long started, double cost, double oldRate)
+        {
+            var newRate = hourlyUsdAt(device, DateTimeOffset.FromUnixTimeMilliseconds(started));
+            // Shared-time cost is proportional to the rate, so scaling by new/old reprices it exactly
+            // for requests that ran within one rate period.
+            var newCost = oldRate > 0 ? cost * newRate / oldRate : cost;
+            oldTotal += cost;
+            newTotal += newCost;
+            if (newCost != cost || newRate != oldRate)
+            {
+                changes.Add((table, id, device, started, newCost, newRate));
+            }
+        }
+    }
+}

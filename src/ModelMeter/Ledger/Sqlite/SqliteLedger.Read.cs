@@ -1,0 +1,110 @@
+using Microsoft.Data.Sqlite;
+
+namespace ModelMeter.Ledger.Sqlite;
+
+public sealed partial class SqliteLedger
+{
+    /// <inheritdoc />
+    public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle)
+    {
+        using var connection = Open();
+        var groups = new Dictionary<(string Key, string Device), GroupTotals>();
+        foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to)))
+        {
+            var sql = table == "requests"
+                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi GROUP BY 1, 2"
+                : $"SELECT {KeyColumn(by, "minute_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM rollup_minute WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2";
+            ForEachRow(connection, sql, lo, hi, reader =>
+            {
+                var key = (reader.GetString(0), reader.GetString(1));
+                groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5));
+            });
+        }
+
+        var idleByKeyAndDevice = new Dictionary<(string Key, string Device), double>();
+        ForEachRow(connection, $"SELECT {IdleKey(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to),
+            reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2));
+
+        return new CostSummary(from, to, by, idle, IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle));
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step)
+    {
+        using var connection = Open();
+        var stepMs = (long)step.TotalMilliseconds;
+        var start = Ms(from);
+        var points = new Dictionary<(string Key, long Bucket), double>();
+        var sql = $"""
+            SELECT {KeyColumn(by, "minute_ms")}, ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM rollup_minute
+            WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
+            UNION ALL
+            SELECT '(idle)', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
+            WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
+            """;
+        ForEachRow(connection, sql, start, Ms(to), reader =>
+        {
+            var key = (reader.GetString(0), reader.GetInt64(1));
+            points[key] = points.GetValueOrDefault(key) + reader.GetDouble(2);
+        });
+
+        return points.OrderBy(p => p.Key.Bucket).ThenBy(p => p.Key.Key, StringComparer.Ordinal)
+            .Select(p => new CostPoint(p.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(p.Key.Bucket), p.Value)).ToList();
+    }
+
+    /// <summary>
+    /// Splits [from, to) into the raw rows of the partial minutes at each end and the rollup of the whole minutes between.
+    /// </summary>
+    private static IEnumerable<(string Table, long Lo, long Hi)> Segments(long from, long to)
+    {
+        var firstWhole = MinuteOf(from) == from ? from : MinuteOf(from) + 60_000;
+        var lastWhole = MinuteOf(to);
+        if (firstWhole >= lastWhole)
+        {
+            yield return ("requests", from, to);
+            yield break;
+        }
+
+        if (from < firstWhole)
+        {
+            yield return ("requests", from, firstWhole);
+        }
+
+        yield return ("rollup_minute", firstWhole, lastWhole);
+        if (lastWhole < to)
+        {
+            yield return ("requests", lastWhole, to);
+        }
+    }
+
+    private static string KeyColumn(CostGrouping by, string timeColumn) => by switch
+    {
+        CostGrouping.Model => "model",
+        CostGrouping.Endpoint => "endpoint",
+        CostGrouping.Tenant => "tenant",
+        CostGrouping.User => "user",
+        CostGrouping.Device => "device",
+        CostGrouping.Day => $"strftime('%Y-%m-%d', {timeColumn} / 1000, 'unixepoch')",
+        _ => throw new ArgumentOutOfRangeException(nameof(by)),
+    };
+
+    private static string IdleKey(CostGrouping by) => by switch
+    {
+        CostGrouping.Day => "strftime('%Y-%m-%d', minute_ms / 1000, 'unixepoch')",
+        _ => "device",
+    };
+
+    private static void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, Action<SqliteDataReader> read)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$lo", lo);
+        command.Parameters.AddWithValue("$hi", hi);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            read(reader);
+        }
+    }
+
+}

@@ -1,0 +1,80 @@
+using Microsoft.Data.Sqlite;
+
+namespace ModelMeter.Ledger.Sqlite;
+
+public sealed partial class SqliteLedger
+{
+    private const string InsertRequest = """
+        INSERT INTO requests (request_id, started_ms, ended_ms, model, endpoint, tenant, user, device,
+            input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd)
+        VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly)
+        """;
+
+    private const string UpsertRollup = """
+        INSERT INTO rollup_minute (minute_ms, model, endpoint, tenant, user, device, status, requests, input_tokens, output_tokens, cost_usd)
+        VALUES ($minute, $model, $endpoint, $tenant, $user, $device, $status, 1, $in, $out, $cost)
+        ON CONFLICT (minute_ms, model, endpoint, tenant, user, device, status) DO UPDATE SET
+            requests = requests + 1,
+            input_tokens = input_tokens + excluded.input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            cost_usd = cost_usd + excluded.cost_usd
+        """;
+
+    private const string UpsertIdle = """
+        INSERT INTO idle (device, minute_ms, cost_usd, hourly_usd) VALUES ($device, $minute, $cost, $hourly)
+        ON CONFLICT (device, minute_ms) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd
+        """;
+
+    /// <inheritdoc />
+    public void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle)
+    {
+        var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
+        using var transaction = connection.BeginTransaction();
+        using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly"))
+        using (var rollup = Command(connection, transaction, UpsertRollup, "$minute", "$model", "$endpoint", "$tenant", "$user", "$device", "$status", "$in", "$out", "$cost"))
+        {
+            foreach (var row in requests)
+            {
+                var ended = Ms(row.EndedAt);
+                Bind(insert, row.RequestId, Ms(row.StartedAt), ended, row.Model, row.Endpoint, row.Tenant, row.User, row.Device,
+                    row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd);
+                insert.ExecuteNonQuery();
+                Bind(rollup, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.User, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
+                rollup.ExecuteNonQuery();
+            }
+        }
+
+        using (var upsert = Command(connection, transaction, UpsertIdle, "$device", "$minute", "$cost", "$hourly"))
+        {
+            foreach (var row in idle)
+            {
+                Bind(upsert, row.Device, MinuteOf(Ms(row.Minute)), row.CostUsd, row.HourlyUsd);
+                upsert.ExecuteNonQuery();
+            }
+        }
+
+        transaction.Commit();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    private static void Bind(SqliteCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+}

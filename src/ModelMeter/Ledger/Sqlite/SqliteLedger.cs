@@ -1,0 +1,140 @@
+using Microsoft.Data.Sqlite;
+
+namespace ModelMeter.Ledger.Sqlite;
+
+/// <summary>
+/// The ledger in one SQLite file (WAL mode). Request rows, idle minutes, and a per-minute rollup kept
+/// in the same transaction as the rows, so reports over long windows read minutes, not requests.
+/// </summary>
+public sealed partial class SqliteLedger : ILedgerStore
+{
+    /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
+    public const int SchemaVersion = 1;
+
+    private readonly string _connectionString;
+    private readonly bool _fullSync;
+    private SqliteConnection? _writer;
+
+    /// <param name="path">The database file; its directory is created.</param>
+    /// <param name="fullSync">fsync every commit (<c>synchronous=FULL</c>) rather than at checkpoints.</param>
+    public SqliteLedger(string path, bool fullSync = true)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _fullSync = fullSync;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString();
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public void Initialize()
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _writer = Open();
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        Execute(_writer, _fullSync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+        var version = Convert.ToInt32(Scalar(_writer, "PRAGMA user_version;"));
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException($"{Path} has ledger schema {version}; this build knows up to {SchemaVersion}.");
+        }
+
+        using var transaction = _writer.BeginTransaction();
+        for (var step = version + 1; step <= SchemaVersion; step++)
+        {
+            foreach (var statement in Migrations[step - 1])
+            {
+                Execute(_writer, statement, transaction);
+            }
+        }
+
+        Execute(_writer, $"PRAGMA user_version={SchemaVersion};", transaction);
+        transaction.Commit();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _writer?.Dispose();
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA busy_timeout=5000;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    private static long MinuteOf(long ms) => ms - (((ms % 60_000) + 60_000) % 60_000);
+
+    /// <summary>Schema steps: index i takes the schema from version i to i + 1.</summary>
+    private static readonly string[][] Migrations =
+    [
+        [
+            """
+            CREATE TABLE requests (
+                id INTEGER PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                started_ms INTEGER NOT NULL,
+                ended_ms INTEGER NOT NULL,
+                model TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                user TEXT NOT NULL,
+                device TEXT NOT NULL,
+                input_tokens INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                latency_seconds REAL NOT NULL,
+                ttft_seconds REAL,
+                cost_usd REAL NOT NULL,
+                status TEXT NOT NULL,
+                hourly_usd REAL NOT NULL)
+            """,
+            "CREATE INDEX requests_by_end ON requests (ended_ms)",
+            """
+            CREATE TABLE idle (
+                device TEXT NOT NULL,
+                minute_ms INTEGER NOT NULL,
+                cost_usd REAL NOT NULL,
+                hourly_usd REAL NOT NULL,
+                PRIMARY KEY (device, minute_ms))
+            """,
+            """
+            CREATE TABLE rollup_minute (
+                minute_ms INTEGER NOT NULL,
+                model TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                user TEXT NOT NULL,
+                device TEXT NOT NULL,
+                status TEXT NOT NULL,
+                requests INTEGER NOT NULL,
+                input_tokens INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                cost_usd REAL NOT NULL,
+                PRIMARY KEY (minute_ms, model, endpoint, tenant, user, device, status))
+            """,
+        ],
+    ];
+}
