@@ -1,0 +1,115 @@
+using ModelMeter.Ledger;
+using ModelMeter.Ledger.Sqlite;
+
+namespace ModelMeter.Tests.Ledger;
+
+public sealed class LedgerWriterTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task RecordAsync_Strict_RowIsCommittedWhenItReturns()
+    {
+        var store = new CountingStore();
+        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10));
+        writer.Start();
+
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask()));
+
+        Assert.Equal(200, store.Rows);
+        Assert.True(store.Batches < 200, "rows arriving together are committed together");
+    }
+
+    [Fact]
+    public async Task RecordAsync_StrictStoreFails_ThrowsAndMarksUnhealthyUntilAWriteSucceeds()
+    {
+        var store = new CountingStore { Failing = true };
+        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromMilliseconds(10));
+        writer.Start();
+
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
+        Assert.False(writer.IsHealthy);
+
+        store.Failing = false;
+        await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1));
+        Assert.True(writer.IsHealthy);
+    }
+
+    [Fact]
+    public async Task RecordAsync_RelaxedStoreFailsThenRecovers_KeepsRowsAndWritesThemLater()
+    {
+        var store = new CountingStore { Failing = true };
+        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(20));
+        writer.Start();
+
+        for (var i = 0; i < 50; i++)
+        {
+            await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1));
+        }
+
+        await Task.Delay(100);
+        store.Failing = false;
+        await writer.DisposeAsync();
+
+        Assert.Equal(50, store.Rows);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_Relaxed_DrainsTheQueueIntoSqlite()
+    {
+        var directory = Directory.CreateTempSubdirectory("modelmeter-writer-").FullName;
+        using var ledger = new SqliteLedger(Path.Combine(directory, "ledger.db"), fullSync: false);
+        ledger.Initialize();
+        var writer = new LedgerWriter(ledger, LedgerDurability.Relaxed, TimeSpan.FromHours(1));
+        writer.Start();
+        for (var i = 0; i < 1000; i++)
+        {
+            await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 0.001));
+        }
+
+        await writer.DisposeAsync();
+
+        Assert.Equal(1000, ledger.Summarize(T0.AddHours(-1), T0.AddHours(1), CostGrouping.Model, IdleSharing.Separate).Rows.Single().Requests);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private sealed class CountingStore : ILedgerStore
+    {
+        private int _rows;
+        private int _batches;
+
+        public volatile bool Failing;
+
+        public int Rows => _rows;
+
+        public int Batches => _batches;
+
+        public void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle)
+        {
+            if (Failing)
+            {
+                throw new IOException("disk full");
+            }
+
+            Interlocked.Add(ref _rows, requests.Count);
+            Interlocked.Increment(ref _batches);
+            Thread.Sleep(2); // a commit takes time; rows arriving meanwhile join the next batch
+        }
+
+        public void Initialize()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle) => throw new NotSupportedException();
+
+        public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step) => throw new NotSupportedException();
+
+        public LedgerTotals Totals() => throw new NotSupportedException();
+
+        public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt) => throw new NotSupportedException();
+    }
+}

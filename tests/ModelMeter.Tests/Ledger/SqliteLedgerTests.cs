@@ -1,0 +1,155 @@
+using Microsoft.Data.Sqlite;
+using ModelMeter.Ledger;
+using ModelMeter.Ledger.Sqlite;
+
+namespace ModelMeter.Tests.Ledger;
+
+public sealed class SqliteLedgerTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 10, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelmeter-ledger-").FullName;
+    private readonly SqliteLedger _ledger;
+
+    public SqliteLedgerTests()
+    {
+        _ledger = new SqliteLedger(Path.Combine(_directory, "data", "ledger.db"));
+        _ledger.Initialize();
+    }
+
+    public void Dispose()
+    {
+        _ledger.Dispose();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public void Initialize_NewFile_UsesWalAndRecordsSchemaVersion()
+    {
+        using var connection = new SqliteConnection($"Data Source={_ledger.Path};Pooling=false");
+        connection.Open();
+
+        Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
+        Assert.Equal((long)SqliteLedger.SchemaVersion, Scalar(connection, "PRAGMA user_version"));
+    }
+
+    [Fact]
+    public void Initialize_Twice_KeepsRows()
+    {
+        _ledger.Append([Row("a", T0, 1)], []);
+        using var reopened = new SqliteLedger(_ledger.Path);
+        reopened.Initialize();
+
+        Assert.Equal(1, reopened.Summarize(T0.AddHours(-1), T0.AddHours(1), CostGrouping.Model, IdleSharing.Separate).Rows.Single().Requests);
+    }
+
+    [Fact]
+    public void Summarize_WindowWithPartialMinutes_EqualsSumOfRowsInWindow()
+    {
+        var random = new Random(5);
+        var rows = Enumerable.Range(0, 2000).Select(i => Row(random.Next(3) switch { 0 => "a", 1 => "b", _ => "c" }, T0.AddMilliseconds(random.Next(0, 3_600_000)), random.NextDouble())).ToList();
+        _ledger.Append(rows, []);
+        var from = T0.AddSeconds(1234.567);
+        var to = T0.AddSeconds(2999.001);
+
+        var summary = _ledger.Summarize(from, to, CostGrouping.Model, IdleSharing.Separate);
+
+        foreach (var model in new[] { "a", "b", "c" })
+        {
+            var expected = rows.Where(r => r.Model == model && r.EndedAt >= from && r.EndedAt < to).ToArray();
+            var row = summary.Rows.Single(r => r.Key == model);
+            Assert.Equal(expected.Length, row.Requests);
+            Assert.Equal(expected.Sum(r => r.CostUsd), row.CostUsd, 9);
+            Assert.Equal(expected.Sum(r => r.OutputTokens), row.OutputTokens);
+        }
+    }
+
+    [Theory]
+    [InlineData(IdleSharing.Separate)]
+    [InlineData(IdleSharing.Proportional)]
+    [InlineData(IdleSharing.Even)]
+    public void Summarize_IdleSharing_KeepsTheTotalAndSharesAsAsked(IdleSharing sharing)
+    {
+        _ledger.Append([Row("a", T0.AddSeconds(10), 3), Row("b", T0.AddSeconds(20), 1)], [new IdleRow("gpu0", T0, 4, 2.5), new IdleRow("cpu", T0, 2, 0.17)]);
+
+        var summary = _ledger.Summarize(T0, T0.AddMinutes(1), CostGrouping.Model, sharing);
+
+        Assert.Equal(10, summary.TotalUsd, 9);
+        var a = summary.Rows.Single(r => r.Key == "a");
+        Assert.Equal(2, summary.Rows.Single(r => r.Key == "(idle) cpu").IdleUsd, 9); // nobody used the cpu
+        switch (sharing)
+        {
+            case IdleSharing.Separate:
+                Assert.Equal(4, summary.Rows.Single(r => r.Key == "(idle) gpu0").IdleUsd, 9);
+                Assert.Equal(0, a.IdleUsd);
+                break;
+            case IdleSharing.Proportional:
+                Assert.Equal(3, a.IdleUsd, 9);
+                break;
+            case IdleSharing.Even:
+                Assert.Equal(2, a.IdleUsd, 9);
+                break;
+        }
+    }
+
+    [Fact]
+    public void Summarize_ByDay_PutsRequestsAndIdleInTheirUtcDay()
+    {
+        _ledger.Append([Row("a", T0, 1), Row("a", T0.AddDays(1), 2)], [new IdleRow("gpu0", T0.AddDays(1), 0.5, 2.5)]);
+
+        var days = _ledger.Summarize(T0.AddDays(-1), T0.AddDays(2), CostGrouping.Day, IdleSharing.Separate).Rows.ToDictionary(r => r.Key);
+
+        Assert.Equal(1, days["2026-11-01"].TotalUsd, 9);
+        Assert.Equal(2.5, days["2026-11-02"].TotalUsd, 9);
+    }
+
+    [Fact]
+    public void Timeseries_HourlySteps_SumsEachBucket()
+    {
+        _ledger.Append([Row("a", T0.AddMinutes(5), 1), Row("a", T0.AddMinutes(50), 2), Row("a", T0.AddMinutes(70), 4)], [new IdleRow("gpu0", T0.AddMinutes(61), 8, 2.5)]);
+
+        var points = _ledger.Timeseries(T0, T0.AddHours(2), CostGrouping.Model, TimeSpan.FromHours(1));
+
+        Assert.Equal(3, points.Single(p => p.Key == "a" && p.Start == T0).CostUsd, 9);
+        Assert.Equal(4, points.Single(p => p.Key == "a" && p.Start == T0.AddHours(1)).CostUsd, 9);
+        Assert.Equal(8, points.Single(p => p.Key == "(idle)").CostUsd, 9);
+    }
+
+    [Fact]
+    public void Reprice_RateDoubledFromADate_ScalesLaterRowsOnly()
+    {
+        _ledger.Append([Row("a", T0, 1), Row("a", T0.AddHours(2), 1)], [new IdleRow("gpu0", T0.AddHours(2), 0.5, 2.5)]);
+
+        var result = _ledger.Reprice(T0.AddHours(1), (device, at) => 5.0);
+
+        Assert.Equal(2, result.RowsChanged);
+        Assert.Equal(1.5, result.OldTotalUsd, 9);
+        Assert.Equal(3, result.NewTotalUsd, 9);
+        var summary = _ledger.Summarize(T0.AddHours(-1), T0.AddHours(3), CostGrouping.Model, IdleSharing.Separate);
+        Assert.Equal(3, summary.Rows.Single(r => r.Key == "a").CostUsd, 9);
+        Assert.Equal(1, summary.Rows.Single(r => r.Key == "(idle) gpu0").IdleUsd, 9);
+    }
+
+    [Fact]
+    public void Totals_SeedValues_CountServedRequestsAndAllCost()
+    {
+        _ledger.Append([Row("a", T0, 1), Row("a", T0, 2) with { Status = "client_closed" }], [new IdleRow("gpu0", T0, 0.25, 2.5)]);
+
+        var totals = _ledger.Totals();
+
+        Assert.Equal(3, totals.CostUsdByModel["a"], 9);
+        Assert.Equal(1, totals.ServedByModelEndpoint[("a", "generate")]);
+        Assert.Equal(0.25, totals.IdleUsdByDevice["gpu0"], 9);
+        Assert.Equal(3, totals.RequestCostUsdByDevice["gpu0"], 9);
+    }
+
+    internal static LedgerRow Row(string model, DateTimeOffset endedAt, double costUsd) =>
+        new($"req_{Guid.NewGuid():N}", endedAt.AddSeconds(-1), endedAt, model, "generate", "acme", "u1", "gpu0", 10, 20, 1, 0.1, costUsd, "ok", 2.5);
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}
