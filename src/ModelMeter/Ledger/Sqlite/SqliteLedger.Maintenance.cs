@@ -38,6 +38,7 @@ public sealed partial class SqliteLedger
     }
 
     /// <inheritdoc />
+    /// <remarks>Rows whose stored rate is 0 keep their cost: with no rate there is no device time to reprice.</remarks>
     public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt)
     {
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
@@ -78,6 +79,14 @@ public sealed partial class SqliteLedger
         void Collect(string table, long id, string device, long started, double cost, double oldRate)
         {
             var newRate = hourlyUsdAt(device, DateTimeOffset.FromUnixTimeMilliseconds(started));
+            if (!double.IsFinite(newRate))
+            {
+                // No rate known for this device: the row keeps its cost.
+                oldTotal += cost;
+                newTotal += cost;
+                return;
+            }
+
             // Shared-time cost is proportional to the rate, so scaling by new/old reprices it exactly
             // for requests that ran within one rate period.
             var newCost = oldRate > 0 ? cost * newRate / oldRate : cost;

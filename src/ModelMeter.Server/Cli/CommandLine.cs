@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Options;
+using ModelMeter.Ledger.Sqlite;
+using ModelMeter.Server.Configuration;
+
+namespace ModelMeter.Server.Cli;
+
+/// <summary>The command-line verbs besides serving: <c>report</c> and <c>reprice</c>, reading the configured ledger file.</summary>
+internal static class CommandLine
+{
+    public static bool IsVerb(string[] args) => args is ["report", ..] or ["reprice", ..];
+
+    /// <summary>Runs a verb; returns the process exit code (0 ok, 1 failure, 2 bad arguments).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var (flags, settings) = Split(args[1..]);
+        var builder = WebApplication.CreateBuilder(settings);
+        var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
+        var path = Path.GetFullPath(flags.GetValueOrDefault("ledger") ?? options.Ledger.Path, builder.Environment.ContentRootPath);
+        if (!File.Exists(path))
+        {
+            error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
+            return 1;
+        }
+
+        using var ledger = new SqliteLedger(path);
+        ledger.Initialize();
+        try
+        {
+            return args[0] == "report"
+                ? ReportCommand.Run(ledger, flags, TimeProvider.System.GetUtcNow(), output, error)
+                : RepriceCommand.Run(ledger, options, flags, output, error);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    /// <summary>Splits <c>--name value</c> flags of the verb from <c>--Section:Key=value</c> configuration overrides.</summary>
+    private static (Dictionary<string, string> Flags, string[] Settings) Split(string[] args)
+    {
+        var flags = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var settings = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg.StartsWith("--", StringComparison.Ordinal) && !arg.Contains(':') && !arg.Contains('=') && i + 1 < args.Length)
+            {
+                flags[arg[2..]] = args[++i];
+            }
+            else
+            {
+                settings.Add(arg);
+            }
+        }
+
+        return (flags, settings.ToArray());
+    }
+}
