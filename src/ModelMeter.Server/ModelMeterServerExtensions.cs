@@ -4,6 +4,8 @@ using ModelMeter.Allocation;
 using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
 using ModelMeter.Server.Endpoints;
+using ModelMeter.Budgets;
+using ModelMeter.Server.Budgets;
 using ModelMeter.Server.Ledger;
 using ModelMeter.Server.Models;
 using ModelMeter.Server.Tenancy;
@@ -35,9 +37,18 @@ public static class ModelMeterServerExtensions
             sp.GetRequiredService<CollectorRegistry>()));
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<TenantResolver>();
+        services.AddSingleton<CostEstimator>();
+        services.AddSingleton(sp => new BudgetTracker(
+            sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ModelMeterMetrics>()));
+        services.AddHttpClient(nameof(BudgetNotifier), client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<BudgetNotifier>();
+        services.AddSingleton<BudgetGate>();
         // The ledger host is registered first so that it stops last, after the models and after Kestrel has drained.
         services.AddSingleton<LedgerHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
+        services.AddHostedService(sp => sp.GetRequiredService<BudgetNotifier>());
         services.AddHostedService<ModelLoader>();
         services.AddProblemDetails();
 

@@ -26,6 +26,9 @@ public sealed class ModelMeterOptions
     /// <summary>API keys.</summary>
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>Spending limits.</summary>
+    public List<BudgetOptions> Budgets { get; set; } = [];
+
     /// <summary>Tenants by name; these names may appear in <c>model_tenant_cost_dollars_total</c>.</summary>
     public Dictionary<string, TenantOptions> Tenants { get; set; } = [];
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
+using ModelMeter.Server.Budgets;
 using ModelMeter.Server.Ledger;
 using ModelMeter.Server.Models;
 using ModelMeter.Server.Tenancy;
@@ -19,7 +20,7 @@ internal static partial class GenerateEndpoints
 
     private static async Task<IResult> GenerateAsync(
         string model, HttpContext http, CostMeter meter, ModelRegistry registry, IOptions<ModelMeterOptions> options,
-        TenantResolver tenants, LedgerHost ledger, ILoggerFactory loggers)
+        TenantResolver tenants, LedgerHost ledger, BudgetGate budgets, ILoggerFactory loggers)
     {
         var (tenant, unauthorized) = tenants.Resolve(http);
         if (unauthorized is not null)
@@ -61,9 +62,17 @@ internal static partial class GenerateEndpoints
             return Problems.BadField("prompt", $"The prompt has {promptIds.Count} tokens; with max_tokens {maxTokens} that is over the model's context of {served.Backend.ContextLength}.");
         }
 
+        var admission = budgets.Admit(model, tenant!, maxTokens);
+        if (admission.RefusedBy is { } budget)
+        {
+            meter.Reject(model, Endpoint, ErrorReason.BudgetExhausted);
+            return Problems.BudgetExhausted(http, budget, admission.RetryAfter);
+        }
+
         var generation = new GenerationRequest(maxTokens, body.Temperature ?? 0, body.TopP ?? 1, body.Seed);
         var payer = new GenerationRun.Payer(tenant!, TenantResolver.User(http, body.User));
         var outcome = await GenerationRun.RunAsync(http, meter, ledger.Writer, served, Endpoint, payer, promptIds, generation, loggers.CreateLogger(typeof(GenerateEndpoints)));
+        budgets.Settle(admission, model, outcome.Charge.CostUsd, outcome.Result?.OutputTokens ?? 0);
         if (outcome.Problem is not null)
         {
             return outcome.Problem;

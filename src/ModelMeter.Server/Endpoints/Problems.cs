@@ -21,6 +21,15 @@ internal static class Problems
         return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model busy", detail: detail);
     }
 
+    public static IResult BudgetExhausted(HttpContext http, string budget, TimeSpan retryAfter)
+    {
+        var seconds = (long)Math.Ceiling(Math.Max(1, retryAfter.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Budget exhausted",
+            detail: $"Budget '{budget}' is spent for this period; it resets in {seconds} s.",
+            extensions: new Dictionary<string, object?> { ["budget"] = budget });
+    }
+
     public static IResult Failed(string requestId) =>
         Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Generation failed",
             detail: $"The model failed on request {requestId}; the server log has the cause.");

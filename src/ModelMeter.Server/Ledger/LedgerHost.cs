@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using ModelMeter.Budgets;
 using ModelMeter.Ledger;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.Metering;
@@ -12,7 +13,8 @@ namespace ModelMeter.Server.Ledger;
 /// minute and drains the queue. Registered before the other hosted services, so it stops after them.
 /// </summary>
 internal sealed partial class LedgerHost(
-    IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, TimeProvider time, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
+    IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, BudgetTracker budgets, CostEstimator estimator,
+    TimeProvider time, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ILedgerStore? _store;
@@ -30,7 +32,14 @@ internal sealed partial class LedgerHost(
         var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict);
         store.Initialize();
         _store = store;
-        meter.Seed(store.Totals());
+        var totals = store.Totals();
+        meter.Seed(totals);
+        foreach (var (model, costUsd) in totals.CostUsdByModel)
+        {
+            estimator.Seed(model, costUsd, totals.TokensByModel.GetValueOrDefault((model, "output")));
+        }
+
+        budgets.Seed((budget, from, to) => SpentInScope(store, budget, from, to));
         Writer = new LedgerWriter(store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path));
         Writer.Start();
         _idle = new IdleRecorder(meter.Devices, time);
@@ -63,6 +72,14 @@ internal sealed partial class LedgerHost(
         _store?.Dispose();
         _stopping.Dispose();
         await ValueTask.CompletedTask;
+    }
+
+    private static double SpentInScope(ILedgerStore store, BudgetDefinition budget, DateTimeOffset from, DateTimeOffset to)
+    {
+        var by = budget.Scope == BudgetScope.Tenant ? CostGrouping.Tenant : CostGrouping.Model;
+        return store.Summarize(from, to, by, IdleSharing.Separate).Rows
+            .Where(r => budget.Scope == BudgetScope.Global ? !r.IsIdle : r.Key == budget.Target)
+            .Sum(r => r.CostUsd);
     }
 
     private async Task RecordIdleMinutesAsync(CancellationToken stopping)

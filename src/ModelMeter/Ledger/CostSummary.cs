@@ -9,6 +9,12 @@ namespace ModelMeter.Ledger;
 /// <param name="IdleUsd">Idle cost shared to the group.</param>
 public sealed record CostSummaryRow(string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd)
 {
+    /// <summary>The key prefix of separate idle rows: <c>(idle) gpu0</c>.</summary>
+    public const string IdleKey = "(idle)";
+
+    /// <summary>Whether this row is a device's idle time rather than a group of requests.</summary>
+    public bool IsIdle => Key.StartsWith(IdleKey, StringComparison.Ordinal);
+
     /// <summary>Cost with its idle share: the loaded cost.</summary>
     public double TotalUsd => CostUsd + IdleUsd;
 }

@@ -3,8 +3,6 @@ namespace ModelMeter.Ledger;
 /// <summary>Turns per-(group, device) request totals and per-device idle cost into report rows, sharing idle as asked.</summary>
 internal static class IdleAllocation
 {
-    public const string IdleKey = "(idle)";
-
     /// <param name="groups">Request totals by (group key, device).</param>
     /// <param name="idle">Idle cost by (device, device) or, for <see cref="CostGrouping.Day"/>, (day, device).</param>
     /// <param name="by">The grouping.</param>
@@ -34,7 +32,7 @@ internal static class IdleAllocation
             var users = groups.Where(g => g.Key.Device == device && g.Value.Requests > 0).ToArray();
             if (sharing == IdleSharing.Separate || users.Length == 0)
             {
-                AddIdle(rows, $"{IdleKey} {device}", idleUsd);
+                AddIdle(rows, $"{CostSummaryRow.IdleKey} {device}", idleUsd);
                 continue;
             }
 

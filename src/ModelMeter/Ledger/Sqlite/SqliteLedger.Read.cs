@@ -22,7 +22,7 @@ public sealed partial class SqliteLedger
         }
 
         var idleByKeyAndDevice = new Dictionary<(string Key, string Device), double>();
-        ForEachRow(connection, $"SELECT {IdleKey(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to),
+        ForEachRow(connection, $"SELECT {IdleGroupColumn(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to),
             reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2));
 
         return new CostSummary(from, to, by, idle, IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle));
@@ -39,7 +39,7 @@ public sealed partial class SqliteLedger
             SELECT {KeyColumn(by, "minute_ms")}, ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM rollup_minute
             WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
             UNION ALL
-            SELECT '(idle)', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
+            SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
             WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
             """;
         ForEachRow(connection, sql, start, Ms(to), reader =>
@@ -88,7 +88,7 @@ public sealed partial class SqliteLedger
         _ => throw new ArgumentOutOfRangeException(nameof(by)),
     };
 
-    private static string IdleKey(CostGrouping by) => by switch
+    private static string IdleGroupColumn(CostGrouping by) => by switch
     {
         CostGrouping.Day => "strftime('%Y-%m-%d', minute_ms / 1000, 'unixepoch')",
         _ => "device",

@@ -1,0 +1,155 @@
+using ModelMeter.Metering;
+
+namespace ModelMeter.Budgets;
+
+/// <summary>
+/// Keeps each budget's spending in its current period. Enforcing budgets reserve an estimate when a
+/// request is admitted and settle the real cost when it ends, so concurrent requests cannot overshoot
+/// the limit by more than the estimates of the requests in flight (and their misestimates).
+/// </summary>
+public sealed class BudgetTracker
+{
+    private readonly State[] _states;
+    private readonly TimeProvider _time;
+    private readonly ModelMeterMetrics _metrics;
+    private readonly Lock _gate = new();
+
+    public BudgetTracker(IEnumerable<BudgetDefinition> budgets, TimeProvider time, ModelMeterMetrics metrics)
+    {
+        _time = time;
+        _metrics = metrics;
+        var now = time.GetUtcNow();
+        _states = budgets.Select(b => new State(b, b.PeriodOf(now))).ToArray();
+        foreach (var state in _states)
+        {
+            Publish(state);
+        }
+    }
+
+    /// <summary>The budgets.</summary>
+    public IReadOnlyList<BudgetDefinition> Budgets => _states.Select(s => s.Budget).ToArray();
+
+    /// <summary>Sets what each budget has spent so far in its current period (from the ledger), without notifying thresholds already passed.</summary>
+    public void Seed(Func<BudgetDefinition, DateTimeOffset, DateTimeOffset, double> spentUsd)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var state in _states)
+            {
+                Roll(state, now);
+                state.SpentUsd = spentUsd(state.Budget, state.Period.Start, now);
+                foreach (var threshold in state.Budget.Thresholds.Where(t => state.SpentUsd >= t * state.Budget.LimitUsd))
+                {
+                    state.Notified.Add(threshold);
+                }
+
+                Publish(state);
+            }
+        }
+    }
+
+    /// <summary>Admits a request unless an enforcing budget in scope cannot take <paramref name="estimateUsd"/> more.</summary>
+    public BudgetAdmission Admit(string model, string tenant, double estimateUsd)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var inScope = _states.Where(s => s.Budget.Covers(model, tenant)).ToArray();
+            foreach (var state in inScope)
+            {
+                Roll(state, now);
+                if (state.Budget.Enforce && state.SpentUsd + state.ReservedUsd + estimateUsd > state.Budget.LimitUsd)
+                {
+                    return new BudgetAdmission([], 0, state.Budget.Name, state.Period.End - now);
+                }
+            }
+
+            foreach (var state in inScope)
+            {
+                state.ReservedUsd += estimateUsd;
+            }
+
+            return new BudgetAdmission(inScope, estimateUsd, null, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Replaces the admission's reservation with the real cost; returns the thresholds this crossed.</summary>
+    public IReadOnlyList<BudgetCrossing> Settle(BudgetAdmission admission, double costUsd)
+    {
+        if (admission.RefusedBy is not null || admission.Settled)
+        {
+            return [];
+        }
+
+        admission.Settled = true;
+        var crossings = new List<BudgetCrossing>();
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var state in admission.Reserved)
+            {
+                var samePeriod = Roll(state, now);
+                state.ReservedUsd = samePeriod ? Math.Max(0, state.ReservedUsd - admission.EstimateUsd) : state.ReservedUsd;
+                state.SpentUsd += costUsd;
+                foreach (var threshold in state.Budget.Thresholds)
+                {
+                    if (state.SpentUsd >= threshold * state.Budget.LimitUsd && state.Notified.Add(threshold))
+                    {
+                        crossings.Add(new BudgetCrossing(state.Budget, threshold, state.SpentUsd, state.Period.Start, state.Period.End));
+                    }
+                }
+
+                Publish(state);
+            }
+        }
+
+        return crossings;
+    }
+
+    /// <summary>What a budget has spent in its current period, US dollars.</summary>
+    public double SpentUsd(string budget)
+    {
+        lock (_gate)
+        {
+            var state = _states.Single(s => s.Budget.Name == budget);
+            Roll(state, _time.GetUtcNow());
+            return state.SpentUsd;
+        }
+    }
+
+    /// <summary>Starts a new period when <paramref name="now"/> is past the current one; false if it did.</summary>
+    private bool Roll(State state, DateTimeOffset now)
+    {
+        if (now < state.Period.End)
+        {
+            return true;
+        }
+
+        state.Period = state.Budget.PeriodOf(now);
+        state.SpentUsd = 0;
+        state.ReservedUsd = 0;
+        state.Notified.Clear();
+        Publish(state);
+        return false;
+    }
+
+    private void Publish(State state)
+    {
+        _metrics.BudgetSpent.WithLabels(state.Budget.Name).Set(state.SpentUsd);
+        _metrics.BudgetLimit.WithLabels(state.Budget.Name).Set(state.Budget.LimitUsd);
+    }
+
+    internal sealed class State(BudgetDefinition budget, (DateTimeOffset Start, DateTimeOffset End) period)
+    {
+        public BudgetDefinition Budget { get; } = budget;
+
+        public (DateTimeOffset Start, DateTimeOffset End) Period { get; set; } = period;
+
+        public double SpentUsd { get; set; }
+
+        public double ReservedUsd { get; set; }
+
+        public HashSet<double> Notified { get; } = [];
+    }
+}
