@@ -12,16 +12,22 @@ internal sealed partial class RunningServer : IAsyncDisposable
     public static readonly string ModelsDirectory = Path.Combine(AppContext.BaseDirectory, "models");
 
     private readonly WebApplication _app;
-    private readonly string _contentRoot;
+    private readonly bool _ownsContentRoot;
 
-    private RunningServer(WebApplication app, string contentRoot)
+    private RunningServer(WebApplication app, string contentRoot, bool ownsContentRoot)
     {
         _app = app;
-        _contentRoot = contentRoot;
+        ContentRoot = contentRoot;
+        _ownsContentRoot = ownsContentRoot;
         Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(120) };
     }
 
     public HttpClient Client { get; }
+
+    /// <summary>The server's content root; its ledger is data/ledger.db below it.</summary>
+    public string ContentRoot { get; }
+
+    public string LedgerPath => Path.Combine(ContentRoot, "data", "ledger.db");
 
     public IServiceProvider Services => _app.Services;
 
@@ -41,14 +47,21 @@ internal sealed partial class RunningServer : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<RunningServer> StartAsync(Dictionary<string, string?> settings, bool waitUntilReady = true)
+    /// <param name="settings">Configuration.</param>
+    /// <param name="waitUntilReady">Wait until /readyz answers 200.</param>
+    /// <param name="contentRoot">Reuse a content root (and so its ledger); a new temp directory when null, deleted at dispose.</param>
+    /// <param name="services">Registers services before the server's own (a TimeProvider, ...).</param>
+    public static async Task<RunningServer> StartAsync(
+        Dictionary<string, string?> settings, bool waitUntilReady = true, string? contentRoot = null, Action<IServiceCollection>? services = null)
     {
-        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-server-").FullName;
+        var ownsContentRoot = contentRoot is null;
+        contentRoot ??= Directory.CreateTempSubdirectory("modelmeter-server-").FullName;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = contentRoot, EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddInMemoryCollection([new("Urls", "http://127.0.0.1:0")]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(Metrics.NewCustomRegistry());
+        services?.Invoke(builder.Services);
         builder.AddModelMeterServer();
         var app = builder.Build();
         app.MapModelMeterServer();
@@ -59,11 +72,15 @@ internal sealed partial class RunningServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
-            Directory.Delete(contentRoot, recursive: true);
+            if (ownsContentRoot)
+            {
+                Directory.Delete(contentRoot, recursive: true);
+            }
+
             throw;
         }
 
-        var server = new RunningServer(app, contentRoot);
+        var server = new RunningServer(app, contentRoot, ownsContentRoot);
         if (waitUntilReady)
         {
             await server.WaitUntilReadyAsync();
@@ -107,12 +124,30 @@ internal sealed partial class RunningServer : IAsyncDisposable
         return samples;
     }
 
+    /// <summary>Stops the server gracefully (the ledger drains) without deleting its content root.</summary>
+    public async Task StopAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.StopAsync();
+        try
+        {
+            await _app.StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         await _app.DisposeAsync();
-        Directory.Delete(_contentRoot, recursive: true);
+        if (_ownsContentRoot)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(ContentRoot, recursive: true);
+        }
     }
 
     [GeneratedRegex(@"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$")]

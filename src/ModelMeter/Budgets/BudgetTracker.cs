@@ -4,8 +4,9 @@ namespace ModelMeter.Budgets;
 
 /// <summary>
 /// Keeps each budget's spending in its current period. Enforcing budgets reserve an estimate when a
-/// request is admitted and settle the real cost when it ends, so concurrent requests cannot overshoot
-/// the limit by more than the estimates of the requests in flight (and their misestimates).
+/// request is admitted and settle the real cost when it ends; a request is refused once spent plus
+/// reserved reaches the limit, so concurrent requests cannot overshoot it by more than the requests
+/// already in flight (as estimated).
 /// </summary>
 public sealed class BudgetTracker
 {
@@ -49,7 +50,7 @@ public sealed class BudgetTracker
         }
     }
 
-    /// <summary>Admits a request unless an enforcing budget in scope cannot take <paramref name="estimateUsd"/> more.</summary>
+    /// <summary>Admits a request unless an enforcing budget in scope is used up; reserves <paramref name="estimateUsd"/> in each budget in scope.</summary>
     public BudgetAdmission Admit(string model, string tenant, double estimateUsd)
     {
         lock (_gate)
@@ -59,7 +60,9 @@ public sealed class BudgetTracker
             foreach (var state in inScope)
             {
                 Roll(state, now);
-                if (state.Budget.Enforce && state.SpentUsd + state.ReservedUsd + estimateUsd > state.Budget.LimitUsd)
+                // Spent plus what requests in flight are expected to spend: once that reaches the limit, the
+                // budget is used up. A request admitted just below it can overshoot by its own cost at most.
+                if (state.Budget.Enforce && state.SpentUsd + state.ReservedUsd >= state.Budget.LimitUsd)
                 {
                     return new BudgetAdmission([], 0, state.Budget.Name, state.Period.End - now);
                 }

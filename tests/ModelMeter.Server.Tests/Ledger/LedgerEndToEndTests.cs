@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using ModelMeter.Metering;
+
+namespace ModelMeter.Server.Tests.Ledger;
+
+public sealed class LedgerEndToEndTests
+{
+    private static readonly string[] Models = ["demo-small", "demo-medium", "demo-large"];
+
+    [Fact]
+    public async Task Generate_32Concurrent_LedgerRowsEqualTheResponses()
+    {
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        var from = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 32).Select(async i =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/generate/{Models[i % 3]}")
+            {
+                Content = JsonContent.Create(new { prompt = $"row {i}", max_tokens = 4 + i % 5, user = $"user-{i % 4}" }),
+            };
+            request.Headers.Add("X-Tenant", i % 2 == 0 ? "acme" : "globex");
+            using var response = await server.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }));
+
+        Assert.Equal(responses.Select(r => r.GetProperty("request_id").GetString()!).ToHashSet(), LedgerFile.RequestIds(server.LedgerPath));
+        var summary = await server.Client.GetFromJsonAsync<JsonElement>($"/api/costs/summary?by=tenant&from={Iso(from)}&to={Iso(DateTimeOffset.UtcNow.AddMinutes(1))}");
+        var rows = summary.GetProperty("rows").EnumerateArray().Where(r => !r.GetProperty("key").GetString()!.StartsWith("(idle)", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["acme", "globex"], rows.Select(r => r.GetProperty("key").GetString()).Order());
+        Assert.Equal(32, rows.Sum(r => r.GetProperty("requests").GetInt64()));
+        var expectedUsd = responses.Sum(r => r.GetProperty("estimated_cost_usd").GetDouble());
+        Assert.InRange(Math.Abs(rows.Sum(r => r.GetProperty("cost_usd").GetDouble()) - expectedUsd) / expectedUsd, 0, 1e-9);
+        var users = LedgerFile.Rows(server.LedgerPath, "SELECT DISTINCT user FROM requests", r => r.GetString(0));
+        Assert.Equal(["user-0", "user-1", "user-2", "user-3"], users.Order());
+    }
+
+    [Fact]
+    public async Task Stop_AfterTraffic_RequestAndIdleRowsEqualTheDeviceBill()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var ticking = new CancellationTokenSource();
+        var clock = Task.Run(async () =>
+        {
+            // Fake time runs with real time until the test stops it, so the bill can be read at the very moment the ledger closed.
+            while (!ticking.IsCancellationRequested)
+            {
+                await Task.Delay(5);
+                time.Advance(TimeSpan.FromMilliseconds(5));
+            }
+        });
+        var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600), services: s => s.AddSingleton<TimeProvider>(time));
+        try
+        {
+            foreach (var model in Models)
+            {
+                using var response = await server.GenerateAsync(model, new { prompt = "bill me", max_tokens = 8 });
+                response.EnsureSuccessStatusCode();
+            }
+
+            var meter = server.Services.GetRequiredService<CostMeter>();
+            for (var minute = 0; minute < 3; minute++)
+            {
+                time.Advance(TimeSpan.FromMinutes(1)); // an idle minute, written by the minute timer
+                await Task.Delay(200);
+            }
+
+            ticking.Cancel();
+            await clock;
+            await server.StopAsync();
+
+            var bill = meter.Devices.Single().Snapshot().BillUsd;
+            var recorded = LedgerFile.RequestCostUsd(server.LedgerPath) + LedgerFile.IdleCostUsd(server.LedgerPath);
+            Assert.True(bill > 180, $"bill {bill}");
+            Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
+            var idleRows = LedgerFile.Rows(server.LedgerPath, "SELECT COUNT(*) FROM idle", r => r.GetInt64(0)).Single();
+            Assert.True(idleRows >= 3, $"{idleRows} idle rows");
+        }
+        finally
+        {
+            ticking.Cancel();
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Restart_SameLedger_CostCountersContinueInsteadOfDroppingToZero()
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-restart-").FullName;
+        double before;
+        await using (var first = await RunningServer.StartAsync(RunningServer.DemoSettings(), contentRoot: contentRoot))
+        {
+            using var response = await first.GenerateAsync("demo-medium", new { prompt = "remember me", max_tokens = 8 });
+            response.EnsureSuccessStatusCode();
+            before = (await first.ScrapeAsync())["model_estimated_cost_dollars_total{model_name=\"demo-medium\"}"];
+        }
+
+        await using var second = await RunningServer.StartAsync(RunningServer.DemoSettings(), contentRoot: contentRoot);
+        var samples = await second.ScrapeAsync();
+
+        Assert.True(before > 0);
+        Assert.Equal(before, samples["model_estimated_cost_dollars_total{model_name=\"demo-medium\"}"], 12);
+        Assert.Equal(1, samples["model_request_total{model_name=\"demo-medium\",endpoint=\"generate\"}"]);
+        Assert.True(samples["device_cost_dollars_total{device=\"cpu\"}"] >= before + samples["device_idle_cost_dollars_total{device=\"cpu\"}"] - 1e-9);
+        Directory.Delete(contentRoot, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("/api/costs/summary?by=bogus", "by")]
+    [InlineData("/api/costs/summary?idle=sometimes", "idle")]
+    [InlineData("/api/costs/summary?from=yesterday", "from")]
+    [InlineData("/api/costs/summary?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
+    [InlineData("/api/costs/timeseries?step=1s", "step")]
+    public async Task CostApi_BadParameter_Returns400NamingIt(string url, string field)
+    {
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(), waitUntilReady: false);
+
+        using var response = await server.Client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Forecast_AfterTraffic_ProjectsAtLeastMonthToDate()
+    {
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        using (var response = await server.GenerateAsync("demo-small", new { prompt = "x", max_tokens = 4 }))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        var forecast = await server.Client.GetFromJsonAsync<JsonElement>("/api/costs/forecast");
+
+        var monthToDate = forecast.GetProperty("month_to_date_usd").GetDouble();
+        Assert.True(monthToDate > 0);
+        Assert.True(forecast.GetProperty("projected_month_usd").GetDouble() >= monthToDate);
+        Assert.Equal(monthToDate / 7, forecast.GetProperty("trailing_7d_daily_usd").GetDouble(), 9);
+    }
+
+    private static string Iso(DateTimeOffset time) => Uri.EscapeDataString(time.ToString("O", CultureInfo.InvariantCulture));
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ModelMeter.Server.Tenancy;
+using ModelMeter.Server.Tests.Ledger;
+
+namespace ModelMeter.Server.Tests.Tenancy;
+
+public sealed class TenancyTests
+{
+    private const string AcmeKey = "sk-acme-0123456789";
+    private const string AdminKey = "admin-secret-key";
+
+    [Fact]
+    public async Task AuthOn_TenantKey_BillsTheTenantAndLabelsItsCost()
+    {
+        await using var server = await StartWithAuthAsync();
+
+        using var response = await SendAsync(server, AcmeKey, new { prompt = "hello", max_tokens = 4, user = "alice" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var row = LedgerFile.Rows(server.LedgerPath, "SELECT tenant, user FROM requests", r => (r.GetString(0), r.GetString(1))).Single();
+        Assert.Equal(("acme", "alice"), row);
+        var samples = await server.ScrapeAsync();
+        Assert.True(samples["model_tenant_cost_dollars_total{model_name=\"demo-small\",tenant=\"acme\"}"] > 0);
+    }
+
+    [Theory]
+    [InlineData("wrong-key")]
+    [InlineData(null)]
+    public async Task AuthOn_UnknownOrMissingKey_Returns401AndRecordsNothing(string? key)
+    {
+        await using var server = await StartWithAuthAsync();
+
+        using var response = await SendAsync(server, key, new { prompt = "hello", max_tokens = 4 });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Empty(LedgerFile.RequestIds(server.LedgerPath));
+    }
+
+    [Fact]
+    public async Task AuthOn_CostApi_NeedsTheAdminKey()
+    {
+        await using var server = await StartWithAuthAsync();
+
+        using var anonymous = await server.Client.GetAsync("/api/costs/summary");
+        using var tenant = await GetAsync(server, "/api/costs/summary", AcmeKey);
+        using var admin = await GetAsync(server, "/api/costs/summary", AdminKey);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, tenant.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+    }
+
+    [Fact]
+    public async Task AuthOff_XTenantHeader_GoesToTheLedgerButNeverBecomesALabelUnlessNamed()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = TenantResolver.Sha256Hex(AcmeKey);
+        await using var server = await RunningServer.StartAsync(settings);
+
+        foreach (var tenant in new[] { "acme", "walk-in-42" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generate/demo-small") { Content = JsonContent.Create(new { prompt = "hi", max_tokens = 3 }) };
+            request.Headers.Add("X-Tenant", tenant);
+            (await server.Client.SendAsync(request)).EnsureSuccessStatusCode();
+        }
+
+        using var bad = new HttpRequestMessage(HttpMethod.Post, "/v1/generate/demo-small") { Content = JsonContent.Create(new { prompt = "hi", max_tokens = 3 }) };
+        bad.Headers.Add("X-Tenant", "no spaces allowed");
+        var badResponse = await server.Client.SendAsync(bad);
+
+        Assert.Equal(["acme", "walk-in-42"], LedgerFile.Rows(server.LedgerPath, "SELECT tenant FROM requests", r => r.GetString(0)).Order());
+        var metrics = await server.Client.GetStringAsync("/metrics");
+        Assert.Contains("tenant=\"acme\"", metrics);
+        Assert.DoesNotContain("walk-in-42", metrics);
+        Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
+        Assert.Equal("X-Tenant", (await badResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    private static Task<RunningServer> StartWithAuthAsync()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Auth:Enabled"] = "true";
+        settings["ModelMeter:Auth:AdminKeySha256"] = TenantResolver.Sha256Hex(AdminKey);
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = TenantResolver.Sha256Hex(AcmeKey);
+        return RunningServer.StartAsync(settings);
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(RunningServer server, string? key, object body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generate/demo-small") { Content = JsonContent.Create(body) };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        request.Headers.Add("X-Tenant", "someone-else");
+        return server.Client.SendAsync(request);
+    }
+
+    private static Task<HttpResponseMessage> GetAsync(RunningServer server, string url, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return server.Client.SendAsync(request);
+    }
+}
