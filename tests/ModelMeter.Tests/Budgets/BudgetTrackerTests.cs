@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Time.Testing;
+using ModelMeter.Budgets;
+using ModelMeter.Metering;
+using Prometheus;
+
+namespace ModelMeter.Tests.Budgets;
+
+public sealed class BudgetTrackerTests
+{
+    private static readonly TimeZoneInfo Berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+
+    [Fact]
+    public void Admit_ConcurrentReservations_RefuseOnceReservedReachesTheLimit()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+
+        var admitted = Enumerable.Range(0, 10).Select(_ => tracker.Admit("m", "t", estimateUsd: 3)).ToArray();
+
+        Assert.Equal(4, admitted.Count(a => a.RefusedBy is null)); // 0, 3, 6, 9 < 10; then 12 ≥ 10
+        foreach (var admission in admitted.Where(a => a.RefusedBy is null))
+        {
+            tracker.Settle(admission, 3);
+        }
+
+        Assert.Equal(12, tracker.SpentUsd("b"), 9); // overshoot bounded by the last admitted request
+        Assert.Equal(TimeSpan.FromHours(12), admitted.Last().RetryAfter);
+    }
+
+    [Fact]
+    public void Settle_CrossingThresholds_ReportsEachOncePerPeriodAndResetsAtLocalMidnight()
+    {
+        // 22:30 UTC is 23:30 in Berlin (CET): the local day ends in 30 minutes.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 22, 30, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: false, timeZone: Berlin)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+
+        var first = tracker.Settle(tracker.Admit("m", "t", 0), 8.5);
+        var second = tracker.Settle(tracker.Admit("m", "t", 0), 0.1);
+        var third = tracker.Settle(tracker.Admit("m", "t", 0), 2);
+        time.Advance(TimeSpan.FromMinutes(31));
+        var nextDay = tracker.Settle(tracker.Admit("m", "t", 0), 9);
+
+        Assert.Equal([0.8], first.Select(c => c.Threshold));
+        Assert.Empty(second);
+        Assert.Equal([1.0], third.Select(c => c.Threshold));
+        Assert.Equal([0.8], nextDay.Select(c => c.Threshold));
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 23, 0, 0, TimeSpan.Zero), nextDay[0].PeriodStart);
+        Assert.Equal(9, tracker.SpentUsd("b"), 9);
+    }
+
+    [Fact]
+    public void Admit_OtherModelOrTenant_IsOutOfScope()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var budget = Budget(limitUsd: 1, enforce: true) with { Scope = BudgetScope.Tenant, Target = "acme" };
+        var tracker = new BudgetTracker([budget], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        tracker.Settle(tracker.Admit("m", "acme", 0), 5);
+
+        Assert.NotNull(tracker.Admit("m", "acme", 0).RefusedBy);
+        Assert.Null(tracker.Admit("m", "globex", 0).RefusedBy);
+    }
+
+    [Fact]
+    public void PeriodOf_Month_StartsOnTheFirstAtLocalMidnight()
+    {
+        var budget = Budget(10, false, Berlin) with { Period = BudgetPeriod.Month };
+
+        var (start, end) = budget.PeriodOf(new DateTimeOffset(2026, 11, 15, 0, 0, 0, TimeSpan.Zero));
+
+        Assert.Equal(new DateTimeOffset(2026, 10, 31, 23, 0, 0, TimeSpan.Zero), start);
+        Assert.Equal(new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero), end);
+    }
+
+    private static BudgetDefinition Budget(double limitUsd, bool enforce, TimeZoneInfo? timeZone = null) =>
+        new("b", BudgetScope.Global, null, BudgetPeriod.Day, timeZone ?? TimeZoneInfo.Utc, limitUsd, [0.8, 1.0], enforce, null);
+}
