@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace ModelMeter.Server.Tests.Ledger;
+
+public sealed class CrashTests
+{
+    [Fact]
+    public async Task Sigkill_DuringLoad_StrictLedgerKeepsEveryAnsweredRequest()
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-crash-").FullName;
+        var settings = RunningServer.DemoSettings(); // Strict durability is the default
+        var answered = new ConcurrentBag<string>();
+
+        await using (var server = await ServerProcess.StartAsync(contentRoot, settings))
+        {
+            using var load = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+            {
+                while (!load.IsCancellationRequested)
+                {
+                    try
+                    {
+                        using var response = await server.Client.PostAsJsonAsync("/v1/generate/demo-small", new { prompt = $"worker {worker}", max_tokens = 2 });
+                        if (response.StatusCode == HttpStatusCode.OK)
+                        {
+                            answered.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("request_id").GetString()!);
+                        }
+                    }
+                    catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or JsonException)
+                    {
+                        // The server is gone mid-request: that request was never answered.
+                    }
+                }
+            })).ToArray();
+
+            await Task.Delay(2000);
+            server.Kill();
+            await Task.Delay(200);
+            load.Cancel();
+            await Task.WhenAll(workers);
+        }
+
+        await using (var restarted = await ServerProcess.StartAsync(contentRoot, settings))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await restarted.Client.GetAsync("/readyz")).StatusCode);
+        }
+
+        var recorded = LedgerFile.RequestIds(Path.Combine(contentRoot, "data", "ledger.db"));
+        Assert.True(answered.Count > 20, $"only {answered.Count} requests were answered before the kill");
+        var lost = answered.Except(recorded).ToArray();
+        Assert.True(lost.Length == 0, $"{lost.Length} of {answered.Count} answered requests have no ledger row");
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(contentRoot, recursive: true);
+    }
+}

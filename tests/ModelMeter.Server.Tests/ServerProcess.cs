@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace ModelMeter.Server.Tests;
+
+/// <summary>The server as its own OS process (<c>dotnet ModelMeter.Server.dll</c>), for tests that kill it.</summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, Uri address)
+    {
+        _process = process;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public HttpClient Client { get; }
+
+    /// <summary>Starts the server with <paramref name="settings"/> as command-line configuration and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = contentRoot };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll"));
+        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        start.ArgumentList.Add($"--contentRoot={contentRoot}");
+        foreach (var (key, value) in settings)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
+        var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                if (ListeningOn().Match(line) is { Success: true } match)
+                {
+                    address.TrySetResult(new Uri(match.Groups[1].Value));
+                }
+            }
+
+            address.TrySetException(new InvalidOperationException("The server exited before listening."));
+        });
+        _ = process.StandardError.ReadToEndAsync();
+
+        var server = new ServerProcess(process, await address.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        for (var i = 0; i < 600 && !(await server.Client.GetAsync("/readyz")).IsSuccessStatusCode; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        return server;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
+}
