@@ -65,6 +65,74 @@ public sealed class SqliteLedgerTests : IDisposable
     }
 
     [Theory]
+    [InlineData(CostGrouping.Model)]
+    [InlineData(CostGrouping.Tenant)]
+    [InlineData(CostGrouping.User)]
+    [InlineData(CostGrouping.Day)]
+    public void Summarize_WindowOverHoursWithRaggedEdges_EqualsSumOfRowsInWindow(CostGrouping by)
+    {
+        var random = new Random(11);
+        var rows = Enumerable.Range(0, 5000).Select(i => Row("m" + random.Next(3), T0.AddMilliseconds(random.Next(0, 6 * 3_600_000)), random.NextDouble())
+            with { Tenant = "t" + random.Next(4), User = "u" + random.Next(7) }).ToList();
+        _ledger.Append(rows, []);
+        var from = T0.AddHours(1).AddMinutes(17).AddSeconds(23.5);
+        var to = T0.AddHours(4).AddMinutes(42).AddSeconds(11);
+        Func<LedgerRow, string> key = by switch
+        {
+            CostGrouping.Model => r => r.Model,
+            CostGrouping.Tenant => r => r.Tenant,
+            CostGrouping.User => r => r.User,
+            _ => r => r.EndedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        var summary = _ledger.Summarize(from, to, by, IdleSharing.Separate);
+
+        var expected = rows.Where(r => r.EndedAt >= from && r.EndedAt < to).GroupBy(key).ToDictionary(g => g.Key);
+        Assert.Equal(expected.Keys.Order(), summary.Rows.Select(r => r.Key).Order());
+        foreach (var row in summary.Rows)
+        {
+            Assert.Equal(expected[row.Key].Count(), row.Requests);
+            Assert.Equal(expected[row.Key].Sum(r => r.CostUsd), row.CostUsd, 9);
+        }
+    }
+
+    [Fact]
+    public void Initialize_VersionOneFile_MigratesToTheCurrentSchemaKeepingRows()
+    {
+        var path = Path.Combine(_directory, "v1.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            foreach (var sql in new[]
+            {
+                "CREATE TABLE requests (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, latency_seconds REAL NOT NULL, ttft_seconds REAL, cost_usd REAL NOT NULL, status TEXT NOT NULL, hourly_usd REAL NOT NULL)",
+                "CREATE INDEX requests_by_end ON requests (ended_ms)",
+                "CREATE TABLE idle (device TEXT NOT NULL, minute_ms INTEGER NOT NULL, cost_usd REAL NOT NULL, hourly_usd REAL NOT NULL, PRIMARY KEY (device, minute_ms))",
+                "CREATE TABLE rollup_minute (bucket_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, device TEXT NOT NULL, status TEXT NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, PRIMARY KEY (bucket_ms, model, endpoint, tenant, device, status))",
+                $"INSERT INTO requests VALUES (1, 'r1', {T0.ToUnixTimeMilliseconds()}, {T0.AddHours(3).ToUnixTimeMilliseconds()}, 'a', 'generate', 'acme', '', 'gpu0', 1, 2, 1, NULL, 0.75, 'ok', 2.5)",
+                "PRAGMA user_version=1",
+            })
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                command.ExecuteNonQuery();
+            }
+        }
+
+        using var ledger = new SqliteLedger(path);
+        ledger.Initialize();
+
+        using (var check = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            check.Open();
+            Assert.Equal((long)SqliteLedger.SchemaVersion, Scalar(check, "PRAGMA user_version"));
+        }
+
+        // Hours 1..5 are whole hours: the answer comes from the new hourly rollup, filled from the old rows.
+        Assert.Equal(0.75, ledger.Summarize(T0.AddHours(1), T0.AddHours(5), CostGrouping.Model, IdleSharing.Separate).Rows.Single().CostUsd, 12);
+    }
+
+    [Theory]
     [InlineData(IdleSharing.Separate)]
     [InlineData(IdleSharing.Proportional)]
     [InlineData(IdleSharing.Even)]

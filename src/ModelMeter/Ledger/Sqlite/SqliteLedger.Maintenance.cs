@@ -15,7 +15,7 @@ public sealed partial class SqliteLedger
         var requestCostByDevice = new Dictionary<string, double>(StringComparer.Ordinal);
         ForEachRow(connection, """
             SELECT model, endpoint, tenant, device, status, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
-            FROM rollup_minute WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2, 3, 4, 5
+            FROM rollup_hour WHERE bucket_ms >= $lo AND bucket_ms < $hi GROUP BY 1, 2, 3, 4, 5
             """, long.MinValue, long.MaxValue, r =>
         {
             var (model, endpoint, tenant, device) = (r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3));
@@ -66,13 +66,18 @@ public sealed partial class SqliteLedger
             update.ExecuteNonQuery();
         }
 
-        // Rows ending from the first repriced minute on feed the rollup again.
-        Execute(connection, $"DELETE FROM rollup_minute WHERE minute_ms >= {MinuteOf(since)}", transaction);
-        Execute(connection, $"""
-            INSERT INTO rollup_minute (minute_ms, model, endpoint, tenant, user, device, status, requests, input_tokens, output_tokens, cost_usd)
-            SELECT ended_ms - (ended_ms % 60000), model, endpoint, tenant, user, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
-            FROM requests WHERE ended_ms >= {MinuteOf(since)} GROUP BY 1, 2, 3, 4, 5, 6, 7
-            """, transaction);
+        // Rows ending from the first repriced hour on feed the rollups again.
+        var sinceHour = Floor(since, HourMs);
+        foreach (var (table, unit) in new[] { ("rollup_minute", MinuteMs), ("rollup_hour", HourMs) })
+        {
+            Execute(connection, $"DELETE FROM {table} WHERE bucket_ms >= {sinceHour}", transaction);
+            Execute(connection, $"""
+                INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
+                SELECT ended_ms - (ended_ms % {unit}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+                FROM requests WHERE ended_ms >= {sinceHour} GROUP BY 1, 2, 3, 4, 5, 6
+                """, transaction);
+        }
+
         transaction.Commit();
         return new RepriceResult(changes.Count, oldTotal, newTotal);
 

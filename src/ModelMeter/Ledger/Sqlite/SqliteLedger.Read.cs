@@ -9,11 +9,11 @@ public sealed partial class SqliteLedger
     {
         using var connection = Open();
         var groups = new Dictionary<(string Key, string Device), GroupTotals>();
-        foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to)))
+        foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to), useRollups: by != CostGrouping.User))
         {
             var sql = table == "requests"
                 ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi GROUP BY 1, 2"
-                : $"SELECT {KeyColumn(by, "minute_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM rollup_minute WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2";
+                : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi GROUP BY 1, 2";
             ForEachRow(connection, sql, lo, hi, reader =>
             {
                 var key = (reader.GetString(0), reader.GetString(1));
@@ -33,16 +33,16 @@ public sealed partial class SqliteLedger
     {
         using var connection = Open();
         var stepMs = (long)step.TotalMilliseconds;
-        var start = Ms(from);
+        var (table, time) = by == CostGrouping.User ? ("requests", "ended_ms") : ("rollup_minute", "bucket_ms");
         var points = new Dictionary<(string Key, long Bucket), double>();
         var sql = $"""
-            SELECT {KeyColumn(by, "minute_ms")}, ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM rollup_minute
-            WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
+            SELECT {KeyColumn(by, time)}, ($lo + (({time} - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM {table}
+            WHERE {time} >= $lo AND {time} < $hi GROUP BY 1, 2
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
             WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2
             """;
-        ForEachRow(connection, sql, start, Ms(to), reader =>
+        ForEachRow(connection, sql, Ceiling(Ms(from), MinuteMs), Ms(to), reader =>
         {
             var key = (reader.GetString(0), reader.GetInt64(1));
             points[key] = points.GetValueOrDefault(key) + reader.GetDouble(2);
@@ -53,27 +53,47 @@ public sealed partial class SqliteLedger
     }
 
     /// <summary>
-    /// Splits [from, to) into the raw rows of the partial minutes at each end and the rollup of the whole minutes between.
+    /// Splits [from, to) into the coarsest pieces that add up to it exactly: raw rows for the partial
+    /// minutes at the ends, minute totals up to the whole hours, hour totals between.
     /// </summary>
-    private static IEnumerable<(string Table, long Lo, long Hi)> Segments(long from, long to)
+    private static IEnumerable<(string Table, long Lo, long Hi)> Segments(long from, long to, bool useRollups)
     {
-        var firstWhole = MinuteOf(from) == from ? from : MinuteOf(from) + 60_000;
-        var lastWhole = MinuteOf(to);
-        if (firstWhole >= lastWhole)
+        var firstMinute = Ceiling(from, MinuteMs);
+        var lastMinute = Floor(to, MinuteMs);
+        if (!useRollups || firstMinute >= lastMinute)
         {
             yield return ("requests", from, to);
             yield break;
         }
 
-        if (from < firstWhole)
+        if (from < firstMinute)
         {
-            yield return ("requests", from, firstWhole);
+            yield return ("requests", from, firstMinute);
         }
 
-        yield return ("rollup_minute", firstWhole, lastWhole);
-        if (lastWhole < to)
+        var firstHour = Ceiling(firstMinute, HourMs);
+        var lastHour = Floor(lastMinute, HourMs);
+        if (firstHour < lastHour)
         {
-            yield return ("requests", lastWhole, to);
+            if (firstMinute < firstHour)
+            {
+                yield return ("rollup_minute", firstMinute, firstHour);
+            }
+
+            yield return ("rollup_hour", firstHour, lastHour);
+            if (lastHour < lastMinute)
+            {
+                yield return ("rollup_minute", lastHour, lastMinute);
+            }
+        }
+        else
+        {
+            yield return ("rollup_minute", firstMinute, lastMinute);
+        }
+
+        if (lastMinute < to)
+        {
+            yield return ("requests", lastMinute, to);
         }
     }
 
@@ -106,5 +126,4 @@ public sealed partial class SqliteLedger
             read(reader);
         }
     }
-
 }

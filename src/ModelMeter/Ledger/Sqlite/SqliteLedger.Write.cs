@@ -10,10 +10,10 @@ public sealed partial class SqliteLedger
         VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly)
         """;
 
-    private const string UpsertRollup = """
-        INSERT INTO rollup_minute (minute_ms, model, endpoint, tenant, user, device, status, requests, input_tokens, output_tokens, cost_usd)
-        VALUES ($minute, $model, $endpoint, $tenant, $user, $device, $status, 1, $in, $out, $cost)
-        ON CONFLICT (minute_ms, model, endpoint, tenant, user, device, status) DO UPDATE SET
+    private static string UpsertRollup(string table) => $"""
+        INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
+        VALUES ($bucket, $model, $endpoint, $tenant, $device, $status, 1, $in, $out, $cost)
+        ON CONFLICT (bucket_ms, model, endpoint, tenant, device, status) DO UPDATE SET
             requests = requests + 1,
             input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens,
@@ -31,7 +31,8 @@ public sealed partial class SqliteLedger
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         using var transaction = connection.BeginTransaction();
         using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly"))
-        using (var rollup = Command(connection, transaction, UpsertRollup, "$minute", "$model", "$endpoint", "$tenant", "$user", "$device", "$status", "$in", "$out", "$cost"))
+        using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
+        using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
         {
             foreach (var row in requests)
             {
@@ -39,8 +40,10 @@ public sealed partial class SqliteLedger
                 Bind(insert, row.RequestId, Ms(row.StartedAt), ended, row.Model, row.Endpoint, row.Tenant, row.User, row.Device,
                     row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd);
                 insert.ExecuteNonQuery();
-                Bind(rollup, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.User, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
-                rollup.ExecuteNonQuery();
+                Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
+                minutes.ExecuteNonQuery();
+                Bind(hours, Floor(ended, HourMs), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
+                hours.ExecuteNonQuery();
             }
         }
 

@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -86,7 +86,11 @@ public sealed partial class SqliteLedger : ILedgerStore
 
     private static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    private static long MinuteOf(long ms) => ms - (((ms % 60_000) + 60_000) % 60_000);
+    private static long MinuteOf(long ms) => Floor(ms, MinuteMs);
+
+    private static long Floor(long ms, long unit) => ms - (((ms % unit) + unit) % unit);
+
+    private static long Ceiling(long ms, long unit) => Floor(ms, unit) == ms ? ms : Floor(ms, unit) + unit;
 
     /// <summary>Schema steps: index i takes the schema from version i to i + 1.</summary>
     private static readonly string[][] Migrations =
@@ -120,21 +124,35 @@ public sealed partial class SqliteLedger : ILedgerStore
                 hourly_usd REAL NOT NULL,
                 PRIMARY KEY (device, minute_ms))
             """,
-            """
-            CREATE TABLE rollup_minute (
-                minute_ms INTEGER NOT NULL,
-                model TEXT NOT NULL,
-                endpoint TEXT NOT NULL,
-                tenant TEXT NOT NULL,
-                user TEXT NOT NULL,
-                device TEXT NOT NULL,
-                status TEXT NOT NULL,
-                requests INTEGER NOT NULL,
-                input_tokens INTEGER NOT NULL,
-                output_tokens INTEGER NOT NULL,
-                cost_usd REAL NOT NULL,
-                PRIMARY KEY (minute_ms, model, endpoint, tenant, user, device, status))
+            // Per-minute totals; users are left out so that the rollup stays small (user reports read requests).
+            RollupTable("rollup_minute"),
+        ],
+        [
+            // Version 2: hourly totals, so reports over months read hours.
+            RollupTable("rollup_hour"),
+            $"""
+            INSERT INTO rollup_hour (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
+            SELECT ended_ms - (ended_ms % {HourMs}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+            FROM requests GROUP BY 1, 2, 3, 4, 5, 6
             """,
         ],
     ];
+
+    private const long MinuteMs = 60_000;
+    private const long HourMs = 3_600_000;
+
+    private static string RollupTable(string name) => $"""
+        CREATE TABLE {name} (
+            bucket_ms INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            device TEXT NOT NULL,
+            status TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cost_usd REAL NOT NULL,
+            PRIMARY KEY (bucket_ms, model, endpoint, tenant, device, status))
+        """;
 }
