@@ -22,6 +22,7 @@ public sealed class LedgerWriter : IAsyncDisposable
     private readonly List<Entry> _retained = [];
     private Task? _loop;
     private volatile bool _healthy = true;
+    private long _lastFailureTicks;
     private long _committed;
 
     /// <param name="store">Where rows go; initialized already.</param>
@@ -38,8 +39,14 @@ public sealed class LedgerWriter : IAsyncDisposable
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
-    /// <summary>Whether the last write succeeded.</summary>
-    public bool IsHealthy => _healthy;
+    /// <summary>How long after a failed write <see cref="IsHealthy"/> stays false, so a new row can try the ledger again.</summary>
+    public static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// False for <see cref="RetryAfterFailure"/> after a failed write, and after that until a write
+    /// succeeds, except that one row at a time may try again.
+    /// </summary>
+    public bool IsHealthy => _healthy || Environment.TickCount64 - Interlocked.Read(ref _lastFailureTicks) > RetryAfterFailure.TotalMilliseconds;
 
     /// <summary>The durability mode.</summary>
     public LedgerDurability Durability => _durability;
@@ -138,6 +145,7 @@ public sealed class LedgerWriter : IAsyncDisposable
         catch (Exception e)
         {
             _healthy = false;
+            Interlocked.Exchange(ref _lastFailureTicks, Environment.TickCount64);
             _onError?.Invoke(e);
             var failure = new LedgerUnavailableException("The ledger could not write.", e);
             // Strict callers learn now; rows nobody waits for are kept for the next try.
