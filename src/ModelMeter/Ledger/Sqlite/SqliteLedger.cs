@@ -21,7 +21,8 @@ public sealed partial class SqliteLedger : ILedgerStore
     {
         Path = System.IO.Path.GetFullPath(path);
         _fullSync = fullSync;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString();
+        // A busy database (another writer holding the lock) fails a command after 5 s rather than the default 30.
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false, DefaultTimeout = 5 }.ToString();
     }
 
     /// <summary>The database file.</summary>
