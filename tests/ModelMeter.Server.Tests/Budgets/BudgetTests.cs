@@ -88,4 +88,27 @@ public sealed class BudgetTests
         var samples = await server.ScrapeAsync();
         Assert.Equal(acmeUsd, samples["budget_spent_dollars{budget=\"acme-monthly\"}"], 12);
     }
+
+    [Fact]
+    public async Task Restart_MidPeriod_BudgetSpendingIsReadBackFromTheLedger()
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-budget-restart-").FullName;
+        var settings = RunningServer.DemoSettings(hourlyUsd: 3600);
+        settings["ModelMeter:Budgets:0:Name"] = "daily";
+        settings["ModelMeter:Budgets:0:LimitUsd"] = "1000";
+        await using (var first = await RunningServer.StartAsync(settings, contentRoot: contentRoot))
+        {
+            (await first.GenerateAsync("demo-medium", new { prompt = "spend", max_tokens = 8 })).EnsureSuccessStatusCode();
+        }
+
+        var ledgerUsd = LedgerFile.RequestCostUsd(Path.Combine(contentRoot, "data", "ledger.db"));
+        await using (var second = await RunningServer.StartAsync(settings, contentRoot: contentRoot))
+        {
+            var samples = await second.ScrapeAsync();
+            Assert.True(ledgerUsd > 0);
+            Assert.Equal(ledgerUsd, samples["budget_spent_dollars{budget=\"daily\"}"], 12);
+        }
+
+        Directory.Delete(contentRoot, recursive: true);
+    }
 }
