@@ -41,60 +41,49 @@ internal static partial class GenerationRun
 
         if (slot is null)
         {
-            var charge = metered.Fail(ErrorReason.Overloaded);
-            return new Outcome(requestId, null, charge, Problems.Unavailable(http, $"Model '{served.Name}' has too many requests waiting.", retryAfterSeconds: 1));
+            return new Outcome(requestId, null, metered.Fail(ErrorReason.Overloaded), Problems.Unavailable(http, $"Model '{served.Name}' has too many requests waiting.", retryAfterSeconds: 1));
         }
 
+        // The device slot is given back before the ledger commit, so the next request computes meanwhile.
+        GenerationResult? result = null;
+        RequestCharge charge;
+        string status;
+        IResult? problem = null;
         using (slot)
         {
             metered.InputTokens = promptIds.Count;
             metered.StartOnDevice();
-            GenerationResult result;
             try
             {
                 result = served.Backend.Generate(promptIds, generation, metered, aborted);
+                (charge, status) = (metered.Complete(), "ok");
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
                 // The client left: stop, and charge the device time it used.
-                var charge = metered.Fail(ErrorReason.ClientClosed);
+                (charge, status, problem) = (metered.Fail(ErrorReason.ClientClosed), ErrorReason.ClientClosed, Results.Empty);
                 LogClientClosed(logger, requestId, served.Name, metered.OutputTokens, charge.CostUsd);
-                await RecordQuietlyAsync(ledger, metered.ToLedgerRow(requestId, charge, ErrorReason.ClientClosed), logger);
-                return new Outcome(requestId, null, charge, Results.Empty);
             }
             catch (Exception e)
             {
-                var charge = metered.Fail(ErrorReason.Internal);
+                (charge, status, problem) = (metered.Fail(ErrorReason.Internal), ErrorReason.Internal, Problems.Failed(requestId));
                 LogFailed(logger, e, requestId, served.Name);
-                await RecordQuietlyAsync(ledger, metered.ToLedgerRow(requestId, charge, ErrorReason.Internal), logger);
-                return new Outcome(requestId, null, charge, Problems.Failed(requestId));
             }
-
-            var charged = metered.Complete();
-            try
-            {
-                await ledger.RecordAsync(metered.ToLedgerRow(requestId, charged, "ok"));
-            }
-            catch (LedgerUnavailableException e)
-            {
-                LogUnbilled(logger, e, requestId, served.Name);
-                return new Outcome(requestId, null, charged, Problems.Unavailable(http, "The cost ledger could not record this request, so it is not served.", retryAfterSeconds: 5));
-            }
-
-            return new Outcome(requestId, result, charged, null);
         }
-    }
 
-    private static async Task RecordQuietlyAsync(LedgerWriter ledger, LedgerRow row, ILogger logger)
-    {
         try
         {
-            await ledger.RecordAsync(row);
+            await ledger.RecordAsync(metered.ToLedgerRow(requestId, charge, status));
         }
         catch (LedgerUnavailableException e)
         {
-            LogUnbilled(logger, e, row.RequestId, row.Model);
+            LogUnbilled(logger, e, requestId, served.Name);
+            // Strict: an answer that could not be billed is not given.
+            problem ??= Problems.Unavailable(http, "The cost ledger could not record this request, so it is not served.", retryAfterSeconds: 5);
+            result = null;
         }
+
+        return new Outcome(requestId, problem is null ? result : null, charge, problem);
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Request {RequestId} to {Model}: client closed after {Tokens} tokens; charged {CostUsd} USD")]
