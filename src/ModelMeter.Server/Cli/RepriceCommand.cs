@@ -21,11 +21,12 @@ internal static class RepriceCommand
         {
             if (cards.TryGetValue(device, out var card))
             {
-                return card.HourlyUsdOf(card.VersionAt(at));
+                var version = card.VersionAt(at);
+                return (card.HourlyUsdOf(version), version);
             }
 
             unknown.Add(device);
-            return double.NaN;
+            return null;
         });
 
         foreach (var device in unknown)

@@ -4,4 +4,5 @@ namespace ModelMeter.Allocation;
 /// <param name="Snapshot">The device's running per-request sum when the request started, in US dollars.</param>
 /// <param name="Started">When the request started using the device.</param>
 /// <param name="HourlyUsd">The device's rate when the request started, US dollars per hour.</param>
-public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started, double HourlyUsd);
+/// <param name="RateVersion">The rate-card version then (the index of the rate in force).</param>
+public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started, double HourlyUsd, int RateVersion);

@@ -56,7 +56,7 @@ public sealed class DeviceAllocator
             var now = Advance();
             _inFlight++;
             _snapshotSumUsd += _perRequestSumUsd;
-            return new AllocationTicket(_perRequestSumUsd, now, _rates.HourlyUsdOf(_version));
+            return new AllocationTicket(_perRequestSumUsd, now, _rates.HourlyUsdOf(_version), _version);
         }
     }
 

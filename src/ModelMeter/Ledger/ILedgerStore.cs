@@ -18,8 +18,11 @@ public interface ILedgerStore : IDisposable
     /// <summary>All-time totals, to seed the Prometheus counters at start.</summary>
     LedgerTotals Totals();
 
-    /// <summary>Recomputes the cost of rows from <paramref name="from"/> on with <paramref name="hourlyUsdAt"/> (device, time) → new rate.</summary>
-    RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt);
+    /// <summary>
+    /// Recomputes the cost of rows from <paramref name="from"/> on with <paramref name="rateAt"/>: (device, time) → the
+    /// rate and rate-card version now configured for that moment, or null to leave the row as it is.
+    /// </summary>
+    RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, (double HourlyUsd, int Version)?> rateAt);
 }
 
 /// <summary>One bucket of a cost time series.</summary>

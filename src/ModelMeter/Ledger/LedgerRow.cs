@@ -16,6 +16,7 @@ namespace ModelMeter.Ledger;
 /// <param name="CostUsd">Its share of the device's cost, US dollars.</param>
 /// <param name="Status"><c>ok</c>, or the error reason of a request that used device time and failed.</param>
 /// <param name="HourlyUsd">The device rate in force when it started, US dollars per hour (for repricing).</param>
+/// <param name="RateVersion">The device's rate-card version then (index of the rate in force; -1 if none).</param>
 public sealed record LedgerRow(
     string RequestId,
     DateTimeOffset StartedAt,
@@ -31,4 +32,5 @@ public sealed record LedgerRow(
     double? TimeToFirstTokenSeconds,
     double CostUsd,
     string Status,
-    double HourlyUsd);
+    double HourlyUsd,
+    int RateVersion = -1);

@@ -99,7 +99,7 @@ public sealed class MeteredRequest : ITokenSink
     /// <summary>The ledger row of this request once it has ended.</summary>
     public Ledger.LedgerRow ToLedgerRow(string requestId, RequestCharge charge, string status) => new(
         requestId, charge.StartedAt, charge.EndedAt, Model, _endpoint, Tenant, User ?? "", Device,
-        InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd);
+        InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd, charge.RateVersion);
 
     private RequestCharge End(string? errorType)
     {
@@ -125,6 +125,6 @@ public sealed class MeteredRequest : ITokenSink
         _model.OutputTokens.Inc(OutputTokens);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
-        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice ? _ticket.HourlyUsd : 0);
+        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice ? _ticket.HourlyUsd : 0, _onDevice ? _ticket.RateVersion : -1);
     }
 }

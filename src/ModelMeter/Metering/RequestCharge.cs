@@ -7,5 +7,6 @@ namespace ModelMeter.Metering;
 /// <param name="StartedAt">When the request arrived.</param>
 /// <param name="EndedAt">When it ended.</param>
 /// <param name="HourlyUsd">The device rate when it started computing (0 if it never did).</param>
+/// <param name="RateVersion">The device's rate-card version then (-1 if it never started).</param>
 public readonly record struct RequestCharge(
-    double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd);
+    double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd, int RateVersion = -1);

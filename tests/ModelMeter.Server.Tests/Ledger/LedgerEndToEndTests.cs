@@ -36,6 +36,8 @@ public sealed class LedgerEndToEndTests
         Assert.Equal(32, rows.Sum(r => r.GetProperty("requests").GetInt64()));
         var expectedUsd = responses.Sum(r => r.GetProperty("estimated_cost_usd").GetDouble());
         Assert.InRange(Math.Abs(rows.Sum(r => r.GetProperty("cost_usd").GetDouble()) - expectedUsd) / expectedUsd, 0, 1e-9);
+        var rates = LedgerFile.Rows(server.LedgerPath, "SELECT DISTINCT hourly_usd, rate_version FROM requests", r => (r.GetDouble(0), r.GetInt64(1)));
+        Assert.Equal([(3600.0, 0L)], rates);
         var users = LedgerFile.Rows(server.LedgerPath, "SELECT DISTINCT user FROM requests", r => r.GetString(0));
         Assert.Equal(["user-0", "user-1", "user-2", "user-3"], users.Order());
     }

@@ -110,6 +110,6 @@ public sealed class LedgerWriterTests
 
         public LedgerTotals Totals() => throw new NotSupportedException();
 
-        public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt) => throw new NotSupportedException();
+        public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, (double HourlyUsd, int Version)?> rateAt) => throw new NotSupportedException();
     }
 }

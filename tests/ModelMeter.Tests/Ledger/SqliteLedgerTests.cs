@@ -105,11 +105,11 @@ public sealed class SqliteLedgerTests : IDisposable
             connection.Open();
             foreach (var sql in new[]
             {
-                "CREATE TABLE requests (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, latency_seconds REAL NOT NULL, ttft_seconds REAL, cost_usd REAL NOT NULL, status TEXT NOT NULL, hourly_usd REAL NOT NULL)",
+                "CREATE TABLE requests (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, latency_seconds REAL NOT NULL, ttft_seconds REAL, cost_usd REAL NOT NULL, status TEXT NOT NULL, hourly_usd REAL NOT NULL, rate_version INTEGER NOT NULL)",
                 "CREATE INDEX requests_by_end ON requests (ended_ms)",
                 "CREATE TABLE idle (device TEXT NOT NULL, minute_ms INTEGER NOT NULL, cost_usd REAL NOT NULL, hourly_usd REAL NOT NULL, PRIMARY KEY (device, minute_ms))",
                 "CREATE TABLE rollup_minute (bucket_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, device TEXT NOT NULL, status TEXT NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, PRIMARY KEY (bucket_ms, model, endpoint, tenant, device, status))",
-                $"INSERT INTO requests VALUES (1, 'r1', {T0.ToUnixTimeMilliseconds()}, {T0.AddHours(3).ToUnixTimeMilliseconds()}, 'a', 'generate', 'acme', '', 'gpu0', 1, 2, 1, NULL, 0.75, 'ok', 2.5)",
+                $"INSERT INTO requests VALUES (1, 'r1', {T0.ToUnixTimeMilliseconds()}, {T0.AddHours(3).ToUnixTimeMilliseconds()}, 'a', 'generate', 'acme', '', 'gpu0', 1, 2, 1, NULL, 0.75, 'ok', 2.5, 0)",
                 "PRAGMA user_version=1",
             })
             {
@@ -188,7 +188,7 @@ public sealed class SqliteLedgerTests : IDisposable
     {
         _ledger.Append([Row("a", T0, 1), Row("a", T0.AddHours(2), 1)], [new IdleRow("gpu0", T0.AddHours(2), 0.5, 2.5)]);
 
-        var result = _ledger.Reprice(T0.AddHours(1), (device, at) => 5.0);
+        var result = _ledger.Reprice(T0.AddHours(1), (device, at) => (5.0, 1));
 
         Assert.Equal(2, result.RowsChanged);
         Assert.Equal(1.5, result.OldTotalUsd, 9);
@@ -196,6 +196,10 @@ public sealed class SqliteLedgerTests : IDisposable
         var summary = _ledger.Summarize(T0.AddHours(-1), T0.AddHours(3), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(3, summary.Rows.Single(r => r.Key == "a").CostUsd, 9);
         Assert.Equal(1, summary.Rows.Single(r => r.Key == "(idle) gpu0").IdleUsd, 9);
+        using var connection = new SqliteConnection($"Data Source={_ledger.Path};Pooling=false");
+        connection.Open();
+        Assert.Equal(1L, Scalar(connection, $"SELECT rate_version FROM requests WHERE ended_ms = {T0.AddHours(2).ToUnixTimeMilliseconds()}"));
+        Assert.Equal(5.0, Scalar(connection, $"SELECT hourly_usd FROM requests WHERE ended_ms = {T0.AddHours(2).ToUnixTimeMilliseconds()}"));
     }
 
     [Fact]

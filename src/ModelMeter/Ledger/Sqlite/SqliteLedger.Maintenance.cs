@@ -39,11 +39,11 @@ public sealed partial class SqliteLedger
 
     /// <inheritdoc />
     /// <remarks>Rows whose stored rate is 0 keep their cost: with no rate there is no device time to reprice.</remarks>
-    public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, double> hourlyUsdAt)
+    public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, (double HourlyUsd, int Version)?> rateAt)
     {
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         var since = Ms(from);
-        var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate)>();
+        var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate, int Version)>();
         double oldTotal = 0, newTotal = 0;
         ForEachRow(connection, "SELECT id, device, started_ms, cost_usd, hourly_usd FROM requests WHERE started_ms >= $lo AND started_ms < $hi", since, long.MaxValue, r =>
             Collect("requests", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
@@ -56,10 +56,11 @@ public sealed partial class SqliteLedger
             using var update = connection.CreateCommand();
             update.Transaction = transaction;
             update.CommandText = change.Table == "requests"
-                ? "UPDATE requests SET cost_usd = $cost, hourly_usd = $rate WHERE id = $id"
+                ? "UPDATE requests SET cost_usd = $cost, hourly_usd = $rate, rate_version = $version WHERE id = $id"
                 : "UPDATE idle SET cost_usd = $cost, hourly_usd = $rate WHERE device = $device AND minute_ms = $minute";
             update.Parameters.AddWithValue("$cost", change.NewCost);
             update.Parameters.AddWithValue("$rate", change.NewRate);
+            update.Parameters.AddWithValue("$version", change.Version);
             update.Parameters.AddWithValue("$id", change.Id);
             update.Parameters.AddWithValue("$device", change.Device);
             update.Parameters.AddWithValue("$minute", change.Minute);
@@ -83,8 +84,8 @@ public sealed partial class SqliteLedger
 
         void Collect(string table, long id, string device, long started, double cost, double oldRate)
         {
-            var newRate = hourlyUsdAt(device, DateTimeOffset.FromUnixTimeMilliseconds(started));
-            if (!double.IsFinite(newRate))
+            var rate = rateAt(device, DateTimeOffset.FromUnixTimeMilliseconds(started));
+            if (rate is not { HourlyUsd: var newRate, Version: var version } || !double.IsFinite(newRate))
             {
                 // No rate known for this device: the row keeps its cost.
                 oldTotal += cost;
@@ -99,7 +100,7 @@ public sealed partial class SqliteLedger
             newTotal += newCost;
             if (newCost != cost || newRate != oldRate)
             {
-                changes.Add((table, id, device, started, newCost, newRate));
+                changes.Add((table, id, device, started, newCost, newRate, version));
             }
         }
     }

@@ -114,7 +114,8 @@ public sealed partial class SqliteLedger : ILedgerStore
                 ttft_seconds REAL,
                 cost_usd REAL NOT NULL,
                 status TEXT NOT NULL,
-                hourly_usd REAL NOT NULL)
+                hourly_usd REAL NOT NULL,
+                rate_version INTEGER NOT NULL)
             """,
             "CREATE INDEX requests_by_end ON requests (ended_ms)",
             """
