@@ -62,7 +62,7 @@ public sealed class BundleFileTests
 
         // The classic panels and the ones added to answer "who ate the budget".
         var titles = panels.Select(p => p.GetProperty("title").GetString()).ToArray();
-        foreach (var expected in new[] { "Cumulative cost", "Cost rate", "Cost today", "Cost per 1K output tokens", "Request rate", "GPU memory", "Cost share", "latency p50 / p95 / p99", "first token p95", "Idle cost", "Idle share", "Device bill", "Error rate" })
+        foreach (var expected in new[] { "Cumulative cost", "Cost rate", "Cost today", "Cost per 1K output tokens", "Request rate", "GPU memory", "Cost share", "latency p50 / p95 / p99", "first token p95", "Idle cost", "Idle share", "Device bill", "Error rate", "Budgets" })
         {
             Assert.Contains(titles, t => t!.Contains(expected, StringComparison.Ordinal));
         }

@@ -28,6 +28,8 @@ public sealed class MonitoredFleet : IAsyncLifetime
             settings[$"ModelMeter:Models:{model}:ReferencePrice:OutputPerMillion"] = "0.60";
         }
 
+        settings["ModelMeter:Budgets:0:Name"] = "daily";
+        settings["ModelMeter:Budgets:0:LimitUsd"] = "1000";
         Servers = [await RunningServer.StartAsync(settings), await RunningServer.StartAsync(settings)];
         var targets = Servers.Select(s => s.Client.BaseAddress!.Authority).ToArray();
         Prometheus = await PrometheusServer.StartAsync(Config(targets), Backfill(targets, DateTimeOffset.UtcNow));
