@@ -22,6 +22,41 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_BadLedgerAuthAndBudgetKeys_FailsListingEveryKey()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Ledger:Provider"] = "Oracle";
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = "not-a-hash";
+        settings["ModelMeter:Budgets:0:Name"] = "daily";
+        settings["ModelMeter:Budgets:0:LimitUsd"] = "-5";
+        settings["ModelMeter:Budgets:1:Name"] = "model-cap";
+        settings["ModelMeter:Budgets:1:LimitUsd"] = "5";
+        settings["ModelMeter:Budgets:1:Scope"] = "Model";
+        settings["ModelMeter:Budgets:1:Target"] = "gpt-nope";
+        settings["ModelMeter:Budgets:1:TimeZone"] = "Mars/Olympus";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        foreach (var key in new[] { "ModelMeter:Ledger:Provider", "ModelMeter:Tenants:acme:ApiKeySha256", "ModelMeter:Budgets:0:LimitUsd", "ModelMeter:Budgets:1:Target", "ModelMeter:Budgets:1:TimeZone" })
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(5, error.Failures.Count());
+    }
+
+    [Fact]
+    public async Task Start_AuthOnWithoutTenantKeys_FailsNamingAuth()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Auth:Enabled"] = "true";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        Assert.StartsWith("ModelMeter:Auth:Enabled:", Assert.Single(error.Failures));
+    }
+
+    [Fact]
     public void Validate_ShippedAppSettings_Passes()
     {
         var configuration = new ConfigurationBuilder().AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json")).Build();
