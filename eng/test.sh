@@ -4,9 +4,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the test suite starts itself (Prometheus and promtool for the monitoring bundle).
+# Debian packages the test suite starts itself (Prometheus and promtool for the monitoring bundle,
+# Chromium for the dashboard).
 # Installed only when missing, with one apt-get update.
-packages=(prometheus)
+packages=(prometheus chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

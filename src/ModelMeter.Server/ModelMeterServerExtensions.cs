@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using ModelMeter.Allocation;
 using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
+using ModelMeter.Server.Dashboard;
 using ModelMeter.Server.Endpoints;
 using ModelMeter.Budgets;
 using ModelMeter.Server.Budgets;
@@ -65,6 +66,7 @@ public static class ModelMeterServerExtensions
         app.MapGenerate();
         app.MapInfo();
         app.MapCosts();
+        app.MapDashboard();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
         // Device bills run from server start, busy or not; GPU gauges exist only where NVML answers.
         app.Services.GetRequiredService<CostMeter>();
