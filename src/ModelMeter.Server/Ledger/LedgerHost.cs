@@ -23,6 +23,8 @@ internal sealed partial class LedgerHost(
 
     public LedgerWriter Writer { get; private set; } = null!;
 
+    private bool Started => _store is not null && Writer is not null;
+
     public ILedgerStore Store => _store ?? throw new InvalidOperationException("The ledger is not open yet.");
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -50,6 +52,11 @@ internal sealed partial class LedgerHost(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (!Started)
+        {
+            return; // the ledger never opened (the start failed and said why)
+        }
+
         await _stopping.CancelAsync();
         if (_minutes is not null)
         {
