@@ -46,6 +46,7 @@ public static class ModelMeterServerExtensions
         services.AddHttpClient(nameof(BudgetNotifier), client => client.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<BudgetNotifier>();
         services.AddSingleton<BudgetGate>();
+        services.AddSingleton<GenerationService>();
         // The ledger host is registered first so that it stops last, after the models and after Kestrel has drained.
         services.AddSingleton<LedgerHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());

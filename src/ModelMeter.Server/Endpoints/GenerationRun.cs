@@ -15,7 +15,7 @@ internal static partial class GenerationRun
 
     public static async Task<Outcome> RunAsync(
         HttpContext http, CostMeter meter, LedgerWriter ledger, ServedModel served, string endpoint, Payer payer,
-        IReadOnlyList<int> promptIds, GenerationRequest generation, ILogger logger)
+        IReadOnlyList<int> promptIds, GenerationRequest generation, ILogger logger, ITokenSink? observer = null)
     {
         var requestId = $"req_{Guid.NewGuid():N}";
         var aborted = http.RequestAborted;
@@ -55,7 +55,8 @@ internal static partial class GenerationRun
             metered.StartOnDevice();
             try
             {
-                result = served.Backend.Generate(promptIds, generation, metered, aborted);
+                ITokenSink sink = observer is null ? metered : new TeeSink(metered, observer);
+                result = served.Backend.Generate(promptIds, generation, sink, aborted);
                 (charge, status) = (metered.Complete(), "ok");
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -84,6 +85,16 @@ internal static partial class GenerationRun
         }
 
         return new Outcome(requestId, problem is null ? result : null, charge, problem);
+    }
+
+    /// <summary>Hands each token to the meter first, then to an observer (a stream).</summary>
+    private sealed class TeeSink(ITokenSink first, ITokenSink second) : ITokenSink
+    {
+        public void OnToken(int tokenId)
+        {
+            first.OnToken(tokenId);
+            second.OnToken(tokenId);
+        }
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Request {RequestId} to {Model}: client closed after {Tokens} tokens; charged {CostUsd} USD")]
