@@ -5,6 +5,7 @@ using ModelMeter.Metering;
 using ModelMeter.Server.Configuration;
 using ModelMeter.Server.Dashboard;
 using ModelMeter.Server.Endpoints;
+using ModelMeter.Server.Endpoints.OpenAi;
 using ModelMeter.Budgets;
 using ModelMeter.Server.Budgets;
 using ModelMeter.Server.Ledger;
@@ -19,7 +20,7 @@ namespace ModelMeter.Server;
 public static class ModelMeterServerExtensions
 {
     /// <summary>The endpoint label values this server uses.</summary>
-    internal static readonly string[] Endpoints = [GenerateEndpoints.Endpoint];
+    internal static readonly string[] Endpoints = [GenerateEndpoints.Endpoint, OpenAiEndpoints.Completions, OpenAiEndpoints.ChatCompletions];
 
     /// <summary>Adds the server's services. A <see cref="CollectorRegistry"/> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.</summary>
     public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
@@ -65,6 +66,7 @@ public static class ModelMeterServerExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapGenerate();
+        app.MapOpenAi();
         app.MapInfo();
         app.MapCosts();
         app.MapDashboard();

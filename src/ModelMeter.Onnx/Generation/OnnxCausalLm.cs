@@ -64,6 +64,9 @@ public sealed partial class OnnxCausalLm : IModelBackend
     public IReadOnlyList<int> Tokenize(string text) => _tokenizer.Encode(text);
 
     /// <inheritdoc />
+    public string Decode(IReadOnlyList<int> tokenIds) => _tokenizer.Decode(tokenIds);
+
+    /// <inheritdoc />
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, ITokenSink sink, CancellationToken cancellationToken)
     {
         // GPT-2 has no beginning-of-text token; an empty prompt starts from end-of-text, as Hugging Face does.

@@ -15,9 +15,9 @@ internal static partial class GenerationRun
 
     public static async Task<Outcome> RunAsync(
         HttpContext http, CostMeter meter, LedgerWriter ledger, ServedModel served, string endpoint, Payer payer,
-        IReadOnlyList<int> promptIds, GenerationRequest generation, ILogger logger, ITokenSink? observer = null)
+        IReadOnlyList<int> promptIds, GenerationRequest generation, ILogger logger, ITokenSink? observer = null, string? requestId = null)
     {
-        var requestId = $"req_{Guid.NewGuid():N}";
+        requestId ??= NewRequestId();
         var aborted = http.RequestAborted;
         if (ledger.Durability == LedgerDurability.Strict && !ledger.IsHealthy)
         {
@@ -86,6 +86,8 @@ internal static partial class GenerationRun
 
         return new Outcome(requestId, problem is null ? result : null, charge, problem);
     }
+
+    public static string NewRequestId() => $"req_{Guid.NewGuid():N}";
 
     /// <summary>Hands each token to the meter first, then to an observer (a stream).</summary>
     private sealed class TeeSink(ITokenSink first, ITokenSink second) : ITokenSink

@@ -64,9 +64,9 @@ internal sealed class GenerationService(
     }
 
     /// <summary>Runs an admitted request; <paramref name="observer"/> sees each token as it is made (streaming).</summary>
-    public async Task<GenerationRun.Outcome> RunAsync(HttpContext http, AdmittedGeneration call, ITokenSink? observer = null)
+    public async Task<GenerationRun.Outcome> RunAsync(HttpContext http, AdmittedGeneration call, ITokenSink? observer = null, string? requestId = null)
     {
-        var outcome = await GenerationRun.RunAsync(http, meter, ledger.Writer, call.Served, call.Endpoint, call.Payer, call.PromptIds, call.Request, logger, observer);
+        var outcome = await GenerationRun.RunAsync(http, meter, ledger.Writer, call.Served, call.Endpoint, call.Payer, call.PromptIds, call.Request, logger, observer, requestId);
         budgets.Settle(call.Budget, call.Served.Name, outcome.Charge.CostUsd, outcome.Result?.OutputTokens ?? 0);
         return outcome;
     }

@@ -17,7 +17,11 @@ internal static class Problems
 
     public static IResult Unavailable(HttpContext http, string detail, int retryAfterSeconds)
     {
-        http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model busy", detail: detail);
     }
 

@@ -9,6 +9,9 @@ public interface IModelBackend : IDisposable
     /// <summary>The token ids of <paramref name="text"/>.</summary>
     IReadOnlyList<int> Tokenize(string text);
 
+    /// <summary>The text of <paramref name="tokenIds"/>; bytes that do not yet form a whole character come out as U+FFFD.</summary>
+    string Decode(IReadOnlyList<int> tokenIds);
+
     /// <summary>
     /// Generates up to <see cref="GenerationRequest.MaxTokens"/> tokens after <paramref name="promptIds"/>,
     /// reporting each to <paramref name="sink"/> as it is made. Throws <see cref="OperationCanceledException"/>

@@ -105,11 +105,11 @@ public sealed class SqliteLedgerTests : IDisposable
             connection.Open();
             foreach (var sql in new[]
             {
-                "CREATE TABLE requests (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, latency_seconds REAL NOT NULL, ttft_seconds REAL, cost_usd REAL NOT NULL, status TEXT NOT NULL, hourly_usd REAL NOT NULL, rate_version INTEGER NOT NULL)",
+                "CREATE TABLE requests (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, latency_seconds REAL NOT NULL, ttft_seconds REAL, cost_usd REAL NOT NULL, status TEXT NOT NULL, hourly_usd REAL NOT NULL)",
                 "CREATE INDEX requests_by_end ON requests (ended_ms)",
                 "CREATE TABLE idle (device TEXT NOT NULL, minute_ms INTEGER NOT NULL, cost_usd REAL NOT NULL, hourly_usd REAL NOT NULL, PRIMARY KEY (device, minute_ms))",
                 "CREATE TABLE rollup_minute (bucket_ms INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, tenant TEXT NOT NULL, device TEXT NOT NULL, status TEXT NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, PRIMARY KEY (bucket_ms, model, endpoint, tenant, device, status))",
-                $"INSERT INTO requests VALUES (1, 'r1', {T0.ToUnixTimeMilliseconds()}, {T0.AddHours(3).ToUnixTimeMilliseconds()}, 'a', 'generate', 'acme', '', 'gpu0', 1, 2, 1, NULL, 0.75, 'ok', 2.5, 0)",
+                $"INSERT INTO requests VALUES (1, 'r1', {T0.ToUnixTimeMilliseconds()}, {T0.AddHours(3).ToUnixTimeMilliseconds()}, 'a', 'generate', 'acme', '', 'gpu0', 1, 2, 1, NULL, 0.75, 'ok', 2.5)",
                 "PRAGMA user_version=1",
             })
             {
@@ -130,6 +130,10 @@ public sealed class SqliteLedgerTests : IDisposable
 
         // Hours 1..5 are whole hours: the answer comes from the new hourly rollup, filled from the old rows.
         Assert.Equal(0.75, ledger.Summarize(T0.AddHours(1), T0.AddHours(5), CostGrouping.Model, IdleSharing.Separate).Rows.Single().CostUsd, 12);
+        ledger.Append([Row("a", T0.AddHours(6), 1)], []); // and the new column takes rows
+        using var read = new SqliteConnection($"Data Source={path};Pooling=false");
+        read.Open();
+        Assert.Equal(-1L, Scalar(read, "SELECT rate_version FROM requests WHERE request_id = 'r1'"));
     }
 
     [Theory]

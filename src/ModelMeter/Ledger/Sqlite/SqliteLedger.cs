@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -114,8 +114,7 @@ public sealed partial class SqliteLedger : ILedgerStore
                 ttft_seconds REAL,
                 cost_usd REAL NOT NULL,
                 status TEXT NOT NULL,
-                hourly_usd REAL NOT NULL,
-                rate_version INTEGER NOT NULL)
+                hourly_usd REAL NOT NULL)
             """,
             "CREATE INDEX requests_by_end ON requests (ended_ms)",
             """
@@ -137,6 +136,10 @@ public sealed partial class SqliteLedger : ILedgerStore
             SELECT ended_ms - (ended_ms % {HourMs}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
             FROM requests GROUP BY 1, 2, 3, 4, 5, 6
             """,
+        ],
+        [
+            // Version 3: the rate-card version each request was charged at (-1: not recorded).
+            "ALTER TABLE requests ADD COLUMN rate_version INTEGER NOT NULL DEFAULT -1",
         ],
     ];
 

@@ -1,0 +1,111 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ModelMeter.Server.Tests.Ledger;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace ModelMeter.Server.Tests.Endpoints.OpenAi;
+
+/// <summary>The OpenAI-compatible routes, driven by the official OpenAI .NET SDK where it reaches.</summary>
+[Collection(DemoServerCollection.Name)]
+public sealed class OpenAiEndpointTests(DemoServer demo)
+{
+    private readonly RunningServer _server = demo.Server;
+
+    private ChatClient Chat(string model) =>
+        new(model, new ApiKeyCredential("not-needed"), new OpenAIClientOptions { Endpoint = new Uri(_server.Client.BaseAddress!, "v1") });
+
+    [Fact]
+    public async Task ChatCompletion_OfficialSdk_AnswersWithUsageAndIsMeteredAndRecorded()
+    {
+        var before = await _server.ScrapeAsync();
+
+        ChatCompletion completion = await Chat("demo-medium").CompleteChatAsync(
+            [new SystemChatMessage("You are terse."), new UserChatMessage("Which model ate the budget?")],
+            new ChatCompletionOptions { MaxOutputTokenCount = 7, Temperature = 0 });
+
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.False(string.IsNullOrEmpty(completion.Content[0].Text));
+        Assert.Equal(7, completion.Usage.OutputTokenCount);
+        Assert.True(completion.Usage.InputTokenCount > 8);
+        var after = await _server.ScrapeAsync();
+        Assert.Equal(1, after["model_request_total{model_name=\"demo-medium\",endpoint=\"chat_completions\"}"] - before.GetValueOrDefault("model_request_total{model_name=\"demo-medium\",endpoint=\"chat_completions\"}"));
+        var row = LedgerFile.Rows(_server.LedgerPath, $"SELECT input_tokens, output_tokens FROM requests WHERE request_id = '{completion.Id["chatcmpl-".Length..]}'", r => (r.GetInt32(0), r.GetInt32(1))).Single();
+        Assert.Equal((completion.Usage.InputTokenCount, 7), row);
+    }
+
+    [Fact]
+    public async Task ChatCompletion_OfficialSdkStreaming_SameTextAsWithoutStreamingAndUsageAtTheEnd()
+    {
+        var client = Chat("demo-small");
+        ChatMessage[] messages = [new UserChatMessage("Grüße, 日本 🚀: where did the money go?")];
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 12, Temperature = 0 };
+        ChatCompletion whole = await client.CompleteChatAsync(messages, options);
+
+        var streamed = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in client.CompleteChatStreamingAsync(messages, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                streamed.Append(part.Text);
+            }
+
+            usage ??= update.Usage;
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal(whole.Content[0].Text, streamed.ToString());
+        Assert.Equal(ChatFinishReason.Length, finish);
+        Assert.NotNull(usage);
+        Assert.Equal(12, usage!.OutputTokenCount);
+        Assert.Equal(whole.Usage.InputTokenCount, usage.InputTokenCount);
+    }
+
+    [Fact]
+    public async Task Completion_StreamWithUsage_EndsWithUsageChunkAndDone()
+    {
+        using var response = await _server.Client.PostAsJsonAsync("/v1/completions", new
+        {
+            model = "demo-small", prompt = "Once upon a time", max_tokens = 5, temperature = 0, stream = true, stream_options = new { include_usage = true },
+        });
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e["data: ".Length..]).ToArray();
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).ToArray();
+        var usage = chunks[^1].GetProperty("usage");
+        Assert.Equal(5, usage.GetProperty("completion_tokens").GetInt32());
+        Assert.Equal("length", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        var text = string.Concat(chunks[..^1].Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
+        using var plain = await _server.Client.PostAsJsonAsync("/v1/completions", new { model = "demo-small", prompt = "Once upon a time", max_tokens = 5, temperature = 0 });
+        Assert.Equal((await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("text").GetString(), text);
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", "{\"prompt\": \"hi\"}", HttpStatusCode.BadRequest, "model")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": [\"a\", \"b\"]}", HttpStatusCode.BadRequest, "prompt")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"n\": 3}", HttpStatusCode.BadRequest, "n")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"max_tokens\": 100000}", HttpStatusCode.BadRequest, "max_tokens")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": []}", HttpStatusCode.BadRequest, "messages")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}", HttpStatusCode.BadRequest, "messages")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_completion_tokens\": 0}", HttpStatusCode.BadRequest, "max_completion_tokens")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, null)]
+    public async Task OpenAiRoutes_BadInput_AnswerProblemNamingTheField(string route, string body, HttpStatusCode status, string? field)
+    {
+        using var response = await _server.Client.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        if (field is not null)
+        {
+            Assert.Equal(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        }
+
+        Assert.DoesNotContain("gpt-nope", await _server.Client.GetStringAsync("/metrics"));
+    }
+}
