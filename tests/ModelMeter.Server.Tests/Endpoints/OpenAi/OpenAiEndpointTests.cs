@@ -86,6 +86,34 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
         Assert.Equal((await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("text").GetString(), text);
     }
 
+    [Fact]
+    public async Task ChatStream_ClientLeavesAfterFirstChunk_GenerationStopsAndIsChargedAsClientClosed()
+    {
+        const string closed = "model_request_errors_total{model_name=\"demo-large\",endpoint=\"chat_completions\",reason=\"client_closed\"}";
+        var before = await _server.ScrapeAsync();
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "demo-large", messages = new[] { new { role = "user", content = "tell me everything" } }, max_tokens = 512, stream = true }),
+        })
+        using (var response = await _server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: {", await reader.ReadLineAsync());
+        }
+
+        Dictionary<string, double> after = before;
+        for (var i = 0; i < 100 && after.GetValueOrDefault(closed) == before.GetValueOrDefault(closed); i++)
+        {
+            await Task.Delay(100);
+            after = await _server.ScrapeAsync();
+        }
+
+        Assert.Equal(1, after[closed] - before.GetValueOrDefault(closed));
+        Assert.InRange(after["model_tokens_total{model_name=\"demo-large\",direction=\"output\"}"] - before["model_tokens_total{model_name=\"demo-large\",direction=\"output\"}"], 1, 511);
+        Assert.True(after["model_estimated_cost_dollars_total{model_name=\"demo-large\"}"] > before["model_estimated_cost_dollars_total{model_name=\"demo-large\"}"]);
+        Assert.Equal(0, after["model_inflight_requests{model_name=\"demo-large\"}"]);
+    }
+
     [Theory]
     [InlineData("/v1/completions", "{\"prompt\": \"hi\"}", HttpStatusCode.BadRequest, "model")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": [\"a\", \"b\"]}", HttpStatusCode.BadRequest, "prompt")]
