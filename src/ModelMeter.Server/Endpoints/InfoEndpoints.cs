@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using ModelMeter.Server.Configuration;
+using ModelMeter.Ledger;
+using ModelMeter.Server.Ledger;
 using ModelMeter.Server.Models;
 
 namespace ModelMeter.Server.Endpoints;
@@ -24,8 +26,12 @@ internal static class InfoEndpoints
 
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
 
-        app.MapGet("/readyz", (ModelRegistry registry) => registry.IsReady
-            ? Results.Text("ready")
-            : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "Models are still loading (or one failed to load: see the log)."));
+        app.MapGet("/readyz", (ModelRegistry registry, LedgerHost ledger) =>
+            !registry.IsReady ? NotReady("Models are still loading (or one failed to load: see the log).")
+            : ledger.Writer.Durability == LedgerDurability.Strict && !ledger.Writer.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
+            : Results.Text("ready"));
     }
+
+    private static IResult NotReady(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: detail);
 }

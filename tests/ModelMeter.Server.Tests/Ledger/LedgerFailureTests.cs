@@ -25,12 +25,15 @@ public sealed class LedgerFailureTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, next.StatusCode);
             Assert.NotNull(next.Headers.RetryAfter);
             Assert.Contains("ledger", await next.Content.ReadAsStringAsync());
+            using var readiness = await server.Client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, readiness.StatusCode);
         }
 
         await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(0.5));
         using var recovered = await server.GenerateAsync("demo-small", new { prompt = "after", max_tokens = 2 });
 
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/readyz")).StatusCode);
         var samples = await server.ScrapeAsync();
         Assert.True(samples["model_request_errors_total{model_name=\"demo-small\",endpoint=\"generate\",reason=\"ledger_unavailable\"}"] >= 1);
     }
