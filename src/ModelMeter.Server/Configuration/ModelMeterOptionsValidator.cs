@@ -43,5 +43,5 @@ internal sealed partial class ModelMeterOptionsValidator(IHostEnvironment enviro
 
     private static bool IsSha256(string hash) => hash.Length == 64 && hash.All(char.IsAsciiHexDigit);
 
-    public string ResolvePath(string path) => System.IO.Path.GetFullPath(path, environment.ContentRootPath);
+    private string ResolvePath(string path) => System.IO.Path.GetFullPath(path, environment.ContentRootPath);
 }

@@ -23,7 +23,6 @@ public sealed class LedgerWriter : IAsyncDisposable
     private Task? _loop;
     private volatile bool _healthy = true;
     private long _lastFailureTicks;
-    private long _committed;
 
     /// <param name="store">Where rows go; initialized already.</param>
     /// <param name="durability">Whether callers wait for their commit.</param>
@@ -50,9 +49,6 @@ public sealed class LedgerWriter : IAsyncDisposable
 
     /// <summary>The durability mode.</summary>
     public LedgerDurability Durability => _durability;
-
-    /// <summary>Rows committed so far.</summary>
-    public long Committed => Interlocked.Read(ref _committed);
 
     /// <summary>Starts the writer loop.</summary>
     public void Start() => _loop ??= Task.Run(RunAsync);
@@ -136,7 +132,6 @@ public sealed class LedgerWriter : IAsyncDisposable
                 batch.Where(e => e.Request is not null).Select(e => e.Request!).ToList(),
                 batch.Where(e => e.Idle is not null).Select(e => e.Idle!).ToList());
             _healthy = true;
-            Interlocked.Add(ref _committed, batch.Count);
             foreach (var entry in batch)
             {
                 entry.Committed?.TrySetResult();
