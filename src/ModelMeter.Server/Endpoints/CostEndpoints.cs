@@ -13,7 +13,7 @@ internal static class CostEndpoints
         var costs = app.MapGroup("/api/costs").AddEndpointFilter(async (context, next) =>
             context.HttpContext.RequestServices.GetRequiredService<TenantResolver>().RequireAdmin(context.HttpContext) ?? await next(context));
 
-        costs.MapGet("/summary", (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
@@ -22,6 +22,8 @@ internal static class CostEndpoints
             {
                 return problem!;
             }
+
+            await CatchUpIfRecentAsync(ledger, to, time);
 
             var summary = ledger.Store.Summarize(from, to, by, idle);
             return Results.Json(new
@@ -37,7 +39,7 @@ internal static class CostEndpoints
             });
         });
 
-        costs.MapGet("/timeseries", (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/timeseries", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
@@ -53,6 +55,7 @@ internal static class CostEndpoints
                 return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
             }
 
+            await CatchUpIfRecentAsync(ledger, to, time);
             var points = ledger.Store.Timeseries(from, to, by, step.Value);
             return Results.Json(new
             {
@@ -61,8 +64,9 @@ internal static class CostEndpoints
             });
         });
 
-        costs.MapGet("/forecast", (LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/forecast", async (LedgerHost ledger, TimeProvider time) =>
         {
+            await ledger.CatchUpIdleAsync();
             var forecast = CostForecast.Compute(ledger.Store, time.GetUtcNow());
             return Results.Json(new
             {
@@ -74,6 +78,10 @@ internal static class CostEndpoints
             });
         });
     }
+
+    /// <summary>A window reaching into the current minute needs the idle time not yet written.</summary>
+    private static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
+        to > time.GetUtcNow().AddMinutes(-1) ? ledger.CatchUpIdleAsync() : Task.CompletedTask;
 
     /// <summary>Durations like 90s, 15m, 24h, 7d.</summary>
     public static TimeSpan? ParseDuration(string text)

@@ -89,6 +89,22 @@ internal sealed partial class LedgerHost(
             .Sum(r => r.CostUsd);
     }
 
+    /// <summary>Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill.</summary>
+    public async Task CatchUpIdleAsync()
+    {
+        try
+        {
+            if (_idle is not null)
+            {
+                await Writer.RecordIdleAndWaitAsync(_idle.Collect());
+            }
+        }
+        catch (LedgerUnavailableException)
+        {
+            // The rows stay queued for the next try; the report shows what the ledger holds.
+        }
+    }
+
     private async Task RecordIdleMinutesAsync(CancellationToken stopping)
     {
         try

@@ -8,6 +8,7 @@ public sealed class IdleRecorder
     private readonly IReadOnlyList<DeviceAllocator> _devices;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, double> _recordedUsd = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
     private DateTimeOffset _since;
 
     /// <summary>Starts recording the devices' idle cost from now.</summary>
@@ -20,9 +21,18 @@ public sealed class IdleRecorder
 
     /// <summary>
     /// The idle cost accrued since the last call, one row per device, placed in the minute the period
-    /// began. Call at each minute boundary (and once at shutdown).
+    /// began. Called at each minute boundary, at shutdown, and before a report that reaches the present
+    /// (rows of one minute add up, so calling mid-minute is safe).
     /// </summary>
     public IReadOnlyList<IdleRow> Collect()
+    {
+        lock (_gate)
+        {
+            return CollectLocked();
+        }
+    }
+
+    private List<IdleRow> CollectLocked()
     {
         var minute = new DateTimeOffset(_since.Ticks - _since.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
         var rows = new List<IdleRow>(_devices.Count);

@@ -73,6 +73,20 @@ public sealed class LedgerWriter : IAsyncDisposable
     /// <summary>Queues an idle row; never waits for its commit.</summary>
     public ValueTask RecordIdleAsync(IdleRow row) => _queue.Writer.WriteAsync(new Entry(null, row, null));
 
+    /// <summary>Queues idle rows and waits until they are committed (for a report that must include them).</summary>
+    public async Task RecordIdleAndWaitAsync(IEnumerable<IdleRow> rows)
+    {
+        var commits = new List<Task>();
+        foreach (var row in rows)
+        {
+            var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _queue.Writer.WriteAsync(new Entry(null, row, committed));
+            commits.Add(committed.Task);
+        }
+
+        await Task.WhenAll(commits);
+    }
+
     /// <summary>Stops taking rows and waits until every queued row is written (or given up).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -143,9 +157,10 @@ public sealed class LedgerWriter : IAsyncDisposable
             Interlocked.Exchange(ref _lastFailureTicks, Environment.TickCount64);
             _onError?.Invoke(e);
             var failure = new LedgerUnavailableException("The ledger could not write.", e);
-            // Strict callers learn now; rows nobody waits for are kept for the next try.
-            FailAll(batch.Where(x => x.Committed is not null), failure);
-            _retained.AddRange(batch.Where(x => x.Committed is null).Take(MaxRetained - _retained.Count));
+            // Waiting callers learn now. Request rows of Strict callers are theirs to answer for (they refuse
+            // the request); every other row, idle rows included, is kept for the next try.
+            FailAll(batch, failure);
+            _retained.AddRange(batch.Where(x => x.Request is null || x.Committed is null).Take(MaxRetained - _retained.Count));
         }
     }
 

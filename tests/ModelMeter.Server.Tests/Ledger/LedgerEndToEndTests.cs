@@ -112,6 +112,22 @@ public sealed class LedgerEndToEndTests
         Directory.Delete(contentRoot, recursive: true);
     }
 
+    [Fact]
+    public async Task Summary_WindowEndingNow_AddsUpToTheBillIncludingThisMinutesIdleTime()
+    {
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600));
+        (await server.GenerateAsync("demo-small", new { prompt = "now", max_tokens = 4 })).EnsureSuccessStatusCode();
+        await Task.Delay(1500); // idle time that no minute row holds yet
+
+        var summary = await server.Client.GetFromJsonAsync<JsonElement>($"/api/costs/summary?from={Iso(DateTimeOffset.UtcNow.AddHours(-1))}");
+        var bill = (await server.ScrapeAsync())["device_cost_dollars_total{device=\"cpu\"}"];
+
+        var total = summary.GetProperty("total_usd").GetDouble();
+        Assert.Contains(summary.GetProperty("rows").EnumerateArray(), r => r.GetProperty("key").GetString() == "(idle) cpu");
+        // The bill was read a moment after the report, so it may be ahead by that moment's idle time.
+        Assert.InRange(total, bill * 0.97, bill);
+    }
+
     [Theory]
     [InlineData("/api/costs/summary?by=bogus", "by")]
     [InlineData("/api/costs/summary?idle=sometimes", "idle")]
