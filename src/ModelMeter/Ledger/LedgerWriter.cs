@@ -124,12 +124,14 @@ public sealed class LedgerWriter : IAsyncDisposable
                 batch.Add(entry);
             }
 
+            // Whether this attempt is already part of shutting down: only then may its failure drop rows.
+            var finalAttempt = _stopping.IsCancellationRequested && _queue.Reader.Completion.IsCompleted;
             if (batch.Count > 0)
             {
                 Write(batch);
             }
 
-            if (_stopping.IsCancellationRequested && _retained.Count > 0 && _queue.Reader.Completion.IsCompleted)
+            if (finalAttempt && _retained.Count > 0)
             {
                 // Shutting down and the store still fails: nothing more can be done for these rows.
                 FailAll(_retained, new LedgerUnavailableException("The ledger was stopped before these rows could be written."));
