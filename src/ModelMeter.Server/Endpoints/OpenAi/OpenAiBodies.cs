@@ -2,12 +2,10 @@ using System.Text.Json;
 
 namespace ModelMeter.Server.Endpoints.OpenAi;
 
-/// <summary>The body of <c>POST /v1/completions</c> (the fields ModelMeter honours; others are ignored).</summary>
-internal sealed class CompletionBody
+/// <summary>The fields both OpenAI bodies share (the ones ModelMeter honours; others are ignored).</summary>
+internal abstract class OpenAiBody
 {
     public string? Model { get; set; }
-
-    public JsonElement? Prompt { get; set; }
 
     public int? MaxTokens { get; set; }
 
@@ -26,30 +24,18 @@ internal sealed class CompletionBody
     public string? User { get; set; }
 }
 
-/// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
-internal sealed class ChatBody
+/// <summary>The body of <c>POST /v1/completions</c>.</summary>
+internal sealed class CompletionBody : OpenAiBody
 {
-    public string? Model { get; set; }
+    public JsonElement? Prompt { get; set; }
+}
 
+/// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
+internal sealed class ChatBody : OpenAiBody
+{
     public List<ChatMessage>? Messages { get; set; }
 
-    public int? MaxTokens { get; set; }
-
     public int? MaxCompletionTokens { get; set; }
-
-    public double? Temperature { get; set; }
-
-    public double? TopP { get; set; }
-
-    public int? Seed { get; set; }
-
-    public int? N { get; set; }
-
-    public bool? Stream { get; set; }
-
-    public StreamOptions? StreamOptions { get; set; }
-
-    public string? User { get; set; }
 }
 
 /// <summary>One chat message; content is a string or a list of <c>{"type": "text", "text": ...}</c> parts.</summary>

@@ -84,6 +84,10 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
         var text = string.Concat(chunks[..^1].Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
         using var plain = await _server.Client.PostAsJsonAsync("/v1/completions", new { model = "demo-small", prompt = "Once upon a time", max_tokens = 5, temperature = 0 });
         Assert.Equal((await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("text").GetString(), text);
+        var requestId = plain.Headers.GetValues("X-Request-Id").Single();
+        var costUsd = double.Parse(plain.Headers.GetValues("X-ModelMeter-Cost-Usd").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var recorded = LedgerFile.Rows(_server.LedgerPath, $"SELECT cost_usd FROM requests WHERE request_id = '{requestId}'", r => r.GetDouble(0)).Single();
+        Assert.Equal(recorded, costUsd);
     }
 
     [Fact]
