@@ -28,7 +28,7 @@ public class MeteringBenchmarks
         request.StartOnDevice();
         for (var i = 0; i < 32; i++)
         {
-            request.OnToken(i);
+            request.TokensSoFar(i + 1);
         }
 
         return request.Complete().CostUsd;

@@ -10,7 +10,7 @@ namespace ModelMeter.Onnx.Generation;
 /// run with ONNX Runtime on the CPU. With cache inputs, each new token costs one step over one token;
 /// without them the whole sequence is run again per token.
 /// </summary>
-public sealed partial class OnnxCausalLm : IModelBackend
+public sealed partial class OnnxCausalLm : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly Gpt2Tokenizer _tokenizer;
@@ -38,7 +38,7 @@ public sealed partial class OnnxCausalLm : IModelBackend
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>The most tokens (prompt plus generated) one request may hold.</summary>
     public int ContextLength { get; }
 
     /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
@@ -60,41 +60,55 @@ public sealed partial class OnnxCausalLm : IModelBackend
         return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory));
     }
 
-    /// <inheritdoc />
+    /// <summary>The token ids of <paramref name="text"/>.</summary>
     public IReadOnlyList<int> Tokenize(string text) => _tokenizer.Encode(text);
 
-    /// <inheritdoc />
+    /// <summary>The text of <paramref name="tokenIds"/>; bytes that do not yet form a whole character come out as U+FFFD.</summary>
     public string Decode(IReadOnlyList<int> tokenIds) => _tokenizer.Decode(tokenIds);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Generates up to <see cref="GenerationRequest.MaxTokens"/> tokens after <paramref name="promptIds"/>,
+    /// reporting each to <paramref name="sink"/> as it is made. Throws <see cref="OperationCanceledException"/>
+    /// when <paramref name="cancellationToken"/> fires; what was reported to the sink until then stands.
+    /// </summary>
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, ITokenSink sink, CancellationToken cancellationToken)
+    {
+        var generated = new List<int>(request.MaxTokens);
+        foreach (var token in GenerateTokens(promptIds, request, cancellationToken))
+        {
+            generated.Add(token);
+            sink.OnToken(token);
+        }
+
+        return new GenerationResult(_tokenizer.Decode(generated), generated.Count, generated.Count < request.MaxTokens ? "stop" : "length");
+    }
+
+    /// <summary>
+    /// The generated tokens one by one, each computed when asked for (one model step each, on the caller's thread).
+    /// Ends early at end-of-text (which is not yielded). Greedy unless a temperature is given; top-p defaults to 1.
+    /// </summary>
+    public IEnumerable<int> GenerateTokens(IReadOnlyList<int> promptIds, GenerationRequest request, CancellationToken cancellationToken)
     {
         // GPT-2 has no beginning-of-text token; an empty prompt starts from end-of-text, as Hugging Face does.
         var sequence = new List<long>(promptIds.Count + request.MaxTokens);
         sequence.AddRange(promptIds.Count > 0 ? promptIds.Select(id => (long)id) : [_tokenizer.EndOfTextId]);
-        var sampler = new TokenSampler(request.Temperature, request.TopP, request.Seed);
-        var generated = new List<int>(request.MaxTokens);
-        var finishReason = "length";
+        var sampler = new TokenSampler(request.Temperature ?? 0, request.TopP ?? 1, request.Seed);
 
         using var runOptions = new RunOptions();
         using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
         using var cache = new KeyValueCache(this);
-        while (generated.Count < request.MaxTokens)
+        for (var count = 0; count < request.MaxTokens; count++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var next = Step(sequence, cache, sampler, runOptions, cancellationToken);
             if (next == _tokenizer.EndOfTextId)
             {
-                finishReason = "stop";
-                break;
+                yield break;
             }
 
-            generated.Add(next);
             sequence.Add(next);
-            sink.OnToken(next);
+            yield return next;
         }
-
-        return new GenerationResult(_tokenizer.Decode(generated), generated.Count, finishReason);
     }
 
     /// <inheritdoc />

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using ModelMeter.Ledger.Sqlite;
-using ModelMeter.Server.Configuration;
+using ModelMeter.AspNetCore.Configuration;
 
 namespace ModelMeter.Server.Cli;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using ModelMeter.Ledger;
-using ModelMeter.Server.Endpoints;
 
 namespace ModelMeter.Server.Cli;
 
@@ -12,11 +11,11 @@ internal static class ReportCommand
     {
         var by = Parse(flags, "by", CostGrouping.Model);
         var idle = Parse(flags, "idle", IdleSharing.Separate);
-        var until = flags.TryGetValue("until", out var untilText)
-            ? DateTimeOffset.Parse(untilText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)
-            : now;
+        var until = !flags.TryGetValue("until", out var untilText) ? now
+            : ReportArguments.TryParseTime(untilText, out var parsed) ? parsed
+            : throw new ArgumentException($"--until '{untilText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
         var since = flags.TryGetValue("since", out var sinceText)
-            ? CostEndpoints.ParseDuration(sinceText) ?? throw new ArgumentException($"--since '{sinceText}' is not a duration like 90m, 24h or 7d.")
+            ? ReportArguments.ParseDuration(sinceText) ?? throw new ArgumentException($"--since '{sinceText}' is not a duration like 90m, 24h or 7d.")
             : TimeSpan.FromDays(1);
         var format = flags.GetValueOrDefault("format", "table");
         var summary = ledger.Summarize(until - since, until, by, idle);
@@ -66,11 +65,11 @@ internal static class ReportCommand
     private static T Parse<T>(IReadOnlyDictionary<string, string> flags, string name, T fallback)
         where T : struct, Enum =>
         !flags.TryGetValue(name, out var text) ? fallback
-        : Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !int.TryParse(text, out _) ? value
-        : throw new ArgumentException($"--{name} '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+        : ReportArguments.TryParseEnum<T>(text, out var value) ? value
+        : throw new ArgumentException($"--{name} '{text}' is not one of {ReportArguments.Names<T>()}.");
 
     private static string Name<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
+        where T : struct, Enum => ReportArguments.Name(value);
 
     private static string Money(double usd) => usd.ToString("0.000000", CultureInfo.InvariantCulture);
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using ModelMeter.Ledger;
-using ModelMeter.Server.Configuration;
+using ModelMeter.AspNetCore.Configuration;
 
 namespace ModelMeter.Server.Cli;
 

@@ -33,4 +33,8 @@ public sealed record LedgerRow(
     double CostUsd,
     string Status,
     double HourlyUsd,
-    int RateVersion = -1);
+    int RateVersion = -1)
+{
+    /// <summary>True when the token counts were estimated by ModelMeter because the backend (an upstream) reported none.</summary>
+    public bool UsageEstimated { get; init; }
+}

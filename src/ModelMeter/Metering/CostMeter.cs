@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using ModelMeter.Allocation;
+using ModelMeter.Pricing;
 
 namespace ModelMeter.Metering;
 
@@ -21,14 +22,17 @@ public sealed class CostMeter
     /// <param name="metrics">Where the series live.</param>
     /// <param name="time">The clock for latency and time to first token.</param>
     /// <param name="tenants">Tenants that may appear as a metric label (those named in configuration).</param>
+    /// <param name="modelPrices">Models priced per token (paid APIs), which use no device.</param>
     public CostMeter(IEnumerable<DeviceAllocator> devices, IReadOnlyDictionary<string, string> modelDevices,
-        IReadOnlyCollection<string> endpoints, ModelMeterMetrics metrics, TimeProvider time, IReadOnlyCollection<string>? tenants = null)
+        IReadOnlyCollection<string> endpoints, ModelMeterMetrics metrics, TimeProvider time, IReadOnlyCollection<string>? tenants = null,
+        IReadOnlyDictionary<string, TokenPrice>? modelPrices = null)
     {
         _devices = devices.ToArray();
         var byName = _devices.ToDictionary(d => d.Device);
-        _models = modelDevices.ToFrozenDictionary(
-            m => m.Key,
-            m => new ModelInstruments(m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), endpoints, tenants ?? [], metrics));
+        var placed = modelDevices.Select(m => new ModelInstruments(
+            m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), null, endpoints, tenants ?? [], metrics));
+        var priced = (modelPrices ?? new Dictionary<string, TokenPrice>()).Select(m => new ModelInstruments(m.Key, null, m.Value, endpoints, tenants ?? [], metrics));
+        _models = placed.Concat(priced).ToFrozenDictionary(m => m.Model);
         _metrics = metrics;
         Time = time;
         foreach (var device in _devices)
@@ -47,6 +51,9 @@ public sealed class CostMeter
 
     /// <summary>Whether <paramref name="model"/> is configured.</summary>
     public bool IsKnown(string model) => _models.ContainsKey(model);
+
+    /// <summary>The token price of a model priced per token (a paid API), or null for a model on a device.</summary>
+    public TokenPrice? PriceOf(string model) => _models.TryGetValue(model, out var found) ? found.Price : null;
 
     /// <summary>Starts metering a request to a configured model: its latency counts from now. It uses no device time until <see cref="MeteredRequest.StartOnDevice"/>.</summary>
     public MeteredRequest Begin(string model, string endpoint)

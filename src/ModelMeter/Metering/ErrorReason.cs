@@ -24,6 +24,18 @@ public static class ErrorReason
     /// <summary>A budget with <c>Action=Enforce</c> is spent (429).</summary>
     public const string BudgetExhausted = "budget_exhausted";
 
+    /// <summary>A gateway's upstream could not be reached (502).</summary>
+    public const string UpstreamUnreachable = "upstream_unreachable";
+
+    /// <summary>A gateway's upstream did not answer in time (504).</summary>
+    public const string UpstreamTimeout = "upstream_timeout";
+
+    /// <summary>A gateway's upstream answered with an error status (passed on).</summary>
+    public const string UpstreamRejected = "upstream_rejected";
+
+    /// <summary>A gateway's upstream broke off an answer that had started.</summary>
+    public const string UpstreamBroken = "upstream_broken";
+
     /// <summary>Every reason, so each model's error series can start at zero.</summary>
-    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted];
+    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted, UpstreamUnreachable, UpstreamTimeout, UpstreamRejected, UpstreamBroken];
 }

@@ -1,5 +1,4 @@
 using ModelMeter.Allocation;
-using ModelMeter.Serving;
 using Prometheus;
 
 namespace ModelMeter.Metering;
@@ -8,7 +7,7 @@ namespace ModelMeter.Metering;
 /// One request being metered. Call <see cref="StartOnDevice"/> when it starts computing, report tokens,
 /// then exactly one of <see cref="Complete"/> or <see cref="Fail"/>. Not thread-safe: one request, one caller.
 /// </summary>
-public sealed class MeteredRequest : ITokenSink
+public sealed class MeteredRequest
 {
     private readonly ModelInstruments _model;
     private readonly string _endpoint;
@@ -33,8 +32,8 @@ public sealed class MeteredRequest : ITokenSink
     /// <summary>The model's name.</summary>
     public string Model => _model.Model;
 
-    /// <summary>The device the model runs on.</summary>
-    public string Device => _model.Device.Device;
+    /// <summary>The device the model runs on, or empty for a model priced per token.</summary>
+    public string Device => _model.Device?.Device ?? "";
 
     /// <summary>The endpoint label value.</summary>
     public string Endpoint => _endpoint;
@@ -51,24 +50,49 @@ public sealed class MeteredRequest : ITokenSink
     /// <summary>Tokens generated so far.</summary>
     public int OutputTokens { get; private set; }
 
+    /// <summary>Whether the token counts were estimated by ModelMeter rather than reported by the backend.</summary>
+    public bool UsageEstimated { get; set; }
+
     /// <summary>Seconds from the start to the first token, once there is one.</summary>
     public double? TimeToFirstTokenSeconds { get; private set; }
 
-    /// <summary>The request starts using its device: from now on it shares the device's cost.</summary>
+    /// <summary>The request starts using its device (or its paid API): from now on it shares the device's cost.</summary>
     public void StartOnDevice()
     {
-        _ticket = _model.Device.Start();
+        if (_model.Device is { } device)
+        {
+            _ticket = device.Start();
+        }
+
         _onDevice = true;
         _model.InFlight.Inc();
     }
 
-    /// <inheritdoc />
-    public void OnToken(int tokenId)
+    /// <summary>The backend has generated <paramref name="outputTokens"/> tokens so far; the first one marks the time to first token.</summary>
+    public void TokensSoFar(int outputTokens)
     {
-        if (OutputTokens++ == 0)
+        if (outputTokens > 0 && TimeToFirstTokenSeconds is null)
         {
             TimeToFirstTokenSeconds = _time.GetElapsedTime(_started).TotalSeconds;
         }
+
+        OutputTokens = Math.Max(OutputTokens, outputTokens);
+    }
+
+    /// <summary>The final counts, as the backend reported them (or estimated): they replace the running count.</summary>
+    public void SetUsage(int inputTokens, int outputTokens, bool estimated)
+    {
+        TokensSoFar(outputTokens);
+        InputTokens = inputTokens;
+        OutputTokens = outputTokens;
+        UsageEstimated = estimated;
+    }
+
+    /// <summary>Forgets the token counts: for a request its paid API refused, which is not charged.</summary>
+    public void ClearTokens()
+    {
+        InputTokens = 0;
+        OutputTokens = 0;
     }
 
     /// <summary>The request succeeded: charges it, counts it and returns what it cost.</summary>
@@ -99,7 +123,10 @@ public sealed class MeteredRequest : ITokenSink
     /// <summary>The ledger row of this request once it has ended.</summary>
     public Ledger.LedgerRow ToLedgerRow(string requestId, RequestCharge charge, string status) => new(
         requestId, charge.StartedAt, charge.EndedAt, Model, _endpoint, Tenant, User ?? "", Device,
-        InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd, charge.RateVersion);
+        InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd, charge.RateVersion)
+    {
+        UsageEstimated = UsageEstimated,
+    };
 
     private RequestCharge End(string? errorType)
     {
@@ -112,7 +139,7 @@ public sealed class MeteredRequest : ITokenSink
         var costUsd = 0.0;
         if (_onDevice)
         {
-            costUsd = _model.Device.End(_ticket);
+            costUsd = _model.Device is { } device ? device.End(_ticket) : _model.Price!.CostUsd(InputTokens, OutputTokens);
             _model.InFlight.Dec();
             _model.Cost.Inc(costUsd);
             if (_model.TenantCost.TryGetValue(Tenant, out var tenantCost))
@@ -125,6 +152,6 @@ public sealed class MeteredRequest : ITokenSink
         _model.OutputTokens.Inc(OutputTokens);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
-        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice ? _ticket.HourlyUsd : 0, _onDevice ? _ticket.RateVersion : -1);
+        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1);
     }
 }

@@ -1,15 +1,17 @@
 using ModelMeter.Allocation;
+using ModelMeter.Pricing;
 using Prometheus;
 
 namespace ModelMeter.Metering;
 
-/// <summary>One model's device and its metric series, looked up once so the hot path does no label lookups.</summary>
+/// <summary>One model's device (or token price) and its metric series, looked up once so the hot path does no label lookups.</summary>
 internal sealed class ModelInstruments
 {
-    public ModelInstruments(string model, DeviceAllocator device, IEnumerable<string> endpoints, IEnumerable<string> tenants, ModelMeterMetrics metrics)
+    public ModelInstruments(string model, DeviceAllocator? device, TokenPrice? price, IEnumerable<string> endpoints, IEnumerable<string> tenants, ModelMeterMetrics metrics)
     {
         Model = model;
         Device = device;
+        Price = price;
         Metrics = metrics;
         Requests = endpoints.ToDictionary(e => e, e => metrics.Requests.WithLabels(model, e));
 
@@ -33,7 +35,11 @@ internal sealed class ModelInstruments
 
     public string Model { get; }
 
-    public DeviceAllocator Device { get; }
+    /// <summary>The device whose time the model shares, or null for a model priced per token.</summary>
+    public DeviceAllocator? Device { get; }
+
+    /// <summary>The price per token of a paid-API model, or null for a model on a device.</summary>
+    public TokenPrice? Price { get; }
 
     public ModelMeterMetrics Metrics { get; }
 

@@ -2,7 +2,20 @@ namespace ModelMeter.Serving;
 
 /// <summary>How to generate.</summary>
 /// <param name="MaxTokens">Most tokens to generate, at least 1.</param>
-/// <param name="Temperature">0 (the default) picks the most likely token; above 0 samples with this temperature.</param>
-/// <param name="TopP">Nucleus sampling: sample only from the most likely tokens whose probabilities add up to this (0, 1]. Default 1.</param>
+/// <param name="Temperature">0 picks the most likely token; above 0 samples with this temperature; null leaves it to the backend (OpenAI's default is 1).</param>
+/// <param name="TopP">Nucleus sampling: sample only from the most likely tokens whose probabilities add up to this (0, 1]; null for the backend's default (1).</param>
 /// <param name="Seed">Makes sampling repeatable; null draws a fresh seed.</param>
-public sealed record GenerationRequest(int MaxTokens, double Temperature = 0, double TopP = 1, int? Seed = null);
+public sealed record GenerationRequest(int MaxTokens, double? Temperature = null, double? TopP = null, int? Seed = null)
+{
+    /// <summary>Strings that end the generation when produced (not included in the text); forwarded by gateway backends.</summary>
+    public IReadOnlyList<string>? Stop { get; init; }
+
+    /// <summary>The end user, as the client named it; forwarded by gateway backends.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The caller wants chunks as they come (a stream); without it a backend may answer in one chunk.</summary>
+    public bool Stream { get; init; }
+
+    /// <summary>The client named the limit <c>max_completion_tokens</c> (newer chat API) rather than <c>max_tokens</c>.</summary>
+    public bool UsesMaxCompletionTokens { get; init; }
+}

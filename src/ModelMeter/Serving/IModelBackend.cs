@@ -1,21 +1,17 @@
 namespace ModelMeter.Serving;
 
-/// <summary>A text-generation model that ModelMeter serves and meters. Implementations must allow concurrent calls.</summary>
+/// <summary>
+/// A text-generation model that ModelMeter serves and meters: a local runtime or a remote server.
+/// Implementations must allow concurrent calls. A backend that can count tokens also implements
+/// <see cref="ITokenCounter"/>, so requests are checked against its context window before they run.
+/// </summary>
 public interface IModelBackend : IDisposable
 {
-    /// <summary>The most tokens (prompt plus generated) one request may hold.</summary>
-    int ContextLength { get; }
-
-    /// <summary>The token ids of <paramref name="text"/>.</summary>
-    IReadOnlyList<int> Tokenize(string text);
-
-    /// <summary>The text of <paramref name="tokenIds"/>; bytes that do not yet form a whole character come out as U+FFFD.</summary>
-    string Decode(IReadOnlyList<int> tokenIds);
-
     /// <summary>
-    /// Generates up to <see cref="GenerationRequest.MaxTokens"/> tokens after <paramref name="promptIds"/>,
-    /// reporting each to <paramref name="sink"/> as it is made. Throws <see cref="OperationCanceledException"/>
-    /// when <paramref name="cancellationToken"/> fires; what was reported to the sink until then stands.
+    /// Generates after <paramref name="prompt"/>, streaming chunks as text is made. The last chunk carries the
+    /// finish reason, and <see cref="GenerationChunk.Usage"/> where the backend knows the counts. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires, and
+    /// <see cref="GenerationException"/> for failures a client should hear about (an upstream that refused, timed out, ...).
     /// </summary>
-    GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, ITokenSink sink, CancellationToken cancellationToken);
+    IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
-using ModelMeter.Server.Configuration;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Configuration;
 
 namespace ModelMeter.Server.Tests.Configuration;
 
@@ -63,7 +64,9 @@ public sealed class ModelMeterOptionsValidatorTests
         var options = configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>()!;
         var environment = new FakeEnvironment { ContentRootPath = Path.GetTempPath() };
 
-        var result = new ModelMeterOptionsValidator(environment).Validate(null, options);
+        IModelBackendFactory[] factories = [new ModelMeter.Server.Onnx.OnnxBackendFactory(environment, Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Server.Onnx.OnnxBackendFactory>.Instance)];
+
+        var result = new ModelMeterOptionsValidator(factories).Validate(null, options);
 
         Assert.True(result.Succeeded, result.FailureMessage);
         Assert.Equal(["demo-large", "demo-medium", "demo-small"], options.Models.Keys.Order());

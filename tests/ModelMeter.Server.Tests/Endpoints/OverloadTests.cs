@@ -1,6 +1,6 @@
 using System.Net;
 using ModelMeter.Metering;
-using ModelMeter.Server.Models;
+using ModelMeter.AspNetCore.Catalog;
 
 namespace ModelMeter.Server.Tests.Endpoints;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using ModelMeter.Server.Tenancy;
+using ModelMeter.AspNetCore.Tenancy;
 using ModelMeter.Server.Tests.Ledger;
 
 namespace ModelMeter.Server.Tests.Tenancy;

@@ -29,9 +29,9 @@ public sealed class CostMeterTests
         request.InputTokens = 7;
         request.StartOnDevice();
         _time.Advance(TimeSpan.FromSeconds(0.5));
-        request.OnToken(1);
+        request.TokensSoFar(1);
         _time.Advance(TimeSpan.FromSeconds(1.5));
-        request.OnToken(2);
+        request.TokensSoFar(2);
 
         var charge = request.Complete();
 
@@ -114,9 +114,9 @@ public sealed class CostMeterTests
         request.InputTokens = 9;
         request.StartOnDevice();
         _time.Advance(TimeSpan.FromSeconds(0.25));
-        request.OnToken(1);
+        request.TokensSoFar(1);
         _time.Advance(TimeSpan.FromSeconds(0.75));
-        request.OnToken(2);
+        request.TokensSoFar(2);
         request.Complete();
 
         Assert.Contains(recorded, r => r.Name == "gen_ai.server.request.duration" && r.Value == 1.0 && (string?)r.Tags["gen_ai.request.model"] == "a");

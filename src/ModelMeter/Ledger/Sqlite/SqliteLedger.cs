@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -140,6 +140,10 @@ public sealed partial class SqliteLedger : ILedgerStore
         [
             // Version 3: the rate-card version each request was charged at (-1: not recorded).
             "ALTER TABLE requests ADD COLUMN rate_version INTEGER NOT NULL DEFAULT -1",
+        ],
+        [
+            // Version 4: 1 where the token counts were estimated because an upstream reported none.
+            "ALTER TABLE requests ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0",
         ],
     ];
 

@@ -126,17 +126,17 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": []}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_completion_tokens\": 0}", HttpStatusCode.BadRequest, "max_completion_tokens")]
-    [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, null)]
-    public async Task OpenAiRoutes_BadInput_AnswerProblemNamingTheField(string route, string body, HttpStatusCode status, string? field)
+    [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, "model")]
+    public async Task OpenAiRoutes_BadInput_AnswerOpenAiErrorNamingTheField(string route, string body, HttpStatusCode status, string? field)
     {
         using var response = await _server.Client.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        if (field is not null)
-        {
-            Assert.Equal(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
-        }
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal(field, error.GetProperty("param").GetString());
 
         Assert.DoesNotContain("gpt-nope", await _server.Client.GetStringAsync("/metrics"));
     }

@@ -1,0 +1,18 @@
+namespace ModelMeter.AspNetCore.Configuration;
+
+/// <summary>API keys. Keys are never stored, only their SHA-256 (hex).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>When true every model request needs <c>Authorization: Bearer &lt;key&gt;</c> of a tenant, and the cost API the admin key. Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>SHA-256 (hex) of the key that may read <c>/api/costs/*</c> when auth is on.</summary>
+    public string? AdminKeySha256 { get; set; }
+}
+
+/// <summary>A tenant: who pays for the requests made with its key.</summary>
+public sealed class TenantOptions
+{
+    /// <summary>SHA-256 (hex) of the tenant's API key (<c>echo -n KEY | sha256sum</c>).</summary>
+    public string? ApiKeySha256 { get; set; }
+}

@@ -1,0 +1,14 @@
+namespace ModelMeter.AspNetCore.Configuration;
+
+/// <summary>Limits on requests.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>The largest <c>max_tokens</c> a request may ask for. Default 512.</summary>
+    public int MaxTokens { get; set; } = 512;
+
+    /// <summary><c>max_tokens</c> when a request gives none. Default 50.</summary>
+    public int DefaultMaxTokens { get; set; } = 50;
+
+    /// <summary>The largest request body, bytes; larger bodies get 413. Default 1 MiB.</summary>
+    public long MaxBodyBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,47 @@
+using ModelMeter.Allocation;
+
+namespace ModelMeter.AspNetCore.Configuration;
+
+/// <summary>The <c>ModelMeter</c> configuration section.</summary>
+public sealed class ModelMeterOptions
+{
+    /// <summary>The section name in appsettings.json; environment variables use <c>ModelMeter__...</c>.</summary>
+    public const string Section = "ModelMeter";
+
+    /// <summary>Devices by name: what each costs per hour.</summary>
+    public Dictionary<string, DeviceOptions> Devices { get; set; } = [];
+
+    /// <summary>Models by name: where each is loaded from and which device it runs on.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = [];
+
+    /// <summary>How device cost is split among requests.</summary>
+    public AllocationOptions Allocation { get; set; } = new();
+
+    /// <summary>Request limits.</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>The per-request ledger.</summary>
+    public LedgerOptions Ledger { get; set; } = new();
+
+    /// <summary>API keys.</summary>
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Spending limits.</summary>
+    public List<BudgetOptions> Budgets { get; set; } = [];
+
+    /// <summary>
+    /// Endpoint label values for your own routes metered with <c>ModelMeterScope</c> (a bounded set, so each is a
+    /// metric series). <c>custom</c> is always there.
+    /// </summary>
+    public List<string> ScopeEndpoints { get; set; } = [];
+
+    /// <summary>Tenants by name; these names may appear in <c>model_tenant_cost_dollars_total</c>.</summary>
+    public Dictionary<string, TenantOptions> Tenants { get; set; } = [];
+}
+
+/// <summary>How device cost is split among requests.</summary>
+public sealed class AllocationOptions
+{
+    /// <summary>Default <see cref="AllocationMethod.SharedTime"/>: request costs plus idle add up to the bill.</summary>
+    public AllocationMethod Method { get; set; } = AllocationMethod.SharedTime;
+}

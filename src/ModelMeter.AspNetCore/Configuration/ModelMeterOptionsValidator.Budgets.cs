@@ -1,0 +1,52 @@
+using ModelMeter.Budgets;
+
+namespace ModelMeter.AspNetCore.Configuration;
+
+internal sealed partial class ModelMeterOptionsValidator
+{
+    private static void ValidateBudgets(ModelMeterOptions options, List<string> errors)
+    {
+        for (var i = 0; i < options.Budgets.Count; i++)
+        {
+            var b = options.Budgets[i];
+            var key = $"{Root}:Budgets:{i}";
+            if (string.IsNullOrWhiteSpace(b.Name))
+            {
+                errors.Add($"{key}:Name: every budget needs a name.");
+            }
+            else if (options.Budgets.Count(x => x.Name == b.Name) > 1)
+            {
+                errors.Add($"{key}:Name: '{b.Name}' is used by more than one budget.");
+            }
+
+            if (!(b.LimitUsd > 0) || !double.IsFinite(b.LimitUsd))
+            {
+                errors.Add($"{key}:LimitUsd: {b.LimitUsd} must be above zero.");
+            }
+
+            if (b.Scope != BudgetScope.Global && string.IsNullOrWhiteSpace(b.Target))
+            {
+                errors.Add($"{key}:Target: a {b.Scope} budget needs the {b.Scope.ToString().ToLowerInvariant()} it covers.");
+            }
+            else if (b.Scope == BudgetScope.Model && !options.Models.ContainsKey(b.Target!))
+            {
+                errors.Add($"{key}:Target: unknown model '{b.Target}'.");
+            }
+
+            if (b.Thresholds is { } thresholds && thresholds.Any(t => !(t > 0) || t > 10))
+            {
+                errors.Add($"{key}:Thresholds: each threshold is a fraction of the limit above 0 (0.8 = 80%).");
+            }
+
+            if (!TimeZoneInfo.TryFindSystemTimeZoneById(b.TimeZone, out _))
+            {
+                errors.Add($"{key}:TimeZone: unknown time zone '{b.TimeZone}'.");
+            }
+
+            if (b.WebhookUrl is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                errors.Add($"{key}:WebhookUrl: '{url}' is not an http(s) URL.");
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+namespace ModelMeter.AspNetCore.Configuration;
+
+internal sealed partial class ModelMeterOptionsValidator
+{
+    private static void ValidateLedgerAndAuth(ModelMeterOptions options, List<string> errors)
+    {
+        var ledger = options.Ledger;
+        if (!string.Equals(ledger.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{Root}:Ledger:Provider: '{ledger.Provider}' is not supported; use Sqlite.");
+        }
+
+        if (string.IsNullOrWhiteSpace(ledger.Path))
+        {
+            errors.Add($"{Root}:Ledger:Path: give the ledger file.");
+        }
+
+        if (ledger.FlushIntervalMs is < 1 or > 600_000)
+        {
+            errors.Add($"{Root}:Ledger:FlushIntervalMs: {ledger.FlushIntervalMs} is out of range 1..600000.");
+        }
+
+        if (ledger.QueueCapacity < 1)
+        {
+            errors.Add($"{Root}:Ledger:QueueCapacity: {ledger.QueueCapacity} must be at least 1.");
+        }
+
+        foreach (var (tenant, t) in options.Tenants)
+        {
+            if (t.ApiKeySha256 is { } hash && !IsSha256(hash))
+            {
+                errors.Add($"{Root}:Tenants:{tenant}:ApiKeySha256: not a SHA-256 in hex (64 hex digits).");
+            }
+        }
+
+        if (options.Auth.AdminKeySha256 is { } admin && !IsSha256(admin))
+        {
+            errors.Add($"{Root}:Auth:AdminKeySha256: not a SHA-256 in hex (64 hex digits).");
+        }
+
+        if (options.Auth.Enabled && !options.Tenants.Values.Any(t => t.ApiKeySha256 is not null))
+        {
+            errors.Add($"{Root}:Auth:Enabled: auth is on but no tenant has an ApiKeySha256.");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace ModelMeter.AspNetCore.Configuration;
+
+/// <summary>Checks the whole <c>ModelMeter</c> section and reports every problem at once, each with its key.</summary>
+internal sealed partial class ModelMeterOptionsValidator(IEnumerable<Catalog.IModelBackendFactory> factories) : IValidateOptions<ModelMeterOptions>
+{
+    private const string Root = ModelMeterOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, ModelMeterOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Models.Count == 0)
+        {
+            errors.Add($"{Root}:Models: no models are configured.");
+        }
+
+        ValidateDevices(options, errors);
+        ValidateModels(options, errors);
+        ValidateLedgerAndAuth(options, errors);
+        ValidateBudgets(options, errors);
+        ValidateLimits(options.Limits, errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateLimits(LimitsOptions limits, List<string> errors)
+    {
+        if (limits.MaxTokens < 1)
+        {
+            errors.Add($"{Root}:Limits:MaxTokens: {limits.MaxTokens} must be at least 1.");
+        }
+
+        if (limits.DefaultMaxTokens < 1 || limits.DefaultMaxTokens > limits.MaxTokens)
+        {
+            errors.Add($"{Root}:Limits:DefaultMaxTokens: {limits.DefaultMaxTokens} must be between 1 and MaxTokens ({limits.MaxTokens}).");
+        }
+
+        if (limits.MaxBodyBytes < 1)
+        {
+            errors.Add($"{Root}:Limits:MaxBodyBytes: {limits.MaxBodyBytes} must be at least 1.");
+        }
+    }
+
+    private static bool IsSha256(string hash) => hash.Length == 64 && hash.All(char.IsAsciiHexDigit);
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using ModelMeter.Ledger;
+using ModelMeter.AspNetCore.Ledger;
+using ModelMeter.AspNetCore.Http;
+using ModelMeter.AspNetCore.Tenancy;
+
+namespace ModelMeter.AspNetCore.Costs;
+
+/// <summary><c>/api/costs/*</c>: reports from the ledger. Requests count at their end time, idle per minute.</summary>
+internal static class CostEndpoints
+{
+    public static void MapCosts(this IEndpointRouteBuilder app)
+    {
+        var costs = app.MapGroup("/api/costs").AddEndpointFilter(async (context, next) =>
+            context.HttpContext.RequestServices.GetRequiredService<TenantResolver>().IsAdmin(context.HttpContext.Request.Headers.Authorization.ToString())
+                ? await next(context)
+                : Problems.Unauthorized(context.HttpContext, "The cost API needs the admin key: Authorization: Bearer <admin key>."));
+
+        costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        {
+            var query = http.Request.Query;
+            if (!TryWindow(query, time, out var from, out var to, out var problem)
+                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
+                || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem))
+            {
+                return problem!;
+            }
+
+            await CatchUpIfRecentAsync(ledger, to, time);
+
+            var summary = ledger.Store.Summarize(from, to, by, idle);
+            return Results.Json(new
+            {
+                from, to,
+                by = Name(by), idle = Name(idle),
+                total_usd = summary.TotalUsd,
+                rows = summary.Rows.Select(r => new
+                {
+                    key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens,
+                    cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd,
+                }),
+            });
+        });
+
+        costs.MapGet("/timeseries", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        {
+            var query = http.Request.Query;
+            if (!TryWindow(query, time, out var from, out var to, out var problem)
+                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem))
+            {
+                return problem!;
+            }
+
+            var stepText = query["step"].ToString();
+            var step = stepText.Length == 0 ? TimeSpan.FromHours(1) : ReportArguments.ParseDuration(stepText);
+            if (step is null || step < TimeSpan.FromMinutes(1) || (to - from) / step.Value > 10_000)
+            {
+                return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
+            }
+
+            await CatchUpIfRecentAsync(ledger, to, time);
+            var points = ledger.Store.Timeseries(from, to, by, step.Value);
+            return Results.Json(new
+            {
+                from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
+                points = points.Select(p => new { key = p.Key, start = p.Start, cost_usd = p.CostUsd }),
+            });
+        });
+
+        costs.MapGet("/forecast", async (LedgerHost ledger, TimeProvider time) =>
+        {
+            await ledger.CatchUpIdleAsync();
+            var forecast = CostForecast.Compute(ledger.Store, time.GetUtcNow());
+            return Results.Json(new
+            {
+                month_start = forecast.MonthStart,
+                now = forecast.Now,
+                month_to_date_usd = forecast.MonthToDateUsd,
+                trailing_7d_daily_usd = forecast.TrailingDailyUsd,
+                projected_month_usd = forecast.ProjectedMonthUsd,
+            });
+        });
+    }
+
+    /// <summary>A window reaching into the current minute needs the idle time not yet written.</summary>
+    private static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
+        to > time.GetUtcNow().AddMinutes(-1) ? ledger.CatchUpIdleAsync() : Task.CompletedTask;
+
+    /// <summary>[from, to): to defaults to now, from to a day before to.</summary>
+    private static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out IResult? problem)
+    {
+        problem = null;
+        from = default;
+        to = time.GetUtcNow();
+        var toText = query["to"].ToString();
+        var fromText = query["from"].ToString();
+        if (toText.Length > 0 && !ReportArguments.TryParseTime(toText, out to))
+        {
+            problem = Problems.BadField("to", $"to '{toText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
+        }
+        else if (fromText.Length == 0)
+        {
+            from = to.AddDays(-1);
+        }
+        else if (!ReportArguments.TryParseTime(fromText, out from))
+        {
+            problem = Problems.BadField("from", $"from '{fromText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
+        }
+        else if (from >= to)
+        {
+            problem = Problems.BadField("from", "from must be before to.");
+        }
+
+        return problem is null;
+    }
+
+    private static bool TryEnum<T>(string? text, T fallback, string field, out T value, ref IResult? problem)
+        where T : struct, Enum
+    {
+        value = fallback;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (ReportArguments.TryParseEnum(text, out value))
+        {
+            return true;
+        }
+
+        problem = Problems.BadField(field, $"{field} must be one of {ReportArguments.Names<T>()}.");
+        return false;
+    }
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => ReportArguments.Name(value);
+}

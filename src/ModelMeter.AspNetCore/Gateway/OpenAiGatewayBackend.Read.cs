@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ModelMeter.AspNetCore.OpenAi.Contracts;
+
+namespace ModelMeter.AspNetCore.Gateway;
+
+internal partial class OpenAiGatewayBackend
+{
+    private const int MaxErrorBytes = 64 * 1024;
+
+    /// <summary>Snake_case both ways; nulls are not sent, so the upstream's defaults apply to what the client left out.</summary>
+    internal static readonly JsonSerializerOptions UpstreamJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>A non-streamed answer: one object.</summary>
+    private static async IAsyncEnumerable<UpstreamAnswer> ReadWholeAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    {
+        await using var body = await response.Content.ReadAsStreamAsync(token);
+        yield return await JsonSerializer.DeserializeAsync<UpstreamAnswer>(body, UpstreamJson, token)
+            ?? throw new JsonException("The upstream's answer was null.");
+    }
+
+    /// <summary>Server-sent events: each <c>data:</c> line is one chunk until <c>data: [DONE]</c>; a stream that ends without it was broken off.</summary>
+    private static async IAsyncEnumerable<UpstreamAnswer> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    {
+        await using var body = await response.Content.ReadAsStreamAsync(token);
+        using var reader = new StreamReader(body);
+        while (await reader.ReadLineAsync(token) is { } line)
+        {
+            if (!line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                continue; // blank separators, comments, event names
+            }
+
+            var data = line.AsMemory(5).Trim();
+            if (data.Span.SequenceEqual("[DONE]"))
+            {
+                yield break;
+            }
+
+            yield return JsonSerializer.Deserialize<UpstreamAnswer>(data.Span, UpstreamJson) ?? throw new JsonException("A null chunk.");
+        }
+
+        throw new IOException("The stream ended without data: [DONE].");
+    }
+
+    /// <summary>The message of an error answer: OpenAI's <c>error.message</c>, a problem's <c>detail</c>, or the text itself (cut short).</summary>
+    private static async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        string text;
+        try
+        {
+            var bytes = await response.Content.ReadAsByteArrayAsync(token);
+            text = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, MaxErrorBytes));
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            return response.ReasonPhrase ?? "no message";
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            var root = json.RootElement;
+            if (root.TryGetProperty("error", out var error))
+            {
+                return error.ValueKind == JsonValueKind.String ? error.GetString()!
+                    : error.TryGetProperty("message", out var message) ? message.ToString() : error.ToString();
+            }
+
+            if (root.TryGetProperty("detail", out var detail))
+            {
+                return detail.ToString();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        text = text.Trim();
+        return text.Length == 0 ? response.ReasonPhrase ?? "no message" : text[..Math.Min(text.Length, 500)];
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using ModelMeter.AspNetCore.OpenAi.Contracts;
+using ModelMeter.Serving;
+using Polly.Timeout;
+
+namespace ModelMeter.AspNetCore.Gateway;
+
+/// <summary>
+/// Forwards a generation to an OpenAI-compatible upstream: chat as messages to <c>chat/completions</c>, text to
+/// <c>completions</c>. Streams pass through chunk by chunk as they arrive, asking for <c>stream_options.include_usage</c>;
+/// token counts come from the upstream's <c>usage</c>, or are estimated (and marked so) when it gives none.
+/// </summary>
+internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
+{
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(upstream.Timeout, upstream.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var token = linked.Token;
+        using var response = await SendAsync(prompt, request, token, cancellationToken);
+        var chunks = request.Stream ? ReadStreamAsync(response, token) : ReadWholeAsync(response, token);
+        await using var reader = chunks.GetAsyncEnumerator(token);
+        var text = new System.Text.StringBuilder();
+        var count = 0;
+        TokenUsage? usage = null;
+        while (true)
+        {
+            UpstreamAnswer? answer;
+            try
+            {
+                if (!await reader.MoveNextAsync())
+                {
+                    break;
+                }
+
+                answer = reader.Current;
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new GenerationException(GenerationFailure.UpstreamTimeout, $"The upstream did not finish within {upstream.Timeout.TotalSeconds:0.###} s.");
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or JsonException)
+            {
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream broke off its answer after {count} chunks: {e.Message}", inner: e);
+            }
+
+            if (answer.Error is { } error)
+            {
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream reported an error mid-answer: {error.Message}");
+            }
+
+            if (answer.Usage is { } u)
+            {
+                usage = new TokenUsage(u.PromptTokens, u.CompletionTokens);
+            }
+
+            if (answer.Choices is [var choice, ..])
+            {
+                var delta = choice.TextOf();
+                text.Append(delta);
+                count += delta.Length > 0 ? 1 : 0;
+                yield return new GenerationChunk(delta, usage?.OutputTokens ?? count, choice.FinishReason, usage);
+            }
+            else if (usage is not null)
+            {
+                yield return new GenerationChunk("", usage.OutputTokens, null, usage);
+            }
+        }
+
+        if (usage is null)
+        {
+            // The upstream gave no counts: count them here and say so in the ledger.
+            yield return new GenerationChunk("", count, null, Estimate(prompt, text.ToString(), count));
+        }
+    }
+
+    public void Dispose() => upstream.Client.Dispose();
+
+    /// <summary>Token counts when the upstream gives none: a rough rule here; a tokenizer where one is configured.</summary>
+    protected virtual TokenUsage Estimate(Prompt prompt, string text, int chunks) =>
+        new((prompt.AllText().Length + 3) / 4, Math.Max(chunks, (text.Length + 3) / 4), Estimated: true);
+
+    private async Task<HttpResponseMessage> SendAsync(Prompt prompt, GenerationRequest request, CancellationToken token, CancellationToken clientToken)
+    {
+        var path = prompt.IsChat ? "chat/completions" : "completions";
+        using var content = JsonContent.Create(Body(prompt, request), options: UpstreamJson);
+        using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        await content.LoadIntoBufferAsync(token); // so that a retry can send it again
+        HttpResponseMessage response;
+        try
+        {
+            response = await upstream.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (OperationCanceledException) when (clientToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException)
+        {
+            throw new GenerationException(GenerationFailure.UpstreamTimeout, $"The upstream did not answer within {upstream.Timeout.TotalSeconds:0.###} s.", inner: e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new GenerationException(GenerationFailure.UpstreamUnreachable, $"The upstream at {upstream.Client.BaseAddress} could not be reached: {e.Message}", inner: e);
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                var status = (int)response.StatusCode;
+                throw new GenerationException(GenerationFailure.UpstreamRejected, $"The upstream answered {status}: {await ErrorMessageAsync(response, token)}", status);
+            }
+        }
+
+        return response;
+    }
+
+    private object Body(Prompt prompt, GenerationRequest request)
+    {
+        var stop = request.Stop is { Count: > 0 } s ? JsonSerializer.SerializeToElement(s) : (JsonElement?)null;
+        var streamOptions = request.Stream ? new StreamOptions { IncludeUsage = true } : null;
+        if (prompt.Messages is { } messages)
+        {
+            return new ChatCompletionRequest
+            {
+                Model = upstream.Model,
+                Messages = messages.Select(m => new ChatMessageBody { Role = m.Role, Content = JsonSerializer.SerializeToElement(m.Content) }).ToList(),
+                MaxTokens = request.UsesMaxCompletionTokens ? null : request.MaxTokens,
+                MaxCompletionTokens = request.UsesMaxCompletionTokens ? request.MaxTokens : null,
+                Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, Stop = stop, User = request.User,
+                Stream = request.Stream ? true : null, StreamOptions = streamOptions,
+            };
+        }
+
+        return new CompletionRequest
+        {
+            Model = upstream.Model,
+            Prompt = JsonSerializer.SerializeToElement(prompt.Text),
+            MaxTokens = request.MaxTokens,
+            Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, Stop = stop, User = request.User,
+            Stream = request.Stream ? true : null, StreamOptions = streamOptions,
+        };
+    }
+}

@@ -1,0 +1,122 @@
+using System.Net;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.ML.Tokenizers;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.Serving;
+using Polly;
+
+namespace ModelMeter.AspNetCore.Gateway;
+
+/// <summary>
+/// <c>"Backend": "OpenAI"</c>: forwards to an OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp, a paid API).
+/// Each model gets its own connection pool, with the connect timeout, a whole-request timeout and retries before
+/// the first byte of an answer (Polly through Microsoft.Extensions.Http.Resilience).
+/// </summary>
+internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFactory
+{
+    public const string BackendName = "OpenAI";
+
+    public string Name => BackendName;
+
+    public int DefaultMaxConcurrency => 64;
+
+    public IEnumerable<string> Validate(string model, ModelOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.BaseUrl))
+        {
+            yield return "BaseUrl: an OpenAI backend needs the upstream's base URL, e.g. http://127.0.0.1:8001/v1.";
+        }
+        else if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            yield return $"BaseUrl: '{options.BaseUrl}' is not an http(s) URL.";
+        }
+
+        if (options.ApiKeyEnv is { Length: > 0 } variable && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
+        {
+            yield return $"ApiKeyEnv: the environment variable {variable} is not set.";
+        }
+
+        if (!(options.TimeoutSeconds > 0) || options.TimeoutSeconds > 86_400)
+        {
+            yield return $"TimeoutSeconds: {options.TimeoutSeconds} must be above 0 and at most 86400.";
+        }
+
+        if (!(options.ConnectTimeoutSeconds > 0) || options.ConnectTimeoutSeconds > options.TimeoutSeconds)
+        {
+            yield return $"ConnectTimeoutSeconds: {options.ConnectTimeoutSeconds} must be above 0 and at most TimeoutSeconds.";
+        }
+
+        if (options.Retries is < 0 or > 10)
+        {
+            yield return $"Retries: {options.Retries} is out of range 0..10.";
+        }
+
+        if (options.Tokenizer is { Length: > 0 } name && LoadTokenizer(name) is null)
+        {
+            yield return $"Tokenizer: '{name}' is not a tiktoken model name known here (gpt2).";
+        }
+
+        if (options.ContextLength is < 1)
+        {
+            yield return $"ContextLength: {options.ContextLength} must be at least 1.";
+        }
+    }
+
+    public Task<IModelBackend?> CreateAsync(string model, ModelOptions options, CancellationToken cancellationToken)
+    {
+        var sockets = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.All,
+        };
+        var client = new HttpClient(new ResilienceHandler(Pipeline(options)) { InnerHandler = sockets })
+        {
+            BaseAddress = new Uri(options.BaseUrl!.TrimEnd('/') + "/"),
+            Timeout = Timeout.InfiniteTimeSpan, // the backend's own deadline covers the whole request, stream included
+        };
+        var key = options.ApiKeyEnv is { Length: > 0 } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        if (!string.IsNullOrEmpty(key))
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        var upstream = new Upstream(client, options.UpstreamModel ?? model, TimeSpan.FromSeconds(options.TimeoutSeconds), time);
+        IModelBackend backend = options.Tokenizer is { Length: > 0 } name
+            ? new CountingGatewayBackend(upstream, LoadTokenizer(name)!, options.ContextLength)
+            : new OpenAiGatewayBackend(upstream);
+        return Task.FromResult<IModelBackend?>(backend);
+    }
+
+    /// <summary>Outer: the whole-request timeout (until the answer's headers); inner: retries of transient failures (connection errors, 408, 429, 5xx), honouring Retry-After.</summary>
+    private ResiliencePipeline<HttpResponseMessage> Pipeline(ModelOptions options)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+            .AddTimeout(TimeSpan.FromSeconds(options.TimeoutSeconds));
+        if (options.Retries > 0)
+        {
+            builder.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.Retries,
+                Delay = TimeSpan.FromMilliseconds(200),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private static Tokenizer? LoadTokenizer(string name)
+    {
+        try
+        {
+            return TiktokenTokenizer.CreateForModel(name);
+        }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException or FileNotFoundException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Generation;
+using ModelMeter.AspNetCore.Http;
+using ModelMeter.Serving;
+
+namespace ModelMeter.AspNetCore.Generate;
+
+/// <summary><c>POST /v1/generate/{model}</c>: the classic setup's route. Greedy unless a temperature is given; errors are problem+json.</summary>
+internal static class GenerateEndpoints
+{
+    public const string Endpoint = "generate";
+
+    public static void MapGenerate(this IEndpointRouteBuilder app) =>
+        app.MapPost("/v1/generate/{model}", GenerateAsync).WithName("Generate");
+
+    private static async Task<IResult> GenerateAsync(string model, HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options)
+    {
+        var (body, bodyError) = await RequestBody.ReadAsync<GenerateBody>(http, options.Value.Limits.MaxBodyBytes);
+        var call = new GenerationCall(model, Endpoint, RequestBody.CallerOf(http))
+        {
+            BodyError = bodyError,
+            Prompt = body?.Prompt is { } prompt ? Prompt.FromText(prompt) : null,
+            MaxTokens = body?.MaxTokens,
+            Temperature = body?.Temperature,
+            TopP = body?.TopP,
+            Seed = body?.Seed,
+            User = body?.User,
+        };
+
+        var outcome = await pipeline.RunAsync(call, observer: null, http.RequestAborted);
+        if (outcome.Error is { } error)
+        {
+            return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : Problems.From(http, error);
+        }
+
+        return TypedResults.Json(new GenerateResponse(
+            model, outcome.Text, outcome.InputTokens, outcome.OutputTokens, outcome.Charge.LatencySeconds,
+            outcome.Charge.CostUsd, outcome.RequestId, outcome.FinishReason ?? "stop"), RequestBody.Json);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.Ledger;
+using ModelMeter.Metering;
+using ModelMeter.Serving;
+
+namespace ModelMeter.AspNetCore.Generation;
+
+internal sealed partial class GenerationPipeline
+{
+    /// <summary>Queue, device time, the backend's stream, tokens, the charge whatever the outcome, and the ledger row.</summary>
+    private async Task<GenerationOutcome> RunMeteredAsync(Run run, IGenerationObserver? observer, CancellationToken aborted)
+    {
+        var (requestId, call, served) = (run.RequestId, run.Call, run.Served);
+        var writer = ledger.Writer;
+        if (writer.Durability == LedgerDurability.Strict && !writer.IsHealthy)
+        {
+            // Strict: never serve a request that cannot be billed.
+            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.LedgerUnavailable,
+                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
+        }
+
+        var metered = meter.Begin(served.Name, call.Endpoint);
+        metered.Tenant = run.Tenant;
+        metered.User = run.User;
+        ModelGate.Slot? slot;
+        try
+        {
+            slot = await served.Gate.TryEnterAsync(aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            return Ended(run, metered, metered.Fail(ErrorReason.ClientClosed), new GenerationError(GenerationErrorKind.ClientClosed, "The client went away."), null);
+        }
+
+        if (slot is null)
+        {
+            var busy = new GenerationError(GenerationErrorKind.Overloaded, $"Model '{served.Name}' has too many requests waiting.") { RetryAfter = TimeSpan.FromSeconds(1) };
+            return Ended(run, metered, metered.Fail(ErrorReason.Overloaded), busy, null);
+        }
+
+        // The device slot is given back before the ledger commit, so the next request computes meanwhile.
+        var text = new StringBuilder();
+        string? finishReason = null;
+        var started = false;
+        RequestCharge charge;
+        GenerationError? error = null;
+        using (slot)
+        {
+            metered.InputTokens = run.PromptTokens ?? EstimateTokens(call.Prompt!.AllText());
+            metered.UsageEstimated = run.PromptTokens is null;
+            var context = new GenerationContext(requestId, served.Name, run.Tenant);
+            metered.StartOnDevice();
+            try
+            {
+                await foreach (var chunk in served.Backend!.GenerateAsync(call.Prompt!, run.Request, aborted).WithCancellation(aborted))
+                {
+                    text.Append(chunk.Text);
+                    finishReason = chunk.FinishReason ?? finishReason;
+                    metered.TokensSoFar(chunk.OutputTokens);
+                    if (chunk.Usage is { } usage)
+                    {
+                        metered.SetUsage(usage.InputTokens, usage.OutputTokens, usage.Estimated);
+                    }
+
+                    if (observer is not null)
+                    {
+                        started = true;
+                        await observer.OnChunkAsync(context, chunk, aborted);
+                    }
+                }
+
+                charge = metered.Complete();
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                // The client left: stop, and charge the device time it used.
+                error = new GenerationError(GenerationErrorKind.ClientClosed, "The client went away.");
+                charge = metered.Fail(ErrorReason.ClientClosed);
+                LogClientClosed(requestId, served.Name, metered.OutputTokens, charge.CostUsd);
+            }
+            catch (GenerationException e)
+            {
+                error = FromBackend(e);
+                if (text.Length == 0 && metered.OutputTokens == 0)
+                {
+                    metered.ClearTokens(); // refused before anything ran: a priced model charges nothing
+                }
+
+                charge = metered.Fail(Reason(error.Kind));
+                LogUpstreamFailed(requestId, served.Name, e.Failure, e.UpstreamStatus, e.Message);
+            }
+            catch (Exception e)
+            {
+                error = new GenerationError(GenerationErrorKind.Internal, $"The model failed on request {requestId}; the server log has the cause.");
+                charge = metered.Fail(ErrorReason.Internal);
+                LogFailed(e, requestId, served.Name);
+            }
+        }
+
+        try
+        {
+            await writer.RecordAsync(metered.ToLedgerRow(requestId, charge, error is null ? "ok" : Reason(error.Kind)));
+        }
+        catch (LedgerUnavailableException e)
+        {
+            LogUnbilled(e, requestId, served.Name);
+            // Strict: an answer that could not be billed is not given.
+            error ??= new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger could not record this request, so it is not served.")
+            {
+                RetryAfter = TimeSpan.FromSeconds(5),
+            };
+        }
+
+        return Ended(run, metered, charge, error, finishReason) with { Text = error is null ? text.ToString() : "", Started = started };
+    }
+
+    private static GenerationOutcome Ended(Run run, MeteredRequest metered, RequestCharge charge, GenerationError? error, string? finishReason) =>
+        new(run.RequestId, run.Served.Name, error)
+        {
+            FinishReason = finishReason,
+            InputTokens = metered.InputTokens,
+            OutputTokens = metered.OutputTokens,
+            UsageEstimated = metered.UsageEstimated,
+            Charge = charge,
+        };
+
+    private static GenerationError FromBackend(GenerationException e) => e.Failure switch
+    {
+        GenerationFailure.UpstreamUnreachable => new GenerationError(GenerationErrorKind.UpstreamUnreachable, e.Message),
+        GenerationFailure.UpstreamTimeout => new GenerationError(GenerationErrorKind.UpstreamTimeout, e.Message),
+        GenerationFailure.UpstreamRejected => new GenerationError(GenerationErrorKind.UpstreamRejected, e.Message) { UpstreamStatus = e.UpstreamStatus },
+        _ => new GenerationError(GenerationErrorKind.UpstreamBroken, e.Message),
+    };
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Request {RequestId} to {Model}: client closed after {Tokens} tokens; charged {CostUsd} USD")]
+    private partial void LogClientClosed(string requestId, string model, int tokens, double costUsd);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Request {RequestId} to {Model} failed")]
+    private partial void LogFailed(Exception exception, string requestId, string model);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Request {RequestId} to {Model} could not be recorded in the ledger")]
+    private partial void LogUnbilled(Exception exception, string requestId, string model);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Request {RequestId} to {Model}: upstream failure {Failure} (status {Status}): {Message}")]
+    private partial void LogUpstreamFailed(string requestId, string model, GenerationFailure failure, int? status, string message);
+}

@@ -1,0 +1,162 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelMeter.AspNetCore.Budgets;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Ledger;
+using ModelMeter.AspNetCore.Tenancy;
+using ModelMeter.Budgets;
+using ModelMeter.Metering;
+using ModelMeter.Serving;
+
+namespace ModelMeter.AspNetCore.Generation;
+
+/// <summary>
+/// The one path of every generation, whatever the route or backend: who pays, model known and ready, field
+/// checks, context window (where the backend counts tokens), budget admission, the model's gate, metering,
+/// the backend's stream, the ledger row and the budget settlement. Makes the request id once, counts each
+/// refusal once, and returns an outcome with no HTTP in it.
+/// </summary>
+internal sealed partial class GenerationPipeline(
+    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, TenantResolver tenants,
+    LedgerHost ledger, BudgetGate budgets, ILogger<GenerationPipeline> logger)
+{
+    private LimitsOptions Limits => options.Value.Limits;
+
+    /// <summary>Runs <paramref name="call"/>; <paramref name="observer"/> sees each chunk as it is made (a stream).</summary>
+    public async Task<GenerationOutcome> RunAsync(GenerationCall call, IGenerationObserver? observer, CancellationToken aborted)
+    {
+        var requestId = NewRequestId();
+        var payer = tenants.Resolve(call.Caller.Authorization, call.Caller.Tenant);
+        if (payer.Tenant is not { } tenant)
+        {
+            var kind = payer.Unauthorized ? GenerationErrorKind.Unauthorized : GenerationErrorKind.InvalidField;
+            return new GenerationOutcome(requestId, call.Model, new GenerationError(kind, payer.Problem!, payer.Unauthorized ? null : "X-Tenant"));
+        }
+
+        if (!meter.IsKnown(call.Model))
+        {
+            return new GenerationOutcome(requestId, call.Model, new GenerationError(
+                GenerationErrorKind.UnknownModel, $"No model named '{call.Model}' is served here; GET /v1/models lists them.", "model"));
+        }
+
+        if ((call.BodyError ?? Validate(call)) is { } invalid)
+        {
+            return Refuse(requestId, call, invalid);
+        }
+
+        if (!catalog.TryGet(call.Model, out var served) || served.Backend is null)
+        {
+            var loading = served is null ? $"Model '{call.Model}' is still loading." : $"Model '{call.Model}' is served by the application's own endpoint, not by this route.";
+            return Refuse(requestId, call, new GenerationError(served is null ? GenerationErrorKind.NotReady : GenerationErrorKind.InvalidField, loading, served is null ? null : "model")
+            {
+                RetryAfter = served is null ? TimeSpan.FromSeconds(5) : null,
+            });
+        }
+
+        var maxTokens = call.MaxTokens ?? Limits.DefaultMaxTokens;
+        int? promptTokens = null;
+        if (served.Backend is ITokenCounter counter)
+        {
+            promptTokens = counter.CountTokens(call.Prompt!);
+            if (counter.ContextLength is { } context && promptTokens + maxTokens > context)
+            {
+                return Refuse(requestId, call, new GenerationError(GenerationErrorKind.InvalidField,
+                    $"The prompt has {promptTokens} tokens; with {call.MaxTokensField} {maxTokens} that is over the model's context of {context}.", call.PromptField));
+            }
+        }
+
+        var admission = budgets.Admit(call.Model, tenant, promptTokens ?? EstimateTokens(call.Prompt!.AllText()), maxTokens);
+        if (admission.RefusedBy is { } budget)
+        {
+            var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
+            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period; it resets in {seconds} s.")
+            {
+                Budget = budget,
+                RetryAfter = TimeSpan.FromSeconds(seconds),
+            });
+        }
+
+        var request = new GenerationRequest(maxTokens, call.Temperature ?? call.DefaultTemperature, call.TopP, call.Seed)
+        {
+            Stop = call.Stop,
+            User = call.User,
+            Stream = call.Stream,
+            UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
+        };
+        var run = new Run(requestId, call, served, tenant, TenantResolver.User(call.Caller.User, call.User), request, promptTokens);
+        var outcome = await RunMeteredAsync(run, observer, aborted);
+        budgets.Settle(admission, call.Model, outcome.Charge.CostUsd, outcome.OutputTokens);
+        return outcome;
+    }
+
+    /// <summary>A new request id: <c>req_</c> and 32 hex digits.</summary>
+    public static string NewRequestId() => $"req_{Guid.NewGuid():N}";
+
+    /// <summary>A rough token count (4 characters a token) where no tokenizer is at hand.</summary>
+    internal static int EstimateTokens(string text) => (text.Length + 3) / 4;
+
+    private GenerationOutcome Refuse(string requestId, GenerationCall call, GenerationError error)
+    {
+        meter.Reject(call.Model, call.Endpoint, Reason(error.Kind));
+        return new GenerationOutcome(requestId, call.Model, error);
+    }
+
+    private GenerationError? Validate(GenerationCall call)
+    {
+        var prompt = call.PromptField;
+        if (call.Prompt is null)
+        {
+            return Invalid(prompt, $"{prompt} is required.");
+        }
+
+        if (string.IsNullOrWhiteSpace(call.Prompt.AllText()))
+        {
+            return Invalid(prompt, $"{prompt} is empty; give some text to continue.");
+        }
+
+        if (call.MaxTokens is { } max && (max < 1 || max > Limits.MaxTokens))
+        {
+            return Invalid(call.MaxTokensField, $"{call.MaxTokensField} is {max}; it must be between 1 and {Limits.MaxTokens}.");
+        }
+
+        if (call.Temperature is { } t && (!double.IsFinite(t) || t < 0 || t > 2))
+        {
+            return Invalid("temperature", $"temperature is {t}; it must be between 0 and 2.");
+        }
+
+        if (call.TopP is { } p && (!double.IsFinite(p) || p <= 0 || p > 1))
+        {
+            return Invalid("top_p", $"top_p is {p}; it must be above 0 and at most 1.");
+        }
+
+        if (call.Stop is { } stop && (stop.Count > 4 || stop.Any(string.IsNullOrEmpty)))
+        {
+            return Invalid("stop", "stop must be a string or a list of at most 4 non-empty strings.");
+        }
+
+        return null;
+    }
+
+    private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
+
+    /// <summary>The bounded reason label of an error kind.</summary>
+    internal static string Reason(GenerationErrorKind kind) => kind switch
+    {
+        GenerationErrorKind.TooLarge => ErrorReason.TooLarge,
+        GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => ErrorReason.Overloaded,
+        GenerationErrorKind.BudgetExhausted => ErrorReason.BudgetExhausted,
+        GenerationErrorKind.LedgerUnavailable => ErrorReason.LedgerUnavailable,
+        GenerationErrorKind.ClientClosed => ErrorReason.ClientClosed,
+        GenerationErrorKind.Internal => ErrorReason.Internal,
+        GenerationErrorKind.UpstreamUnreachable => ErrorReason.UpstreamUnreachable,
+        GenerationErrorKind.UpstreamTimeout => ErrorReason.UpstreamTimeout,
+        GenerationErrorKind.UpstreamRejected => ErrorReason.UpstreamRejected,
+        GenerationErrorKind.UpstreamBroken => ErrorReason.UpstreamBroken,
+        _ => ErrorReason.BadRequest,
+    };
+
+    /// <summary>An admitted request: everything the metered run needs.</summary>
+    private sealed record Run(
+        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int? PromptTokens);
+}

@@ -1,0 +1,22 @@
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Ledger;
+using ModelMeter.Ledger;
+
+namespace ModelMeter.AspNetCore.Hosting;
+
+/// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (models loaded, ledger writable).</summary>
+internal static class InfoEndpoints
+{
+    public static void MapInfo(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+
+        app.MapGet("/readyz", (ModelCatalog catalog, LedgerHost ledger) =>
+            !catalog.IsReady ? NotReady("Models are still loading (or one failed to load: see the log).")
+            : ledger.Writer.Durability == LedgerDurability.Strict && !ledger.Writer.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
+            : Results.Text("ready"));
+    }
+
+    private static IResult NotReady(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: detail);
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ModelMeter.Allocation;
+using ModelMeter.AspNetCore;
+using ModelMeter.AspNetCore.Budgets;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Gateway;
+using ModelMeter.AspNetCore.Generate;
+using ModelMeter.AspNetCore.Generation;
+using ModelMeter.AspNetCore.Ledger;
+using ModelMeter.AspNetCore.OpenAi;
+using ModelMeter.AspNetCore.Tenancy;
+using ModelMeter.Budgets;
+using ModelMeter.Metering;
+using ModelMeter.Pricing;
+using ModelMeter.Telemetry;
+using Prometheus;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary><c>services.AddModelMeter(configuration)</c>: ModelMeter's services, usable in any ASP.NET Core app.</summary>
+public static class ModelMeterServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds ModelMeter: options from the <c>ModelMeter</c> section of <paramref name="configuration"/> (validated at start,
+    /// all errors at once), the cost meter, ledger, budgets, tenants, the generation pipeline, the model catalog with the
+    /// <c>OpenAI</c> (gateway) and <c>External</c> backends, and <see cref="ModelMeterScope"/> for metering your own endpoints.
+    /// Services registered before this call (a <see cref="CollectorRegistry"/>, a <see cref="TimeProvider"/>) are kept.
+    /// Forces no middleware and no server settings on the application.
+    /// </summary>
+    public static ModelMeterBuilder AddModelMeter(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ModelMeterOptions>().Bind(configuration.GetSection(ModelMeterOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelMeterOptions>, ModelMeterOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(Metrics.DefaultRegistry);
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new ModelMeterMetrics(
+            sp.GetRequiredService<CollectorRegistry>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(GenAiInstruments.MeterName))));
+        services.TryAddSingleton(CreateMeter);
+        services.TryAddSingleton(sp => new GpuMonitor(
+            sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Devices.Where(d => d.Value.Kind == DeviceKind.Gpu).ToDictionary(d => d.Key, d => d.Value.GpuIndex),
+            sp.GetRequiredService<CollectorRegistry>()));
+        services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<TenantResolver>();
+        services.TryAddSingleton<CostEstimator>();
+        services.TryAddSingleton(sp => new BudgetTracker(
+            sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ModelMeterMetrics>()));
+        services.AddHttpClient(nameof(BudgetNotifier), client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.TryAddSingleton<BudgetNotifier>();
+        services.TryAddSingleton<BudgetGate>();
+        services.TryAddSingleton<GenerationPipeline>();
+        services.TryAddSingleton<ModelMeterScope>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, OpenAiGatewayFactory>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, ExternalBackendFactory>());
+
+        // The ledger host is registered first so that it stops last, after the models and after the server has drained.
+        if (!services.Any(s => s.ServiceType == typeof(LedgerHost)))
+        {
+            services.AddSingleton<LedgerHost>();
+            services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
+            services.AddHostedService(sp => sp.GetRequiredService<BudgetNotifier>());
+            services.AddHostedService<ModelLoader>();
+        }
+
+        services.AddProblemDetails();
+        return new ModelMeterBuilder(services);
+    }
+
+    private static CostMeter CreateMeter(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<ModelMeterOptions>>().Value;
+        var time = services.GetRequiredService<TimeProvider>();
+        var devices = options.Devices.Select(d => new DeviceAllocator(d.Key, d.Value.ToRateCard(), time, options.Allocation.Method));
+        var placements = options.Models.Where(m => m.Value.Price is null).ToDictionary(m => m.Key, m => m.Value.Device!);
+        var prices = options.Models.Where(m => m.Value.Price is not null)
+            .ToDictionary(m => m.Key, m => new TokenPrice(m.Value.Price!.InputPerMillion, m.Value.Price.OutputPerMillion));
+        var metrics = services.GetRequiredService<ModelMeterMetrics>();
+        foreach (var (model, m) in options.Models)
+        {
+            if ((m.ReferencePrice ?? m.Price) is { } price)
+            {
+                metrics.ReferencePrice.WithLabels(model, "input").Set(price.InputPerMillion);
+                metrics.ReferencePrice.WithLabels(model, "output").Set(price.OutputPerMillion);
+            }
+        }
+
+        var endpoints = ModelMeterEndpointRouteBuilderExtensions.Endpoints.Append(ModelMeterScope.DefaultEndpoint).Concat(options.ScopeEndpoints).Distinct().ToArray();
+        return new CostMeter(devices, placements, endpoints, metrics, time, services.GetRequiredService<TenantResolver>().NamedTenants, prices);
+    }
+}

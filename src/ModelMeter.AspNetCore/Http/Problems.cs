@@ -1,0 +1,72 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using ModelMeter.AspNetCore.Generation;
+
+namespace ModelMeter.AspNetCore.Http;
+
+/// <summary>The <c>application/problem+json</c> answers, each naming what was wrong.</summary>
+internal static class Problems
+{
+    public static IResult BadField(string field, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Invalid field '{field}'", detail: detail,
+            extensions: new Dictionary<string, object?> { ["field"] = field });
+
+    public static IResult Unauthorized(HttpContext http, string detail)
+    {
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: detail);
+    }
+
+    /// <summary>The problem answer of a refused or failed generation (with <c>Retry-After</c> and <c>WWW-Authenticate</c> where they apply).</summary>
+    public static IResult From(HttpContext http, GenerationError error)
+    {
+        Headers(http, error);
+        var extensions = new Dictionary<string, object?>();
+        if (error.Field is not null)
+        {
+            extensions["field"] = error.Field;
+        }
+
+        if (error.Budget is not null)
+        {
+            extensions["budget"] = error.Budget;
+        }
+
+        return TypedResults.Problem(statusCode: error.StatusCode, title: Title(error), detail: error.Message, extensions: extensions);
+    }
+
+    /// <summary>Sets the headers an error answer carries, if the response has not started.</summary>
+    public static void Headers(HttpContext http, GenerationError error)
+    {
+        if (http.Response.HasStarted)
+        {
+            return;
+        }
+
+        if (error.RetryAfter is { } retry)
+        {
+            http.Response.Headers.RetryAfter = ((long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (error.Kind == GenerationErrorKind.Unauthorized)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+    }
+
+    private static string Title(GenerationError error) => error.Kind switch
+    {
+        GenerationErrorKind.Unauthorized => "Unauthorized",
+        GenerationErrorKind.UnknownModel => "Unknown model",
+        GenerationErrorKind.InvalidField => $"Invalid field '{error.Field}'",
+        GenerationErrorKind.TooLarge => "Request body too large",
+        GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => "Model busy",
+        GenerationErrorKind.BudgetExhausted => "Budget exhausted",
+        GenerationErrorKind.LedgerUnavailable => "Ledger unavailable",
+        GenerationErrorKind.UpstreamUnreachable => "Upstream unreachable",
+        GenerationErrorKind.UpstreamTimeout => "Upstream timed out",
+        GenerationErrorKind.UpstreamRejected => "Upstream refused the request",
+        GenerationErrorKind.UpstreamBroken => "Upstream broke off",
+        _ => "Generation failed",
+    };
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using ModelMeter.AspNetCore.Generation;
+
+namespace ModelMeter.AspNetCore.Http;
+
+/// <summary>Reads JSON request bodies strictly (snake_case names, no numbers in strings) and turns every failure into an error that names the field.</summary>
+internal static class RequestBody
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    /// <summary>Reads the body as <typeparamref name="T"/>; bodies over <paramref name="maxBytes"/> are refused (the limit is set on the request, so it holds in any host).</summary>
+    public static async Task<(T? Body, GenerationError? Error)> ReadAsync<T>(HttpContext http, long maxBytes)
+        where T : class
+    {
+        if (http.Request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit && (limit.MaxRequestBodySize is null || limit.MaxRequestBodySize > maxBytes))
+        {
+            limit.MaxRequestBodySize = maxBytes;
+        }
+
+        try
+        {
+            var body = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, http.RequestAborted);
+            return body is null ? (null, Invalid("body", "The body must be a JSON object.")) : (body, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
+            var detail = field == "body"
+                ? $"The body is not valid JSON: {e.Message}"
+                : $"{field} has the wrong type or value: {e.Message}";
+            return (null, Invalid(field, detail));
+        }
+    }
+
+    private static GenerationError TooLarge(long limit) => new(GenerationErrorKind.TooLarge, $"The body is over the limit of {limit} bytes.");
+
+    private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
+
+    /// <summary>The <see cref="Caller"/> of a request: its credentials and who-pays headers.</summary>
+    public static Caller CallerOf(HttpContext http) => new(
+        http.Request.Headers.Authorization.ToString(), http.Request.Headers["X-Tenant"].ToString(), http.Request.Headers["X-User"].ToString());
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+
+namespace ModelMeter.AspNetCore.OpenAi.Contracts;
+
+/// <summary>The fields both OpenAI request bodies share (the ones ModelMeter honours or forwards; others are ignored). Read by the routes, written by the gateway.</summary>
+internal abstract class OpenAiRequest
+{
+    public string? Model { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    public double? Temperature { get; set; }
+
+    public double? TopP { get; set; }
+
+    public int? Seed { get; set; }
+
+    public int? N { get; set; }
+
+    /// <summary>A string or a list of up to 4 strings.</summary>
+    public JsonElement? Stop { get; set; }
+
+    public bool? Stream { get; set; }
+
+    public StreamOptions? StreamOptions { get; set; }
+
+    public string? User { get; set; }
+}
+
+/// <summary>The body of <c>POST /v1/completions</c>.</summary>
+internal sealed class CompletionRequest : OpenAiRequest
+{
+    /// <summary>A string (a list of one string is accepted too).</summary>
+    public JsonElement? Prompt { get; set; }
+}
+
+/// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
+internal sealed class ChatCompletionRequest : OpenAiRequest
+{
+    public List<ChatMessageBody>? Messages { get; set; }
+
+    public int? MaxCompletionTokens { get; set; }
+}
+
+/// <summary>One chat message; content is a string or a list of <c>{"type": "text", "text": ...}</c> parts.</summary>
+internal sealed class ChatMessageBody
+{
+    public string? Role { get; set; }
+
+    public JsonElement? Content { get; set; }
+}
+
+/// <summary><c>stream_options</c>: <c>include_usage</c> adds a last chunk with the token counts.</summary>
+internal sealed class StreamOptions
+{
+    public bool? IncludeUsage { get; set; }
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Generation;
+using ModelMeter.AspNetCore.Http;
+using ModelMeter.AspNetCore.OpenAi.Contracts;
+using ModelMeter.AspNetCore.Tenancy;
+
+namespace ModelMeter.AspNetCore.OpenAi;
+
+/// <summary>
+/// OpenAI-compatible <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (streamed over SSE or not, with
+/// <c>usage</c>) and <c>GET /v1/models</c>. Same pipeline as <c>/v1/generate</c>; errors in OpenAI's shape.
+/// </summary>
+internal static class OpenAiEndpoints
+{
+    public const string Completions = "completions";
+    public const string ChatCompletions = "chat_completions";
+
+    public static void MapOpenAi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/completions", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
+            HandleAsync<CompletionRequest>(http, pipeline, options.Value.Limits.MaxBodyBytes, Completions));
+        app.MapPost("/v1/chat/completions", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
+            HandleAsync<ChatCompletionRequest>(http, pipeline, options.Value.Limits.MaxBodyBytes, ChatCompletions));
+        app.MapGet("/v1/models", ListModels);
+    }
+
+    public static string Id(bool chat, string requestId) => (chat ? "chatcmpl-" : "cmpl-") + requestId;
+
+    private static IResult ListModels(HttpContext http, IOptions<ModelMeterOptions> options, ModelCatalog catalog, TenantResolver tenants, TimeProvider time)
+    {
+        if (!tenants.IsKnownKey(http.Request.Headers.Authorization.ToString()))
+        {
+            return OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
+        }
+
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        return TypedResults.Json(new ModelList("list", options.Value.Models.Select(m => new ModelEntry(
+            m.Key, "model", created, "modelmeter", m.Value.Device, m.Value.Backend, catalog.TryGet(m.Key, out _))).ToList()), RequestBody.Json);
+    }
+
+    private static async Task<IResult> HandleAsync<TBody>(HttpContext http, GenerationPipeline pipeline, long maxBodyBytes, string endpoint)
+        where TBody : OpenAiRequest
+    {
+        var (body, bodyError) = await RequestBody.ReadAsync<TBody>(http, maxBodyBytes);
+        if (body?.Model is not { } model)
+        {
+            return OpenAiErrors.From(http, bodyError ?? new GenerationError(GenerationErrorKind.InvalidField, "model is required; GET /v1/models lists them.", "model"));
+        }
+
+        var call = ToCall(body, model, endpoint, RequestBody.CallerOf(http));
+        var chat = endpoint == ChatCompletions;
+        var created = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
+        if (call.Stream)
+        {
+            var stream = new OpenAiStream(http, model, chat, created);
+            var streamed = await pipeline.RunAsync(call, stream, http.RequestAborted);
+            if (streamed.Error is { Kind: GenerationErrorKind.ClientClosed })
+            {
+                return Results.Empty; // the client left; the pipeline charged what it used
+            }
+
+            if (streamed.Error is { } early && !stream.Started)
+            {
+                return OpenAiErrors.From(http, early);
+            }
+
+            await stream.EndAsync(streamed, body.StreamOptions?.IncludeUsage == true, http.RequestAborted);
+            return Results.Empty;
+        }
+
+        var outcome = await pipeline.RunAsync(call, observer: null, http.RequestAborted);
+        if (outcome.Error is { } error)
+        {
+            return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : OpenAiErrors.From(http, error);
+        }
+
+        http.Response.Headers["X-Request-Id"] = outcome.RequestId;
+        http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
+        var usage = Usage.Of(outcome.InputTokens, outcome.OutputTokens);
+        var finish = outcome.FinishReason ?? "stop";
+        return chat
+            ? TypedResults.Json(new ChatCompletion(Id(true, outcome.RequestId), "chat.completion", created, model,
+                [new ChatChoice(0, new AssistantMessage("assistant", outcome.Text), null, null, finish)], usage), RequestBody.Json)
+            : TypedResults.Json(new TextCompletion(Id(false, outcome.RequestId), "text_completion", created, model,
+                [new TextChoice(0, outcome.Text, null, finish)], usage), RequestBody.Json);
+    }
+
+    private static GenerationCall ToCall(OpenAiRequest body, string model, string endpoint, Caller caller)
+    {
+        var (prompt, promptError) = body switch
+        {
+            ChatCompletionRequest c => OpenAiPrompts.FromChat(c.Messages),
+            CompletionRequest c => OpenAiPrompts.FromCompletion(c.Prompt),
+            _ => throw new ArgumentException($"Not an OpenAI body: {body.GetType().Name}"),
+        };
+        var (stop, stopError) = OpenAiPrompts.Stop(body.Stop);
+        var completionTokens = (body as ChatCompletionRequest)?.MaxCompletionTokens;
+        var onlyOne = body.N is null or 1 ? null : new GenerationError(GenerationErrorKind.InvalidField, $"n is {body.N}; ModelMeter generates one choice per request.", "n");
+        return new GenerationCall(model, endpoint, caller)
+        {
+            BodyError = promptError ?? stopError ?? onlyOne,
+            Prompt = prompt,
+            PromptField = body is ChatCompletionRequest ? "messages" : "prompt",
+            MaxTokens = completionTokens ?? body.MaxTokens,
+            MaxTokensField = completionTokens is not null ? "max_completion_tokens" : "max_tokens",
+            Temperature = body.Temperature,
+            DefaultTemperature = 1, // OpenAI's default: sample unless the client asks for 0
+            TopP = body.TopP,
+            Seed = body.Seed,
+            Stop = stop,
+            User = body.User,
+            Stream = body.Stream == true,
+        };
+    }
+}

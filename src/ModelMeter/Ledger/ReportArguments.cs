@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace ModelMeter.Ledger;
+
+/// <summary>How report arguments are written, the same on the cost API and the command line: durations, times, and enum names.</summary>
+public static class ReportArguments
+{
+    /// <summary>Durations like <c>90s</c>, <c>15m</c>, <c>24h</c>, <c>7d</c>; null when <paramref name="text"/> is not one.</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        if (text.Length < 2 || !double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount <= 0 || !double.IsFinite(amount))
+        {
+            return null;
+        }
+
+        return text[^1] switch
+        {
+            's' => TimeSpan.FromSeconds(amount),
+            'm' => TimeSpan.FromMinutes(amount),
+            'h' => TimeSpan.FromHours(amount),
+            'd' => TimeSpan.FromDays(amount),
+            _ => null,
+        };
+    }
+
+    /// <summary>An ISO 8601 time; without an offset it is UTC.</summary>
+    public static bool TryParseTime(string text, out DateTimeOffset time) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
+
+    /// <summary>An enum value by name, ignoring case; numbers are not names.</summary>
+    public static bool TryParseEnum<T>(string text, out T value)
+        where T : struct, Enum =>
+        Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !int.TryParse(text, out _);
+
+    /// <summary>The names of <typeparamref name="T"/>'s values, lower case, comma-separated (for error messages).</summary>
+    public static string Names<T>()
+        where T : struct, Enum => string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+
+    /// <summary>A value's name as written on the wire: lower case.</summary>
+    public static string Name<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

@@ -1,7 +1,0 @@
-namespace ModelMeter.Serving;
-
-/// <summary>What a backend generated.</summary>
-/// <param name="Text">The generated text, prompt excluded.</param>
-/// <param name="OutputTokens">How many tokens were generated.</param>
-/// <param name="FinishReason"><c>stop</c> at end-of-text, <c>length</c> at the token limit.</param>
-public sealed record GenerationResult(string Text, int OutputTokens, string FinishReason);

@@ -1,8 +1,0 @@
-namespace ModelMeter.Serving;
-
-/// <summary>Receives tokens as a backend produces them (metering, streaming).</summary>
-public interface ITokenSink
-{
-    /// <summary>One more token was generated.</summary>
-    void OnToken(int tokenId);
-}
