@@ -42,9 +42,9 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
             yield return $"TimeoutSeconds: {options.TimeoutSeconds} must be above 0 and at most 86400.";
         }
 
-        if (!(options.ConnectTimeoutSeconds > 0) || options.ConnectTimeoutSeconds > options.TimeoutSeconds)
+        if (!(options.ConnectTimeoutSeconds > 0) || options.ConnectTimeoutSeconds > 3600)
         {
-            yield return $"ConnectTimeoutSeconds: {options.ConnectTimeoutSeconds} must be above 0 and at most TimeoutSeconds.";
+            yield return $"ConnectTimeoutSeconds: {options.ConnectTimeoutSeconds} must be above 0 and at most 3600.";
         }
 
         if (options.Retries is < 0 or > 10)
@@ -67,7 +67,7 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
     {
         var sockets = new SocketsHttpHandler
         {
-            ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Min(options.ConnectTimeoutSeconds, options.TimeoutSeconds)),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.All,
         };

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace ModelMeter.Server.Tests.Gateway;
+
+/// <summary>
+/// A small misbehaving OpenAI-compatible server on a free loopback port. Each scenario lives under its own
+/// prefix (<c>/fail/v1</c>, <c>/hang/v1</c>, ...) and counts its hits, so a test can tell retries apart.
+/// </summary>
+internal sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, int> _hits = new();
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    public string BaseUrl(string scenario) => $"{_app.Urls.First()}/{scenario}/v1";
+
+    public int Hits(string scenario) => _hits.GetValueOrDefault(scenario);
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var upstream = new FakeUpstream(app);
+        app.MapPost("/{scenario}/v1/chat/completions", upstream.HandleAsync);
+        await app.StartAsync();
+        return upstream;
+    }
+
+    private async Task HandleAsync(string scenario, HttpContext http)
+    {
+        var hit = _hits.AddOrUpdate(scenario, 1, (_, n) => n + 1);
+        using var body = await JsonDocument.ParseAsync(http.Request.Body);
+        var stream = body.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
+        switch (scenario)
+        {
+            case "fail":
+                http.Response.StatusCode = 500;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "upstream exploded", type = "server_error" } });
+                return;
+            case "reject":
+                http.Response.StatusCode = 400;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "max_tokens is too large for this upstream", type = "invalid_request_error" } });
+                return;
+            case "flaky" when hit == 1:
+                http.Response.StatusCode = 503;
+                return;
+            case "hang":
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                return;
+            case "break":
+                // The upstream stops mid-answer: no finish, no [DONE]. (An abort with RST could also drop the chunks already
+                // sent from the client's socket buffer, which would make the test depend on timing.)
+                await StreamAsync(http, ["one", " two", " three"], finish: false, usage: false);
+                return;
+            case "nousage" when stream:
+                await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: false);
+                return;
+            default:
+                if (stream)
+                {
+                    await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: scenario != "nousage");
+                    return;
+                }
+
+                await http.Response.WriteAsJsonAsync(new
+                {
+                    id = "chatcmpl-fake", @object = "chat.completion", created = 0, model = "fake",
+                    choices = new[] { new { index = 0, message = new { role = "assistant", content = "Where did the money go" }, finish_reason = "stop" } },
+                    usage = scenario == "nousage" ? null : new { prompt_tokens = 11, completion_tokens = 5, total_tokens = 16 },
+                });
+                return;
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext http, string[] pieces, bool finish, bool usage)
+    {
+        http.Response.ContentType = "text/event-stream";
+        for (var i = 0; i < pieces.Length; i++)
+        {
+            var last = finish && i == pieces.Length - 1;
+            await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = new[] { new { index = 0, delta = new { content = pieces[i] }, finish_reason = last ? "stop" : null } } });
+        }
+
+        if (!finish)
+        {
+            return;
+        }
+
+        if (usage)
+        {
+            await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = Array.Empty<object>(), usage = new { prompt_tokens = 11, completion_tokens = pieces.Length, total_tokens = 11 + pieces.Length } });
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static async Task SendAsync(HttpContext http, object chunk)
+    {
+        await http.Response.WriteAsync("data: " + JsonSerializer.Serialize(chunk) + "\n\n");
+        await http.Response.Body.FlushAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
