@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace ModelMeter.Server.Tests;
 
-/// <summary>The server as its own OS process (<c>dotnet ModelMeter.Server.dll</c>), for tests that kill it.</summary>
+/// <summary>A ModelMeter host as its own OS process (<c>dotnet ModelMeter.Server.dll</c>, or another app such as the library sample), for tests that kill it or chain servers.</summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -16,11 +16,16 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    /// <summary>Starts the server with <paramref name="settings"/> as command-line configuration and waits until it is ready.</summary>
-    public static async Task<ServerProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings)
+    /// <summary>Starts the app with <paramref name="settings"/> as command-line configuration and waits until <paramref name="readyPath"/> answers 200.</summary>
+    /// <param name="contentRoot">The app's content root and working directory.</param>
+    /// <param name="settings">Configuration, given as <c>--key=value</c> arguments.</param>
+    /// <param name="assemblyPath">The app to run; the server next to the tests when null.</param>
+    /// <param name="readyPath">The readiness route.</param>
+    public static async Task<ServerProcess> StartAsync(
+        string contentRoot, IReadOnlyDictionary<string, string?> settings, string? assemblyPath = null, string readyPath = "/readyz")
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = contentRoot };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll"));
+        start.ArgumentList.Add(assemblyPath ?? Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll"));
         start.ArgumentList.Add("--urls=http://127.0.0.1:0");
         start.ArgumentList.Add($"--contentRoot={contentRoot}");
         foreach (var (key, value) in settings)
@@ -45,7 +50,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         _ = process.StandardError.ReadToEndAsync();
 
         var server = new ServerProcess(process, await address.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        for (var i = 0; i < 600 && !(await server.Client.GetAsync("/readyz")).IsSuccessStatusCode; i++)
+        for (var i = 0; i < 600 && !(await server.Client.GetAsync(readyPath)).IsSuccessStatusCode; i++)
         {
             await Task.Delay(100);
         }

@@ -3,14 +3,17 @@ using System.Reflection;
 
 namespace ModelMeter.AspNetCore.Dashboard;
 
-/// <summary>The built-in dashboard: <c>GET /</c> and its two files under <c>/ui/</c>, embedded in the assembly so it works from any content root.</summary>
+/// <summary>The built-in dashboard: <c>GET /</c> (under MapModelMeter's prefix) and its two files under <c>ui/</c>, embedded in the assembly so it works from any content root.</summary>
 internal static class DashboardEndpoints
 {
     private static readonly FrozenDictionary<string, (byte[] Bytes, string ContentType)> Files = Load();
 
     public static void MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => Serve("index.html")).ExcludeFromDescription();
+        // The page links relative to itself, so that it works under any prefix; it must be served at a path ending in '/'.
+        app.MapGet("/", (HttpContext http) => http.Request.Path.Value is { } path && !path.EndsWith('/')
+            ? Results.Redirect($"{http.Request.PathBase}{path}/")
+            : Serve("index.html")).ExcludeFromDescription();
         app.MapGet("/ui/{file}", (string file) => Serve(file)).ExcludeFromDescription();
     }
 

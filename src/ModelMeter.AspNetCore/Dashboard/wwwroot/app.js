@@ -114,10 +114,10 @@ function renderChart(series, from, to, stepMs) {
 }
 
 async function renderModels() {
-  const models = await fetch("/v1/models").then((r) => r.json());
+  const models = await getJson("v1/models");
   $("models").replaceChildren(...models.data.map((m) => {
     const item = document.createElement("li");
-    item.textContent = `${m.id} on ${m.device} `;
+    item.textContent = `${m.id} on ${m.device ?? "a paid API"} `;
     const state = document.createElement("span");
     state.className = m.ready ? "ready" : "loading";
     state.textContent = m.ready ? "ready" : "loading";
@@ -135,9 +135,9 @@ async function refresh() {
   const by = $("by").value;
   try {
     const [summary, series, forecast] = await Promise.all([
-      getJson(`/api/costs/summary?${range}&by=${by}&idle=${$("idle").value}`),
-      getJson(`/api/costs/timeseries?${range}&by=${by}&step=${step}`),
-      getJson("/api/costs/forecast"),
+      getJson(`api/costs/summary?${range}&by=${by}&idle=${$("idle").value}`),
+      getJson(`api/costs/timeseries?${range}&by=${by}&step=${step}`),
+      getJson("api/costs/forecast"),
     ]);
     $("error").hidden = true;
     $("mtd").textContent = usd(forecast.month_to_date_usd);

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using ModelMeter.Server.Tests;
+
+namespace ModelMeter.IntegrationTests.Library;
+
+/// <summary>The library sample (<c>samples/ModelMeter.Sample</c>), run as its own process: a team's own endpoint, metered by a scope.</summary>
+public sealed class SampleAppTests : IAsyncLifetime
+{
+    private string _contentRoot = null!;
+    private ServerProcess _app = null!;
+
+    public async Task InitializeAsync()
+    {
+        _contentRoot = Directory.CreateTempSubdirectory("modelmeter-sample-").FullName;
+        File.Copy(Repository.PathOf("samples", "ModelMeter.Sample", "appsettings.json"), Path.Combine(_contentRoot, "appsettings.json"));
+        _app = await ServerProcess.StartAsync(_contentRoot, new Dictionary<string, string?>(), SampleAssembly(), readyPath: "/modelmeter/readyz");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_contentRoot, recursive: true);
+    }
+
+    [Fact]
+    public async Task OwnEndpoint_MeteredByScope_ShowsInMetricsLedgerAndCostApi()
+    {
+        var answers = new List<JsonElement>();
+        foreach (var text in new[] { "where did the money go", "which model ate eighty percent of the bill", "Grüße 日本 🚀" })
+        {
+            using var response = await _app.Client.PostAsJsonAsync("/summarize", new { text, maxTokens = 5 });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers.Add(await response.Content.ReadFromJsonAsync<JsonElement>());
+        }
+
+        var metrics = await _app.Client.GetStringAsync("/modelmeter/metrics");
+        Assert.Contains("model_request_total{model_name=\"echo\",endpoint=\"summarize\"} 3", metrics);
+        Assert.Contains("model_tokens_total{model_name=\"echo\",direction=\"output\"} 13", metrics); // 5 + 5 + 3 words
+        var costs = answers.Sum(a => a.GetProperty("cost_usd").GetDouble());
+        Assert.True(costs > 0);
+        Assert.Equal(costs, Sample(metrics, "model_estimated_cost_dollars_total{model_name=\"echo\"}"), 12);
+
+        var rows = Rows("SELECT request_id, endpoint, input_tokens, output_tokens, cost_usd, device FROM requests ORDER BY id");
+        Assert.Equal(answers.Select(a => a.GetProperty("request_id").GetString()), rows.Select(r => r.Id));
+        Assert.Equal([(5, 5), (8, 5), (3, 3)], rows.Select(r => (r.In, r.Out)));
+        Assert.All(rows, r => Assert.Equal(("summarize", "gpu0"), (r.Endpoint, r.Device)));
+
+        var summary = await _app.Client.GetFromJsonAsync<JsonElement>("/modelmeter/api/costs/summary?by=model");
+        var echo = summary.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("key").GetString() == "echo");
+        Assert.Equal(costs, echo.GetProperty("cost_usd").GetDouble(), 12);
+    }
+
+    [Fact]
+    public async Task OwnEndpoint_UnknownTenantHeader_RefusedByTheScopeWithAProblem()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/summarize") { Content = JsonContent.Create(new { text = "hello there" }) };
+        request.Headers.Add("X-Tenant", "not a valid name!");
+        using var response = await _app.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("model_request_errors_total{model_name=\"echo\",endpoint=\"summarize\",reason=\"bad_request\"} 1", await _app.Client.GetStringAsync("/modelmeter/metrics"));
+    }
+
+    [Fact]
+    public async Task Dashboard_UnderThePrefix_RedirectsToTheSlashAndServesItsFiles()
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false };
+        using var client = new HttpClient(handler) { BaseAddress = _app.Client.BaseAddress };
+
+        using var redirect = await client.GetAsync("/modelmeter");
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("/modelmeter/", redirect.Headers.Location?.OriginalString);
+        Assert.Contains("ui/app.js", await client.GetStringAsync("/modelmeter/"));
+        Assert.Contains("api/costs/summary", await client.GetStringAsync("/modelmeter/ui/app.js"));
+    }
+
+    private static string SampleAssembly()
+    {
+        // This test's output is tests/ModelMeter.IntegrationTests/bin/<Configuration>/net10.0/linux-x64/; the sample's is the same below samples/.
+        var output = Path.GetRelativePath(Repository.PathOf("tests", "ModelMeter.IntegrationTests"), AppContext.BaseDirectory);
+        var assembly = Repository.PathOf("samples", "ModelMeter.Sample", output, "ModelMeter.Sample.dll");
+        return File.Exists(assembly) ? assembly : throw new FileNotFoundException("Build the solution first: the sample is not built.", assembly);
+    }
+
+    private static double Sample(string metrics, string series) =>
+        double.Parse(metrics.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], CultureInfo.InvariantCulture);
+
+    private List<(string Id, string Endpoint, int In, int Out, double Cost, string Device)> Rows(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_contentRoot, "data", "ledger.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<(string, string, int, int, double, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetDouble(4), reader.GetString(5)));
+        }
+
+        return rows;
+    }
+}
