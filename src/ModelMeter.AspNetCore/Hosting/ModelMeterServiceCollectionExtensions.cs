@@ -6,6 +6,7 @@ using ModelMeter.AspNetCore;
 using ModelMeter.AspNetCore.Budgets;
 using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting.Validation;
 using ModelMeter.AspNetCore.Gateway;
 using ModelMeter.AspNetCore.Generate;
 using ModelMeter.AspNetCore.Generation;

@@ -49,25 +49,68 @@ public sealed class OnnxBackend(OnnxCausalLm model) : IModelBackend, ITokenCount
     private IEnumerable<GenerationChunk> Generate(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken)
     {
         var promptIds = model.Tokenize(Render(prompt));
+        var stops = request.Stop ?? [];
+        var holdBack = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1; // text that may yet become a stop string is not sent
         var generated = new List<int>(request.MaxTokens);
         var sent = "";
         foreach (var token in model.GenerateTokens(promptIds, request, cancellationToken))
         {
             generated.Add(token);
             var text = model.Decode(generated);
-            if (text.EndsWith('\uFFFD') || text.Length <= sent.Length || !text.StartsWith(sent, StringComparison.Ordinal))
+            if (text.EndsWith('\uFFFD') || !text.StartsWith(sent, StringComparison.Ordinal))
             {
                 continue; // an incomplete character: wait for its other bytes
             }
 
-            yield return new GenerationChunk(text[sent.Length..], generated.Count);
-            sent = text;
+            if (StopAt(text, stops, sent.Length - holdBack) is { } end)
+            {
+                yield return Last(text[..end], sent, generated.Count, "stop", promptIds.Count);
+                yield break;
+            }
+
+            var sendable = text.Length - holdBack;
+            if (sendable > 0 && char.IsHighSurrogate(text[sendable - 1]))
+            {
+                sendable--;
+            }
+
+            if (sendable > sent.Length)
+            {
+                yield return new GenerationChunk(text[sent.Length..sendable], generated.Count);
+                sent = text[..sendable];
+            }
         }
 
         var all = model.Decode(generated);
-        var rest = all.Length > sent.Length && all.StartsWith(sent, StringComparison.Ordinal) ? all[sent.Length..] : "";
         var finish = generated.Count < request.MaxTokens ? "stop" : "length";
-        yield return new GenerationChunk(rest, generated.Count, finish, new TokenUsage(promptIds.Count, generated.Count));
+        if (StopAt(all, stops, sent.Length - holdBack) is { } stopAt)
+        {
+            (all, finish) = (all[..stopAt], "stop");
+        }
+
+        yield return Last(all, sent, generated.Count, finish, promptIds.Count);
+    }
+
+    private static GenerationChunk Last(string all, string sent, int outputTokens, string finish, int inputTokens)
+    {
+        var rest = all.Length > sent.Length && all.StartsWith(sent, StringComparison.Ordinal) ? all[sent.Length..] : "";
+        return new GenerationChunk(rest, outputTokens, finish, new TokenUsage(inputTokens, outputTokens));
+    }
+
+    /// <summary>Where the first stop string starts in <paramref name="text"/> (searching from <paramref name="from"/>), or null.</summary>
+    private static int? StopAt(string text, IReadOnlyList<string> stops, int from)
+    {
+        int? first = null;
+        foreach (var stop in stops)
+        {
+            var at = text.IndexOf(stop, Math.Max(0, from), StringComparison.Ordinal);
+            if (at >= 0 && (first is null || at < first))
+            {
+                first = at;
+            }
+        }
+
+        return first;
     }
 
     /// <inheritdoc />

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting.Validation;
 
 namespace ModelMeter.Server.Tests.Configuration;
 

@@ -20,6 +20,9 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
     public int Hits(string scenario) => _hits.GetValueOrDefault(scenario);
 
+    /// <summary>The <c>slow</c> scenario sends its first chunk, then waits for this before the rest.</summary>
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public static async Task<FakeUpstream> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -58,6 +61,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 // sent from the client's socket buffer, which would make the test depend on timing.)
                 await StreamAsync(http, ["one", " two", " three"], finish: false, usage: false);
                 return;
+            case "slow":
+                http.Response.ContentType = "text/event-stream";
+                await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = new[] { new { index = 0, delta = new { content = "first" }, finish_reason = (string?)null } } });
+                await Release.Task.WaitAsync(http.RequestAborted);
+                await StreamAsync(http, [" then", " the rest"], finish: true, usage: true);
+                return;
             case "nousage" when stream:
                 await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: false);
                 return;
@@ -80,7 +89,11 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
     private static async Task StreamAsync(HttpContext http, string[] pieces, bool finish, bool usage)
     {
-        http.Response.ContentType = "text/event-stream";
+        if (!http.Response.HasStarted)
+        {
+            http.Response.ContentType = "text/event-stream";
+        }
+
         for (var i = 0; i < pieces.Length; i++)
         {
             var last = finish && i == pieces.Length - 1;

@@ -25,6 +25,7 @@ public sealed class MisbehavingUpstreamTests : IAsyncLifetime
             .OnDevice("up-break", _upstream.BaseUrl("break"), extra: ("Retries", "2"))
             .OnDevice("up-nousage", _upstream.BaseUrl("nousage"))
             .OnDevice("up-nousage-gpt2", _upstream.BaseUrl("nousage"), extra: ("Tokenizer", "gpt2"))
+            .OnDevice("up-slow", _upstream.BaseUrl("slow"))
             .Priced("up-reject", _upstream.BaseUrl("reject"), 1000, 2000)
             .Priced("up-ok-priced", _upstream.BaseUrl("ok"), 1000, 2000);
         _front = await RunningServer.StartAsync(settings.Settings);
@@ -91,6 +92,29 @@ public sealed class MisbehavingUpstreamTests : IAsyncLifetime
         var row = LastRow("up-break");
         Assert.Equal(("upstream_broken", 3), (row.Status, row.OutputTokens));
         Assert.True(row.CostUsd > 0, "the device time it used is charged");
+    }
+
+    [Fact]
+    public async Task Stream_PassesEachChunkThroughAsItArrives()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "up-slow", messages = new[] { new { role = "user", content = "go" } }, stream = true }),
+        };
+        using var response = await _front.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+
+        // The upstream holds the rest of its answer until the client has seen the first chunk: a gateway that buffered would never get here.
+        string? line;
+        while ((line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))) is not null && !line.Contains("first", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.NotNull(line);
+        _upstream.Release.SetResult();
+        var rest = await reader.ReadToEndAsync();
+        Assert.True(rest.Contains(" the rest", StringComparison.Ordinal), rest);
+        Assert.EndsWith("data: [DONE]\n\n", rest);
     }
 
     [Theory]

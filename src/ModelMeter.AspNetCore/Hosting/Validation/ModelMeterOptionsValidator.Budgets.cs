@@ -1,6 +1,7 @@
+using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Budgets;
 
-namespace ModelMeter.AspNetCore.Configuration;
+namespace ModelMeter.AspNetCore.Hosting.Validation;
 
 internal sealed partial class ModelMeterOptionsValidator
 {

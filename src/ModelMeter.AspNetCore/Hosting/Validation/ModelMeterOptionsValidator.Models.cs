@@ -1,4 +1,6 @@
-namespace ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Configuration;
+
+namespace ModelMeter.AspNetCore.Hosting.Validation;
 
 internal sealed partial class ModelMeterOptionsValidator
 {
