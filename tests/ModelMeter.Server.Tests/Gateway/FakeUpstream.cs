@@ -13,12 +13,16 @@ internal sealed class FakeUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _hits = new();
+    private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
 
     private FakeUpstream(WebApplication app) => _app = app;
 
     public string BaseUrl(string scenario) => $"{_app.Urls.First()}/{scenario}/v1";
 
     public int Hits(string scenario) => _hits.GetValueOrDefault(scenario);
+
+    /// <summary>The body of the scenario's last request, as the gateway sent it.</summary>
+    public JsonElement LastBody(string scenario) => _bodies[scenario];
 
     /// <summary>The <c>slow</c> scenario sends its first chunk, then waits for this before the rest.</summary>
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,6 +43,7 @@ internal sealed class FakeUpstream : IAsyncDisposable
     {
         var hit = _hits.AddOrUpdate(scenario, 1, (_, n) => n + 1);
         using var body = await JsonDocument.ParseAsync(http.Request.Body);
+        _bodies[scenario] = body.RootElement.Clone();
         var stream = body.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
         switch (scenario)
         {

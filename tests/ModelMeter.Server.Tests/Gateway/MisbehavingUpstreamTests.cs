@@ -26,6 +26,7 @@ public sealed class MisbehavingUpstreamTests : IAsyncLifetime
             .OnDevice("up-nousage", _upstream.BaseUrl("nousage"))
             .OnDevice("up-nousage-gpt2", _upstream.BaseUrl("nousage"), extra: ("Tokenizer", "gpt2"))
             .OnDevice("up-slow", _upstream.BaseUrl("slow"))
+            .OnDevice("up-echo", _upstream.BaseUrl("echo"), "their-name-for-it")
             .Priced("up-reject", _upstream.BaseUrl("reject"), 1000, 2000)
             .Priced("up-ok-priced", _upstream.BaseUrl("ok"), 1000, 2000);
         _front = await RunningServer.StartAsync(settings.Settings);
@@ -92,6 +93,40 @@ public sealed class MisbehavingUpstreamTests : IAsyncLifetime
         var row = LastRow("up-break");
         Assert.Equal(("upstream_broken", 3), (row.Status, row.OutputTokens));
         Assert.True(row.CostUsd > 0, "the device time it used is charged");
+    }
+
+    [Fact]
+    public async Task Chat_ForwardsMessagesAsMessagesWithTheClientsFields()
+    {
+        using var response = await _front.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "up-echo",
+            messages = new object[] { new { role = "system", content = "Be brief." }, new { role = "user", content = new[] { new { type = "text", text = "Grüße 🚀" } } } },
+            max_completion_tokens = 7, temperature = 0.3, top_p = 0.9, seed = 42, stop = new[] { "\n\n" }, user = "alice",
+        });
+        response.EnsureSuccessStatusCode();
+
+        var sent = _upstream.LastBody("echo");
+        Assert.Equal("their-name-for-it", sent.GetProperty("model").GetString());
+        Assert.Equal(["system: Be brief.", "user: Grüße 🚀"], sent.GetProperty("messages").EnumerateArray().Select(m => $"{m.GetProperty("role")}: {m.GetProperty("content")}"));
+        Assert.Equal(7, sent.GetProperty("max_completion_tokens").GetInt32());
+        Assert.False(sent.TryGetProperty("max_tokens", out _));
+        Assert.Equal((0.3, 0.9, 42), (sent.GetProperty("temperature").GetDouble(), sent.GetProperty("top_p").GetDouble(), sent.GetProperty("seed").GetInt32()));
+        Assert.Equal("\n\n", sent.GetProperty("stop")[0].GetString());
+        Assert.Equal("alice", sent.GetProperty("user").GetString());
+        Assert.False(sent.TryGetProperty("stream", out _));
+    }
+
+    [Fact]
+    public async Task Stream_AsksTheUpstreamForUsage()
+    {
+        using var response = await ChatAsync("up-echo", stream: true);
+        await response.Content.ReadAsStringAsync();
+
+        var sent = _upstream.LastBody("echo");
+        Assert.True(sent.GetProperty("stream").GetBoolean());
+        Assert.True(sent.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.Equal(8, sent.GetProperty("max_tokens").GetInt32());
     }
 
     [Fact]
