@@ -71,17 +71,8 @@ public sealed class GatewayChainTests(GatewayChain chain)
     [Fact]
     public async Task Chain_DeviceModelUnderConcurrency_FrontCostsPlusIdleEqualTheFrontBill()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var ticking = new CancellationTokenSource();
-        var clock = Task.Run(async () =>
-        {
-            // Fake time runs with real time until the test stops it, so the bill can be read at the moment the ledger closed.
-            while (!ticking.IsCancellationRequested)
-            {
-                await Task.Delay(5);
-                time.Advance(TimeSpan.FromMilliseconds(5));
-            }
-        });
+        await using var clock = new RunningClock();
+        var time = clock.Time;
         var settings = new GatewaySettings().OnDevice("chain-small", chain.BackUrl, "demo-small").OnDevice("chain-medium", chain.BackUrl, "demo-medium").Settings;
         var front = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(time));
         try
@@ -96,8 +87,7 @@ public sealed class GatewayChainTests(GatewayChain chain)
             await Task.WhenAll(requests);
             var meter = front.Services.GetRequiredService<CostMeter>();
 
-            ticking.Cancel();
-            await clock;
+            await clock.StopAsync();
             await front.StopAsync();
 
             var bill = meter.Devices.Single().Snapshot().BillUsd;
@@ -108,7 +98,6 @@ public sealed class GatewayChainTests(GatewayChain chain)
         }
         finally
         {
-            ticking.Cancel();
             await front.DisposeAsync();
         }
     }

@@ -45,17 +45,8 @@ public sealed class LedgerEndToEndTests
     [Fact]
     public async Task Stop_AfterTraffic_RequestAndIdleRowsEqualTheDeviceBill()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var ticking = new CancellationTokenSource();
-        var clock = Task.Run(async () =>
-        {
-            // Fake time runs with real time until the test stops it, so the bill can be read at the very moment the ledger closed.
-            while (!ticking.IsCancellationRequested)
-            {
-                await Task.Delay(5);
-                time.Advance(TimeSpan.FromMilliseconds(5));
-            }
-        });
+        await using var clock = new RunningClock();
+        var time = clock.Time;
         var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600), services: s => s.AddSingleton<TimeProvider>(time));
         try
         {
@@ -72,8 +63,7 @@ public sealed class LedgerEndToEndTests
                 await Task.Delay(200);
             }
 
-            ticking.Cancel();
-            await clock;
+            await clock.StopAsync();
             await server.StopAsync();
 
             var bill = meter.Devices.Single().Snapshot().BillUsd;
@@ -85,7 +75,6 @@ public sealed class LedgerEndToEndTests
         }
         finally
         {
-            ticking.Cancel();
             await server.DisposeAsync();
         }
     }

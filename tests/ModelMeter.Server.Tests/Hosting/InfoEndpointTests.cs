@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace ModelMeter.Server.Tests.Endpoints;
+namespace ModelMeter.Server.Tests.Hosting;
 
 [Collection(DemoServerCollection.Name)]
 public sealed class InfoEndpointTests(DemoServer demo)

@@ -2,7 +2,7 @@ using System.Net;
 using ModelMeter.Metering;
 using ModelMeter.AspNetCore.Catalog;
 
-namespace ModelMeter.Server.Tests.Endpoints;
+namespace ModelMeter.Server.Tests.Generation;
 
 public sealed class OverloadTests
 {

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
-namespace ModelMeter.Server.Tests.Endpoints;
+namespace ModelMeter.Server.Tests.Generate;
 
 [Collection(DemoServerCollection.Name)]
 public sealed class GenerateEndpointTests(DemoServer demo)

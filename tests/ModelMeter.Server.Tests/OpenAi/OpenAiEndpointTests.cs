@@ -7,7 +7,7 @@ using ModelMeter.Server.Tests.Ledger;
 using OpenAI;
 using OpenAI.Chat;
 
-namespace ModelMeter.Server.Tests.Endpoints.OpenAi;
+namespace ModelMeter.Server.Tests.OpenAi;
 
 /// <summary>The OpenAI-compatible routes, driven by the official OpenAI .NET SDK where it reaches.</summary>
 [Collection(DemoServerCollection.Name)]

@@ -3,7 +3,7 @@ using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.AspNetCore.Hosting.Validation;
 
-namespace ModelMeter.Server.Tests.Configuration;
+namespace ModelMeter.Server.Tests.Hosting.Validation;
 
 public sealed class ModelMeterOptionsValidatorTests
 {

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace ModelMeter.Server.Tests;
+
+/// <summary>
+/// A fake clock that runs with real time until <see cref="StopAsync"/>, so that a test can read a device's bill
+/// at the very moment the ledger closed, and advance it by whole minutes in between.
+/// </summary>
+internal sealed class RunningClock : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _ticking = new();
+    private readonly Task _running;
+
+    public RunningClock()
+    {
+        _running = Task.Run(async () =>
+        {
+            while (!_ticking.IsCancellationRequested)
+            {
+                await Task.Delay(5);
+                Time.Advance(TimeSpan.FromMilliseconds(5));
+            }
+        });
+    }
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>Freezes the clock.</summary>
+    public async Task StopAsync()
+    {
+        await _ticking.CancelAsync();
+        await _running;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _ticking.Dispose();
+    }
+}
