@@ -48,6 +48,8 @@ public sealed class MisbehavingUpstreamTests : IAsyncLifetime
         Assert.Contains("upstream exploded", error.GetProperty("message").GetString());
         Assert.Equal(3, _upstream.Hits("fail"));
         Assert.Equal("upstream_rejected", LastRow("up-fail").Status);
+        var samples = await _front.ScrapeAsync(); // three tries, one failed request
+        Assert.Equal(1, samples["model_request_errors_total{model_name=\"up-fail\",endpoint=\"chat_completions\",reason=\"upstream_rejected\"}"]);
     }
 
     [Fact]
