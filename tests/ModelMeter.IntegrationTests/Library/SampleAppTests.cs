@@ -56,6 +56,23 @@ public sealed class SampleAppTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OwnEndpoint_MeteredByTheFilter_CompletesServedAndFailsRefused()
+    {
+        using var served = await _app.Client.PostAsJsonAsync("/echo", new { text = "who ate the budget", maxTokens = 3 });
+        using var refused = await _app.Client.PostAsJsonAsync("/echo", new { text = " " });
+
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var metrics = await _app.Client.GetStringAsync("/modelmeter/metrics");
+        Assert.Contains("model_request_total{model_name=\"echo\",endpoint=\"echo\"} 1", metrics);
+        Assert.Contains("model_request_errors_total{model_name=\"echo\",endpoint=\"echo\",reason=\"bad_request\"} 1", metrics);
+        var id = (await served.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("request_id").GetString();
+        var rows = Rows("SELECT request_id, endpoint, input_tokens, output_tokens, cost_usd, device FROM requests WHERE endpoint = 'echo' ORDER BY id");
+        Assert.Equal([(id!, 4, 3)], rows.Where(r => r.Out > 0).Select(r => (r.Id, r.In, r.Out)));
+        Assert.Equal(2, rows.Count); // the refused one used its device for a moment and is recorded as failed
+    }
+
+    [Fact]
     public async Task OwnEndpoint_UnknownTenantHeader_RefusedByTheScopeWithAProblem()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/summarize") { Content = JsonContent.Create(new { text = "hello there" }) };
