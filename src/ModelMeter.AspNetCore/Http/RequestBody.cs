@@ -29,10 +29,11 @@ internal static class RequestBody
             limit.MaxRequestBodySize = maxBytes;
         }
 
+        // Syntax first (the whole body, so a truncated body is "not JSON" rather than a bad field), then types, naming the field.
+        JsonDocument document;
         try
         {
-            var body = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, http.RequestAborted);
-            return body is null ? (null, Invalid("body", "The body must be a JSON object.")) : (body, null);
+            document = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -40,11 +41,25 @@ internal static class RequestBody
         }
         catch (JsonException e)
         {
-            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
-            var detail = field == "body"
-                ? $"The body is not valid JSON: {e.Message}"
-                : $"{field} has the wrong type or value: {e.Message}";
-            return (null, Invalid(field, detail));
+            return (null, Invalid("body", $"The body is not valid JSON: {e.Message}"));
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, Invalid("body", "The body must be a JSON object."));
+            }
+
+            try
+            {
+                return (document.Deserialize<T>(Json)!, null);
+            }
+            catch (JsonException e)
+            {
+                var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
+                return (null, Invalid(field, $"{field} has the wrong type or value: {e.Message}"));
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ModelMeter.AspNetCore.OpenAi.Contracts;
 
 /// <summary><c>usage</c>: token counts of a request.</summary>
@@ -10,10 +12,15 @@ internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTo
 internal sealed record ChatCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, Usage? Usage);
 
 /// <summary>One chat choice: <see cref="Message"/> in a whole answer, <see cref="Delta"/> in a stream chunk.</summary>
-internal sealed record ChatChoice(int Index, AssistantMessage? Message, AssistantMessage? Delta, object? Logprobs, string? FinishReason);
+internal sealed record ChatChoice(
+    int Index,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AssistantMessage? Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AssistantMessage? Delta,
+    object? Logprobs,
+    string? FinishReason);
 
 /// <summary>The assistant's message (or a delta of it; the role only on a stream's first chunk).</summary>
-internal sealed record AssistantMessage(string? Role, string Content);
+internal sealed record AssistantMessage([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role, string Content);
 
 /// <summary>A text completion, or one chunk of its stream (same shape).</summary>
 internal sealed record TextCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<TextChoice> Choices, Usage? Usage);
