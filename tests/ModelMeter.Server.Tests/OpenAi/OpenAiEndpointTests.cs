@@ -120,6 +120,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
 
     [Theory]
     [InlineData("/v1/completions", "{\"prompt\": \"hi\"}", HttpStatusCode.BadRequest, "model")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": ", HttpStatusCode.BadRequest, "body")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": [\"a\", \"b\"]}", HttpStatusCode.BadRequest, "prompt")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"n\": 3}", HttpStatusCode.BadRequest, "n")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"max_tokens\": 100000}", HttpStatusCode.BadRequest, "max_tokens")]

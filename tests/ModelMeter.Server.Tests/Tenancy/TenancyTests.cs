@@ -42,6 +42,21 @@ public sealed class TenancyTests
     }
 
     [Fact]
+    public async Task AuthOn_ModelList_NeedsAKeyAndAnswersOpenAisErrorShape()
+    {
+        await using var server = await StartWithAuthAsync();
+
+        using var anonymous = await server.Client.GetAsync("/v1/models");
+        using var withKey = new HttpRequestMessage(HttpMethod.Get, "/v1/models") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", AcmeKey) } };
+        using var tenant = await server.Client.SendAsync(withKey);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        var error = (await anonymous.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal(("authentication_error", "invalid_api_key"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
+        Assert.Equal(HttpStatusCode.OK, tenant.StatusCode);
+    }
+
+    [Fact]
     public async Task AuthOn_CostApi_NeedsTheAdminKey()
     {
         await using var server = await StartWithAuthAsync();

@@ -48,6 +48,37 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_BadBackendKeys_EachBackendReportsItsOwnByKey()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Models:triton-model:Backend"] = "Triton";
+        settings["ModelMeter:Models:triton-model:Device"] = "cpu";
+        settings["ModelMeter:Models:vllm:Backend"] = "OpenAI";
+        settings["ModelMeter:Models:vllm:Device"] = "cpu";
+        settings["ModelMeter:Models:vllm:Retries"] = "50";
+        settings["ModelMeter:Models:paid:Backend"] = "OpenAI";
+        settings["ModelMeter:Models:paid:BaseUrl"] = "ftp://example.com/v1";
+        settings["ModelMeter:Models:paid:ApiKeyEnv"] = "MODELMETER_TEST_KEY_THAT_IS_NOT_SET";
+        settings["ModelMeter:Models:paid:Device"] = "cpu";
+        settings["ModelMeter:Models:paid:Price:InputPerMillion"] = "1";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        string[] keys =
+        [
+            "ModelMeter:Models:triton-model:Backend", "ModelMeter:Models:vllm:BaseUrl", "ModelMeter:Models:vllm:Retries",
+            "ModelMeter:Models:paid:BaseUrl", "ModelMeter:Models:paid:ApiKeyEnv", "ModelMeter:Models:paid:Device",
+        ];
+        foreach (var key in keys)
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(keys.Length, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.Contains("registered: ", StringComparison.Ordinal) && f.Contains("OpenAI", StringComparison.Ordinal) && f.Contains("Onnx", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Start_AuthOnWithoutTenantKeys_FailsNamingAuth()
     {
         var settings = RunningServer.DemoSettings();
