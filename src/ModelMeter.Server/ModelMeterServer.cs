@@ -1,16 +1,44 @@
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.Server.Hosting;
 using ModelMeter.Server.Onnx;
 
 namespace ModelMeter.Server;
 
-/// <summary>The host's wiring: ModelMeter with the ONNX backend, Kestrel's body limit, and the error pages.</summary>
-public static class ModelMeterServer
+/// <summary>The host's wiring: ModelMeter with the ONNX backend, where to listen, Kestrel's body limit, and the error pages.</summary>
+public static partial class ModelMeterServer
 {
-    /// <summary>Adds ModelMeter with the ONNX backend. A <c>CollectorRegistry</c> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.</summary>
+    /// <summary>
+    /// Adds ModelMeter with the ONNX backend. Listens on <c>http://127.0.0.1:8000</c> unless <c>--urls</c>,
+    /// <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c> or <c>Urls</c> say otherwise; on loopback only,
+    /// <c>AllowedHosts</c> defaults to the loopback names (a DNS-rebinding page gets 400). Refuses to listen beyond
+    /// loopback with auth off unless <c>ModelMeter:Auth:AllowAnonymousRemote</c> is true.
+    /// A <c>CollectorRegistry</c> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.
+    /// </summary>
     public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
     {
-        builder.Services.AddModelMeter(builder.Configuration).AddBackendFactory<OnnxBackendFactory>();
-        var maxBody = builder.Configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
+        var configuration = builder.Configuration;
+        if (!ListenAddresses.AreConfigured(configuration))
+        {
+            builder.WebHost.UseUrls(ListenAddresses.Default);
+        }
+
+        var loopbackOnly = ListenAddresses.AreLoopbackOnly(configuration);
+        var auth = configuration.GetSection($"{ModelMeterOptions.Section}:Auth").Get<AuthOptions>() ?? new AuthOptions();
+        if (!loopbackOnly && !auth.Enabled && !auth.AllowAnonymousRemote)
+        {
+            throw new InvalidOperationException(
+                $"ModelMeter:Auth:Enabled: the server would listen beyond loopback ({configuration["urls"] ?? "ports " + configuration["http_ports"]}) with auth off, " +
+                "so anyone who reaches it could spend the budget and read every tenant's cost. Turn auth on, listen on 127.0.0.1, " +
+                "or set ModelMeter:Auth:AllowAnonymousRemote=true to accept that.");
+        }
+
+        if (loopbackOnly && string.IsNullOrEmpty(configuration["AllowedHosts"]))
+        {
+            configuration["AllowedHosts"] = ListenAddresses.LoopbackHosts;
+        }
+
+        builder.Services.AddModelMeter(configuration).AddBackendFactory<OnnxBackendFactory>();
+        var maxBody = configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
         return builder;
     }
@@ -18,9 +46,17 @@ public static class ModelMeterServer
     /// <summary>Maps ModelMeter's routes with the host's error handling.</summary>
     public static WebApplication MapModelMeterServer(this WebApplication app)
     {
+        if (!ListenAddresses.AreLoopbackOnly(app.Configuration) && !app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelMeterOptions>>().Value.Auth.Enabled)
+        {
+            LogAnonymousRemote(app.Logger);
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapModelMeter();
         return app;
     }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Listening beyond loopback with auth off (Auth:AllowAnonymousRemote): anyone who reaches this server can spend its budget and read its costs")]
+    private static partial void LogAnonymousRemote(ILogger logger);
 }

@@ -21,12 +21,23 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <param name="settings">Configuration, given as <c>--key=value</c> arguments.</param>
     /// <param name="assemblyPath">The app to run; the server next to the tests when null.</param>
     /// <param name="readyPath">The readiness route.</param>
+    /// <param name="environment">Environment variables for the process; with any <c>ASPNETCORE_*</c> address in it, no <c>--urls</c> is passed.</param>
     public static async Task<ServerProcess> StartAsync(
-        string contentRoot, IReadOnlyDictionary<string, string?> settings, string? assemblyPath = null, string readyPath = "/readyz")
+        string contentRoot, IReadOnlyDictionary<string, string?> settings, string? assemblyPath = null, string readyPath = "/readyz",
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = contentRoot };
         start.ArgumentList.Add(assemblyPath ?? Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll"));
-        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        if (environment?.Keys.Any(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)) != true)
+        {
+            start.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        }
+
         start.ArgumentList.Add($"--contentRoot={contentRoot}");
         foreach (var (key, value) in settings)
         {
@@ -35,19 +46,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
         var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = process.StandardError.ReadToEndAsync();
         _ = Task.Run(async () =>
         {
+            var output = new System.Text.StringBuilder();
             while (await process.StandardOutput.ReadLineAsync() is { } line)
             {
+                output.AppendLine(line);
                 if (ListeningOn().Match(line) is { Success: true } match)
                 {
-                    address.TrySetResult(new Uri(match.Groups[1].Value));
+                    // Any interface ([::], 0.0.0.0) is reached through loopback.
+                    address.TrySetResult(new Uri($"http://127.0.0.1:{match.Groups[1].Value}"));
                 }
             }
 
-            address.TrySetException(new InvalidOperationException("The server exited before listening."));
+            address.TrySetException(new ServerExitedException(output + await errors));
         });
-        _ = process.StandardError.ReadToEndAsync();
 
         var server = new ServerProcess(process, await address.Task.WaitAsync(TimeSpan.FromSeconds(60)));
         for (var i = 0; i < 600 && !(await server.Client.GetAsync(readyPath)).IsSuccessStatusCode; i++)
@@ -77,6 +91,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    [GeneratedRegex(@"Now listening on: http://[^\s]*:(\d+)$")]
     private static partial Regex ListeningOn();
+
+    /// <summary>The process ended before it listened; the message holds what it printed.</summary>
+    public sealed class ServerExitedException(string output) : Exception($"The server exited before listening:\n{output}");
 }

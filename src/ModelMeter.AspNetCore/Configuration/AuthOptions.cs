@@ -6,8 +6,17 @@ public sealed class AuthOptions
     /// <summary>When true every model request needs <c>Authorization: Bearer &lt;key&gt;</c> of a tenant, and the cost API the admin key. Default false.</summary>
     public bool Enabled { get; set; }
 
-    /// <summary>SHA-256 (hex) of the key that may read <c>/api/costs/*</c> when auth is on.</summary>
+    /// <summary>SHA-256 (hex) of the key that may read <c>/api/costs/*</c> (and <c>/metrics</c>) when auth is on.</summary>
     public string? AdminKeySha256 { get; set; }
+
+    /// <summary>SHA-256 (hex) of a key that may read only <c>/metrics</c> when auth is on (for Prometheus' <c>authorization</c> setting).</summary>
+    public string? MetricsKeySha256 { get; set; }
+
+    /// <summary>
+    /// The server host refuses to listen beyond loopback with auth off, since anyone who reaches it could spend the
+    /// budget and read the costs; true allows it (and logs a warning). Default false.
+    /// </summary>
+    public bool AllowAnonymousRemote { get; set; }
 }
 
 /// <summary>A tenant: who pays for the requests made with its key.</summary>

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ModelMeter.Server.Tests.Hosting;
+
+/// <summary>Where the server listens and who may reach it, the way ASP.NET Core users expect.</summary>
+public sealed class HostingConventionsTests : IDisposable
+{
+    private readonly string _contentRoot = Directory.CreateTempSubdirectory("modelmeter-hosting-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_contentRoot, recursive: true);
+    }
+
+    [Fact]
+    public async Task AspNetCoreUrls_FromTheEnvironment_IsWhereItListens()
+    {
+        var port = FreePort();
+
+        await using var server = await ServerProcess.StartAsync(_contentRoot, OneModel(), environment: new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
+
+        Assert.Equal(port, server.Client.BaseAddress!.Port);
+        Assert.True((await server.Client.GetAsync("/healthz")).IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task HttpPorts_AllInterfacesWithAuthOff_RefusesToStartNamingTheSetting()
+    {
+        var error = await Assert.ThrowsAsync<ServerProcess.ServerExitedException>(() =>
+            ServerProcess.StartAsync(_contentRoot, OneModel(), environment: new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = FreePort().ToString() }));
+
+        Assert.Contains("AllowAnonymousRemote", error.Message);
+    }
+
+    [Fact]
+    public async Task HttpPorts_AllInterfacesWithAllowAnonymousRemote_StartsAndWarns()
+    {
+        var settings = OneModel();
+        settings["ModelMeter:Auth:AllowAnonymousRemote"] = "true";
+        var port = FreePort();
+
+        await using var server = await ServerProcess.StartAsync(_contentRoot, settings, environment: new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = port.ToString() });
+
+        Assert.Equal(port, server.Client.BaseAddress!.Port);
+        Assert.True((await server.Client.GetAsync("/healthz")).IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task Loopback_ForeignHostHeader_Gets400()
+    {
+        await using var server = await RunningServer.StartAsync(OneModel(), waitUntilReady: false);
+        using var rebinding = new HttpRequestMessage(HttpMethod.Get, "/healthz") { Headers = { Host = "attacker.example" } };
+        using var local = new HttpRequestMessage(HttpMethod.Get, "/healthz") { Headers = { Host = "localhost:8000" } };
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.SendAsync(rebinding)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.SendAsync(local)).StatusCode);
+    }
+
+    private static Dictionary<string, string?> OneModel()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings.Remove("ModelMeter:Models:demo-medium:Path");
+        settings.Remove("ModelMeter:Models:demo-medium:Device");
+        settings.Remove("ModelMeter:Models:demo-large:Path");
+        settings.Remove("ModelMeter:Models:demo-large:Device");
+        return settings;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
