@@ -107,10 +107,17 @@ internal sealed partial class RunningServer : IAsyncDisposable
     public Task<HttpResponseMessage> GenerateAsync(string model, object body, CancellationToken cancellationToken = default) =>
         Client.PostAsJsonAsync($"/v1/generate/{model}", body, cancellationToken);
 
-    /// <summary>Scrapes /metrics into "name{labels}" → value.</summary>
-    public async Task<Dictionary<string, double>> ScrapeAsync()
+    /// <summary>Scrapes /metrics into "name{labels}" → value; <paramref name="key"/> is the bearer key when auth is on.</summary>
+    public async Task<Dictionary<string, double>> ScrapeAsync(string? key = null)
     {
-        var text = await Client.GetStringAsync("/metrics");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        if (key is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        using var response = await Client.SendAsync(request);
+        var text = await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync();
         var samples = new Dictionary<string, double>();
         foreach (var line in text.Split('\n'))
         {

@@ -22,6 +22,7 @@ public sealed record GenerationError(GenerationErrorKind Kind, string Message, s
         GenerationErrorKind.UnknownModel => 404,
         GenerationErrorKind.InvalidField => 400,
         GenerationErrorKind.TooLarge => 413,
+        GenerationErrorKind.UnsupportedMediaType => 415,
         GenerationErrorKind.BudgetExhausted => 429,
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded or GenerationErrorKind.LedgerUnavailable => 503,
         GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamBroken => 502,
@@ -46,6 +47,9 @@ public enum GenerationErrorKind
 
     /// <summary>The body is over the limit (413).</summary>
     TooLarge,
+
+    /// <summary>The body is not <c>application/json</c> (415): also keeps cross-site form posts out.</summary>
+    UnsupportedMediaType,
 
     /// <summary>The model is still loading (503).</summary>
     NotReady,

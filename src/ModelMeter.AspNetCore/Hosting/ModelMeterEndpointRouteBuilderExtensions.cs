@@ -29,7 +29,7 @@ public static class ModelMeterEndpointRouteBuilderExtensions
         group.MapInfo();
         group.MapCosts();
         group.MapDashboard();
-        group.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>());
+        group.MapMetricsEndpoint();
 
         // Device bills run from the start, busy or not; GPU gauges exist only where NVML answers.
         endpoints.ServiceProvider.GetRequiredService<CostMeter>();

@@ -60,6 +60,7 @@ internal static class Problems
         GenerationErrorKind.UnknownModel => "Unknown model",
         GenerationErrorKind.InvalidField => $"Invalid field '{error.Field}'",
         GenerationErrorKind.TooLarge => "Request body too large",
+        GenerationErrorKind.UnsupportedMediaType => "Unsupported media type",
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => "Model busy",
         GenerationErrorKind.BudgetExhausted => "Budget exhausted",
         GenerationErrorKind.LedgerUnavailable => "Ledger unavailable",

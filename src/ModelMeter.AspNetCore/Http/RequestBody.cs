@@ -19,6 +19,13 @@ internal static class RequestBody
     public static async Task<(T? Body, GenerationError? Error)> ReadAsync<T>(HttpContext http, long maxBytes)
         where T : class
     {
+        if (!http.Request.HasJsonContentType())
+        {
+            // Browsers send text/plain or forms cross-site without asking first; a JSON API takes JSON only.
+            return (null, new GenerationError(GenerationErrorKind.UnsupportedMediaType,
+                $"The body must be sent as Content-Type: application/json, not '{http.Request.ContentType}'."));
+        }
+
         if (http.Request.ContentLength > maxBytes)
         {
             return (null, TooLarge(maxBytes));
@@ -58,9 +65,24 @@ internal static class RequestBody
             catch (JsonException e)
             {
                 var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
-                return (null, Invalid(field, $"{field} has the wrong type or value: {e.Message}"));
+                return (null, Invalid(field, $"{field} must be {Expected<T>(field)}."));
             }
         }
+    }
+
+    /// <summary>What a field should hold, in JSON's words (never .NET type names).</summary>
+    private static string Expected<T>(string field)
+    {
+        var name = field.Split('.', '[')[0];
+        var property = typeof(T).GetProperties().FirstOrDefault(p => Json.PropertyNamingPolicy!.ConvertName(p.Name) == name);
+        var type = property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        return field.Contains('.') || field.Contains('[') ? "well-formed (see the API's description of it)"
+            : type == typeof(int) || type == typeof(long) ? "a whole number"
+            : type == typeof(double) ? "a number"
+            : type == typeof(string) ? "a string"
+            : type == typeof(bool) ? "true or false"
+            : type is not null && type.IsAssignableTo(typeof(System.Collections.IEnumerable)) ? "a list"
+            : "a valid value";
     }
 
     private static GenerationError TooLarge(long limit) => new(GenerationErrorKind.TooLarge, $"The body is over the limit of {limit} bytes.");

@@ -20,7 +20,7 @@ internal static class OpenAiErrors
     private static string Type(GenerationError error) => error.Kind switch
     {
         GenerationErrorKind.Unauthorized => "authentication_error",
-        GenerationErrorKind.UnknownModel or GenerationErrorKind.InvalidField or GenerationErrorKind.TooLarge => "invalid_request_error",
+        GenerationErrorKind.UnknownModel or GenerationErrorKind.InvalidField or GenerationErrorKind.TooLarge or GenerationErrorKind.UnsupportedMediaType => "invalid_request_error",
         GenerationErrorKind.BudgetExhausted => "insufficient_quota",
         GenerationErrorKind.UpstreamRejected when error.UpstreamStatus is >= 400 and < 500 => "invalid_request_error",
         GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamTimeout or GenerationErrorKind.UpstreamRejected or GenerationErrorKind.UpstreamBroken => "upstream_error",
@@ -33,6 +33,7 @@ internal static class OpenAiErrors
         GenerationErrorKind.UnknownModel => "model_not_found",
         GenerationErrorKind.InvalidField => "invalid_value",
         GenerationErrorKind.TooLarge => "request_too_large",
+        GenerationErrorKind.UnsupportedMediaType => "unsupported_media_type",
         GenerationErrorKind.BudgetExhausted => "budget_exhausted",
         GenerationErrorKind.NotReady => "model_loading",
         GenerationErrorKind.Overloaded => "overloaded",

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -15,16 +14,17 @@ internal sealed class TenantResolver
     public const string Anonymous = "anonymous";
     private const int MaxNameLength = 64;
 
-    private readonly FrozenDictionary<string, string> _tenantsByKeyHash;
-    private readonly string? _adminKeyHash;
+    private readonly (byte[] Hash, string Tenant)[] _tenantKeys;
+    private readonly byte[]? _adminKey;
+    private readonly byte[]? _metricsKey;
 
     public TenantResolver(IOptions<ModelMeterOptions> options)
     {
         var o = options.Value;
         AuthEnabled = o.Auth.Enabled;
-        _adminKeyHash = o.Auth.AdminKeySha256?.ToLowerInvariant();
-        _tenantsByKeyHash = o.Tenants.Where(t => t.Value.ApiKeySha256 is not null)
-            .ToFrozenDictionary(t => t.Value.ApiKeySha256!.ToLowerInvariant(), t => t.Key, StringComparer.Ordinal);
+        _adminKey = FromHex(o.Auth.AdminKeySha256);
+        _metricsKey = FromHex(o.Auth.MetricsKeySha256);
+        _tenantKeys = o.Tenants.Where(t => FromHex(t.Value.ApiKeySha256) is not null).Select(t => (FromHex(t.Value.ApiKeySha256)!, t.Key)).ToArray();
         NamedTenants = o.Tenants.Keys.ToArray();
     }
 
@@ -38,7 +38,7 @@ internal sealed class TenantResolver
     {
         if (AuthEnabled)
         {
-            return BearerHash(authorization) is { } hash && _tenantsByKeyHash.TryGetValue(hash, out var tenant)
+            return TenantOf(BearerHash(authorization)) is { } tenant
                 ? new TenantResolution(tenant, null, false)
                 : new TenantResolution(null, "A valid API key is required: Authorization: Bearer <key>.", true);
         }
@@ -54,12 +54,26 @@ internal sealed class TenantResolver
     }
 
     /// <summary>Whether the caller may read the cost API: always with auth off, with the admin key with auth on.</summary>
-    public bool IsAdmin(string? authorization) =>
-        !AuthEnabled || (_adminKeyHash is not null && BearerHash(authorization) == _adminKeyHash);
+    public bool IsAdmin(string? authorization) => !AuthEnabled || Matches(BearerHash(authorization), _adminKey);
+
+    /// <summary>Whether the caller may read <c>/metrics</c> (every named tenant's cost): always with auth off, with the admin or metrics key with auth on.</summary>
+    public bool MayReadMetrics(string? authorization)
+    {
+        if (!AuthEnabled)
+        {
+            return true;
+        }
+
+        var hash = BearerHash(authorization);
+        return Matches(hash, _adminKey) | Matches(hash, _metricsKey);
+    }
 
     /// <summary>Whether a tenant key or the admin key is given (for <c>GET /v1/models</c>): always true with auth off.</summary>
-    public bool IsKnownKey(string? authorization) =>
-        !AuthEnabled || (BearerHash(authorization) is { } hash && (_tenantsByKeyHash.ContainsKey(hash) || hash == _adminKeyHash));
+    public bool IsKnownKey(string? authorization)
+    {
+        var hash = BearerHash(authorization);
+        return !AuthEnabled || TenantOf(hash) is not null || Matches(hash, _adminKey);
+    }
 
     /// <summary>The end user for the ledger: the body's <c>user</c> field, else the <c>X-User</c> header; at most 128 characters.</summary>
     public static string? User(string? fromHeader, string? fromBody)
@@ -71,14 +85,35 @@ internal sealed class TenantResolver
 
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    private static string? BearerHash(string? header)
+    private static byte[]? BearerHash(string? header)
     {
         header ??= "";
         const string scheme = "Bearer ";
         return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && header.Length > scheme.Length
-            ? Sha256Hex(header[scheme.Length..].Trim())
+            ? SHA256.HashData(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()))
             : null;
     }
+
+    /// <summary>The tenant whose key hash this is; every configured hash is compared in constant time, so timing tells nothing.</summary>
+    private string? TenantOf(byte[]? hash)
+    {
+        string? found = null;
+        foreach (var (key, tenant) in _tenantKeys)
+        {
+            if (Matches(hash, key))
+            {
+                found = tenant;
+            }
+        }
+
+        return found;
+    }
+
+    private static bool Matches(byte[]? hash, byte[]? expected) =>
+        hash is not null && expected is not null && CryptographicOperations.FixedTimeEquals(hash, expected);
+
+    private static byte[]? FromHex(string? hex) =>
+        hex is { Length: 64 } && hex.All(char.IsAsciiHexDigit) ? Convert.FromHexString(hex) : null;
 
     private static bool IsName(string name) =>
         name.Length <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');

@@ -93,7 +93,10 @@ public sealed class SampleAppTests : IAsyncLifetime
         using var redirect = await client.GetAsync("/modelmeter");
         Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
         Assert.Equal("/modelmeter/", redirect.Headers.Location?.OriginalString);
-        Assert.Contains("ui/app.js", await client.GetStringAsync("/modelmeter/"));
+        using var page = await client.GetAsync("/modelmeter/");
+        Assert.Contains("ui/app.js", await page.Content.ReadAsStringAsync());
+        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Contains("api/costs/summary", await client.GetStringAsync("/modelmeter/ui/app.js"));
     }
 

@@ -163,13 +163,21 @@ public sealed class GenerateEndpointTests(DemoServer demo)
         after.GetValueOrDefault(key) - before.GetValueOrDefault(key);
 
     /// <summary>A body of a given size sent without Content-Length (chunked), so only the server's read limit can stop it.</summary>
-    private sealed class PushStreamContentOfSize(int size) : HttpContent
+    private sealed class PushStreamContentOfSize : HttpContent
     {
+        private readonly int _size;
+
+        public PushStreamContentOfSize(int size)
+        {
+            _size = size;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
         {
             var chunk = Encoding.ASCII.GetBytes(new string(' ', 4096));
             await stream.WriteAsync(Encoding.ASCII.GetBytes("{\"prompt\": \""));
-            for (var sent = 0; sent < size; sent += chunk.Length)
+            for (var sent = 0; sent < _size; sent += chunk.Length)
             {
                 await stream.WriteAsync(chunk);
             }

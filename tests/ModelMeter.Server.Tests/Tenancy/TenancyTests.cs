@@ -11,6 +11,7 @@ public sealed class TenancyTests
 {
     private const string AcmeKey = "sk-acme-0123456789";
     private const string AdminKey = "admin-secret-key";
+    private const string MetricsKey = "prometheus-scrape-key";
 
     [Fact]
     public async Task AuthOn_TenantKey_BillsTheTenantAndLabelsItsCost()
@@ -22,7 +23,7 @@ public sealed class TenancyTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var row = LedgerFile.Rows(server.LedgerPath, "SELECT tenant, user FROM requests", r => (r.GetString(0), r.GetString(1))).Single();
         Assert.Equal(("acme", "alice"), row);
-        var samples = await server.ScrapeAsync();
+        var samples = await server.ScrapeAsync(MetricsKey);
         Assert.True(samples["model_tenant_cost_dollars_total{model_name=\"demo-small\",tenant=\"acme\"}"] > 0);
     }
 
@@ -54,6 +55,44 @@ public sealed class TenancyTests
         var error = (await anonymous.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
         Assert.Equal(("authentication_error", "invalid_api_key"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
         Assert.Equal(HttpStatusCode.OK, tenant.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData(AcmeKey, HttpStatusCode.Unauthorized)]
+    [InlineData(MetricsKey, HttpStatusCode.OK)]
+    [InlineData(AdminKey, HttpStatusCode.OK)]
+    public async Task AuthOn_Metrics_NeedsTheMetricsOrAdminKey(string? key, HttpStatusCode status)
+    {
+        await using var server = await StartWithAuthAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        using var response = await server.Client.SendAsync(request);
+
+        Assert.Equal(status, response.StatusCode);
+        if (status == HttpStatusCode.OK)
+        {
+            Assert.Contains("model_tenant_cost_dollars_total{model_name=\"demo-small\",tenant=\"acme\"}", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Start_SameKeyHashForATenantAndTheAdmin_FailsNamingBoth()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Auth:Enabled"] = "true";
+        settings["ModelMeter:Auth:AdminKeySha256"] = TenantResolver.Sha256Hex(AcmeKey);
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = TenantResolver.Sha256Hex(AcmeKey).ToUpperInvariant();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        var failure = Assert.Single(error.Failures);
+        Assert.Contains("Tenants:acme:ApiKeySha256", failure);
+        Assert.Contains("Auth:AdminKeySha256", failure);
     }
 
     [Fact]
@@ -102,6 +141,7 @@ public sealed class TenancyTests
         settings["ModelMeter:Auth:Enabled"] = "true";
         settings["ModelMeter:Auth:AdminKeySha256"] = TenantResolver.Sha256Hex(AdminKey);
         settings["ModelMeter:Tenants:acme:ApiKeySha256"] = TenantResolver.Sha256Hex(AcmeKey);
+        settings["ModelMeter:Auth:MetricsKeySha256"] = TenantResolver.Sha256Hex(MetricsKey);
         return RunningServer.StartAsync(settings);
     }
 

@@ -40,6 +40,20 @@ internal sealed partial class ModelMeterOptionsValidator
             errors.Add($"{Root}:Auth:AdminKeySha256: not a SHA-256 in hex (64 hex digits).");
         }
 
+        if (options.Auth.MetricsKeySha256 is { } metrics && !IsSha256(metrics))
+        {
+            errors.Add($"{Root}:Auth:MetricsKeySha256: not a SHA-256 in hex (64 hex digits).");
+        }
+
+        // One key, one identity: a hash given twice would make a tenant an admin, or bill the wrong tenant.
+        var keys = options.Tenants.Select(t => ($"Tenants:{t.Key}:ApiKeySha256", t.Value.ApiKeySha256))
+            .Append(("Auth:AdminKeySha256", options.Auth.AdminKeySha256)).Append(("Auth:MetricsKeySha256", options.Auth.MetricsKeySha256))
+            .Where(k => k.Item2 is not null);
+        foreach (var duplicate in keys.GroupBy(k => k.Item2!.ToLowerInvariant()).Where(g => g.Count() > 1))
+        {
+            errors.Add($"{Root}:{duplicate.Last().Item1}: the same key hash is also given as {string.Join(", ", duplicate.SkipLast(1).Select(k => k.Item1))}; each key must be unique.");
+        }
+
         if (options.Auth.Enabled && !options.Tenants.Values.Any(t => t.ApiKeySha256 is not null))
         {
             errors.Add($"{Root}:Auth:Enabled: auth is on but no tenant has an ApiKeySha256.");
