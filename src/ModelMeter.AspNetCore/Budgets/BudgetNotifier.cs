@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Threading.Channels;
@@ -6,13 +7,16 @@ using ModelMeter.Budgets;
 namespace ModelMeter.AspNetCore.Budgets;
 
 /// <summary>
-/// Posts budget threshold crossings to their webhooks in the background, Slack-compatible
-/// (<c>{"text": ...}</c> plus the figures), retrying with backoff. Never blocks a request.
+/// Posts budget threshold crossings to their webhooks in the background, Slack-compatible (<c>{"text": ...}</c> plus
+/// the figures). Each delivery runs on its own, so a hook that never answers delays no other; timeouts and retries
+/// are the HTTP client's resilience pipeline. A failed delivery is logged and never stops the notifier. Never blocks a request.
 /// </summary>
 internal sealed partial class BudgetNotifier(IHttpClientFactory clients, ILogger<BudgetNotifier> logger) : BackgroundService
 {
-    private static readonly TimeSpan[] Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16)];
+    public const string ClientName = "ModelMeter.Webhooks";
+
     private readonly Channel<BudgetCrossing> _queue = Channel.CreateUnbounded<BudgetCrossing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
 
     public void Notify(IEnumerable<BudgetCrossing> crossings)
     {
@@ -32,20 +36,46 @@ internal sealed partial class BudgetNotifier(IHttpClientFactory clients, ILogger
         {
             await foreach (var crossing in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                await SendAsync(crossing, stoppingToken);
+                var delivery = DeliverAsync(crossing, stoppingToken);
+                _deliveries[delivery] = true;
+                _ = delivery.ContinueWith(done => _deliveries.TryRemove(done, out _), TaskScheduler.Default);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+
+        await Task.WhenAll(_deliveries.Keys);
+    }
+
+    private async Task DeliverAsync(BudgetCrossing crossing, CancellationToken stoppingToken)
+    {
+        var budget = crossing.Budget;
+        try
+        {
+            using var response = await clients.CreateClient(ClientName).PostAsJsonAsync(budget.WebhookUrl, Body(crossing), stoppingToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogGaveUp(budget.Name, crossing.Threshold, $"HTTP {(int)response.StatusCode}");
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            LogGaveUp(budget.Name, crossing.Threshold, "the server is stopping");
+        }
+        catch (Exception e)
+        {
+            // Timeouts (Polly's and the client's), connection errors, anything: this delivery failed, the notifier goes on.
+            LogGaveUp(budget.Name, crossing.Threshold, $"{e.GetType().Name}: {e.Message}");
         }
     }
 
-    private async Task SendAsync(BudgetCrossing crossing, CancellationToken stoppingToken)
+    private static object Body(BudgetCrossing crossing)
     {
         var budget = crossing.Budget;
         var text = string.Create(CultureInfo.InvariantCulture,
             $"ModelMeter budget '{budget.Name}' passed {crossing.Threshold:P0}: {crossing.SpentUsd:0.00} of {budget.LimitUsd:0.00} USD spent this {budget.Period.ToString().ToLowerInvariant()} (since {crossing.PeriodStart:yyyy-MM-dd HH:mm} UTC).");
-        var body = new
+        return new
         {
             text,
             budget = budget.Name,
@@ -55,40 +85,11 @@ internal sealed partial class BudgetNotifier(IHttpClientFactory clients, ILogger
             period_start = crossing.PeriodStart,
             period_end = crossing.PeriodEnd,
         };
-        var client = clients.CreateClient(nameof(BudgetNotifier));
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                using var response = await client.PostAsJsonAsync(budget.WebhookUrl, body, stoppingToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-
-                LogAttemptFailed(budget.Name, attempt + 1, $"HTTP {(int)response.StatusCode}");
-            }
-            catch (HttpRequestException e)
-            {
-                LogAttemptFailed(budget.Name, attempt + 1, e.Message);
-            }
-
-            if (attempt >= Backoff.Length)
-            {
-                LogGaveUp(budget.Name, crossing.Threshold);
-                return;
-            }
-
-            await Task.Delay(Backoff[attempt], stoppingToken);
-        }
     }
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Budget {Budget} passed {Threshold:P0}: {SpentUsd} of {LimitUsd} USD")]
     private partial void LogCrossed(string budget, double threshold, double spentUsd, double limitUsd);
 
-    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Webhook for budget {Budget}, attempt {Attempt}, failed: {Reason}")]
-    private partial void LogAttemptFailed(string budget, int attempt, string reason);
-
-    [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "Gave up notifying budget {Budget} threshold {Threshold:P0}")]
-    private partial void LogGaveUp(string budget, double threshold);
+    [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "Could not notify budget {Budget} threshold {Threshold:P0} after every retry: {Reason}")]
+    private partial void LogGaveUp(string budget, double threshold, string reason);
 }

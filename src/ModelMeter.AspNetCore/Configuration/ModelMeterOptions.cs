@@ -35,6 +35,9 @@ public sealed class ModelMeterOptions
     /// </summary>
     public List<string> ScopeEndpoints { get; set; } = [];
 
+    /// <summary>Budget webhook delivery.</summary>
+    public WebhookOptions Webhooks { get; set; } = new();
+
     /// <summary>Tenants by name; these names may appear in <c>model_tenant_cost_dollars_total</c>.</summary>
     public Dictionary<string, TenantOptions> Tenants { get; set; } = [];
 }

@@ -17,6 +17,7 @@ using ModelMeter.Budgets;
 using ModelMeter.Metering;
 using ModelMeter.Pricing;
 using ModelMeter.Telemetry;
+using Polly;
 using Prometheus;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -52,7 +53,7 @@ public static class ModelMeterServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ModelMeterMetrics>()));
-        services.AddHttpClient(nameof(BudgetNotifier), client => client.Timeout = TimeSpan.FromSeconds(10));
+        AddWebhookClient(services);
         services.TryAddSingleton<BudgetNotifier>();
         services.TryAddSingleton<BudgetGate>();
         services.TryAddSingleton<GenerationPipeline>();
@@ -73,6 +74,28 @@ public static class ModelMeterServiceCollectionExtensions
         services.AddProblemDetails();
         return new ModelMeterBuilder(services);
     }
+
+    /// <summary>Webhooks: no redirects followed; each attempt bounded, retried with back-off (Polly), the whole delivery bounded too.</summary>
+    private static void AddWebhookClient(IServiceCollection services) =>
+        services.AddHttpClient(BudgetNotifier.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+            .AddResilienceHandler("webhooks", (pipeline, context) =>
+            {
+                var webhooks = context.ServiceProvider.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Webhooks;
+                pipeline.AddTimeout(TimeSpan.FromMinutes(10));
+                if (webhooks.Retries > 0)
+                {
+                    pipeline.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = webhooks.Retries,
+                        Delay = TimeSpan.FromSeconds(1),
+                        BackoffType = Polly.DelayBackoffType.Exponential,
+                        UseJitter = true,
+                    });
+                }
+
+                pipeline.AddTimeout(TimeSpan.FromSeconds(webhooks.TimeoutSeconds));
+            });
 
     private static CostMeter CreateMeter(IServiceProvider services)
     {

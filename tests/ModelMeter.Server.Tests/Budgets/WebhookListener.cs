@@ -3,10 +3,12 @@ using System.Text.Json;
 
 namespace ModelMeter.Server.Tests.Budgets;
 
-/// <summary>A local HTTP endpoint on a free loopback port that keeps every JSON body posted to it.</summary>
+/// <summary>A local HTTP endpoint on a free loopback port that keeps every JSON body posted to it (or, hanging, never answers).</summary>
 internal sealed class WebhookListener : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _arrived;
+    private int _abandoned;
 
     private WebhookListener(WebApplication app) => _app = app;
 
@@ -14,7 +16,14 @@ internal sealed class WebhookListener : IAsyncDisposable
 
     public string Url => _app.Urls.First() + "/hook";
 
-    public static async Task<WebhookListener> StartAsync()
+    /// <summary>Requests that arrived at a hanging hook.</summary>
+    public int Arrived => _arrived;
+
+    /// <summary>Requests to a hanging hook that the sender gave up on.</summary>
+    public int Abandoned => _abandoned;
+
+    /// <param name="hang">Accept each request and never answer it.</param>
+    public static async Task<WebhookListener> StartAsync(bool hang = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -23,6 +32,20 @@ internal sealed class WebhookListener : IAsyncDisposable
         var listener = new WebhookListener(app);
         app.MapPost("/hook", async (HttpRequest request) =>
         {
+            if (hang)
+            {
+                Interlocked.Increment(ref listener._arrived);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, request.HttpContext.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref listener._abandoned);
+                    throw;
+                }
+            }
+
             listener.Received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
             return Results.Ok();
         });

@@ -22,6 +22,7 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
         ValidateLedgerAndAuth(options, errors);
         ValidateBudgets(options, errors);
         ValidateLimits(options.Limits, errors);
+        ValidateWebhooks(options.Webhooks, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
@@ -40,6 +41,19 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
         if (limits.MaxBodyBytes < 1)
         {
             errors.Add($"{Root}:Limits:MaxBodyBytes: {limits.MaxBodyBytes} must be at least 1.");
+        }
+    }
+
+    private static void ValidateWebhooks(WebhookOptions webhooks, List<string> errors)
+    {
+        if (!(webhooks.TimeoutSeconds > 0) || webhooks.TimeoutSeconds > 600)
+        {
+            errors.Add($"{Root}:Webhooks:TimeoutSeconds: {webhooks.TimeoutSeconds} must be above 0 and at most 600.");
+        }
+
+        if (webhooks.Retries is < 0 or > 20)
+        {
+            errors.Add($"{Root}:Webhooks:Retries: {webhooks.Retries} is out of range 0..20.");
         }
     }
 
