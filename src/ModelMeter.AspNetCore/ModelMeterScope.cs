@@ -65,9 +65,16 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period.") { Budget = budget, RetryAfter = admission.RetryAfter });
         }
 
+        var (user, field, problem) = TenantResolver.User(http.Request.Headers["X-User"].ToString(), null);
+        if (problem is not null)
+        {
+            _meter.Reject(model, endpoint, ErrorReason.BadRequest);
+            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField, problem, field));
+        }
+
         var metered = _meter.Begin(model, endpoint);
         metered.Tenant = tenant;
-        metered.User = TenantResolver.User(http.Request.Headers["X-User"].ToString(), null);
+        metered.User = user;
         metered.StartOnDevice();
         return new MeteredScope(metered, GenerationPipeline.NewRequestId(), admission, _budgets, _ledger.Writer);
     }

@@ -9,6 +9,15 @@ public sealed class LimitsOptions
     /// <summary><c>max_tokens</c> when a request gives none. Default 50.</summary>
     public int DefaultMaxTokens { get; set; } = 50;
 
+    /// <summary>
+    /// The longest prompt in characters (all messages together), checked before tokenizing. Default: 16 × the model's
+    /// context window where the backend knows it, else 1,000,000.
+    /// </summary>
+    public int? MaxPromptChars { get; set; }
+
+    /// <summary>The most chat messages in one request. Default 256.</summary>
+    public int MaxMessages { get; set; } = 256;
+
     /// <summary>The largest request body, bytes; larger bodies get 413. Default 1 MiB.</summary>
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -40,7 +40,8 @@ internal sealed partial class GenerationPipeline(
                 GenerationErrorKind.UnknownModel, $"No model named '{call.Model}' is served here; GET /v1/models lists them.", "model"));
         }
 
-        if ((call.BodyError ?? Validate(call)) is { } invalid)
+        var (user, userField, userProblem) = TenantResolver.User(call.Caller.User, call.User);
+        if ((call.BodyError ?? Validate(call) ?? (userProblem is null ? null : Invalid(userField!, userProblem))) is { } invalid)
         {
             return Refuse(requestId, call, invalid);
         }
@@ -55,8 +56,16 @@ internal sealed partial class GenerationPipeline(
         }
 
         var maxTokens = call.MaxTokens ?? Limits.DefaultMaxTokens;
+        var counter = served.Backend as ITokenCounter;
+        var maxChars = Limits.MaxPromptChars ?? (counter?.ContextLength is { } window ? window * CharsPerToken : DefaultMaxPromptChars);
+        if (call.Prompt!.AllText().Length is var chars && chars > maxChars)
+        {
+            // Checked before tokenizing, so that a huge prompt costs no CPU before the queue.
+            return Refuse(requestId, call, Invalid(call.PromptField, $"{call.PromptField} has {chars} characters; at most {maxChars} for this model."));
+        }
+
         int? promptTokens = null;
-        if (served.Backend is ITokenCounter counter)
+        if (counter is not null)
         {
             promptTokens = counter.CountTokens(call.Prompt!);
             if (counter.ContextLength is { } context && promptTokens + maxTokens > context)
@@ -84,11 +93,17 @@ internal sealed partial class GenerationPipeline(
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
-        var run = new Run(requestId, call, served, tenant, TenantResolver.User(call.Caller.User, call.User), request, promptTokens);
+        var run = new Run(requestId, call, served, tenant, user, request, promptTokens);
         var outcome = await RunMeteredAsync(run, observer, aborted);
         budgets.Settle(admission, call.Model, outcome.Charge.CostUsd, outcome.OutputTokens);
         return outcome;
     }
+
+    /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>
+    private const int CharsPerToken = 16;
+
+    /// <summary>The prompt cap for a model whose context is unknown (a gateway without a tokenizer).</summary>
+    private const int DefaultMaxPromptChars = 1_000_000;
 
     /// <summary>A new request id: <c>req_</c> and 32 hex digits.</summary>
     public static string NewRequestId() => $"req_{Guid.NewGuid():N}";
@@ -128,6 +143,11 @@ internal sealed partial class GenerationPipeline(
         if (call.TopP is { } p && (!double.IsFinite(p) || p <= 0 || p > 1))
         {
             return Invalid("top_p", $"top_p is {p}; it must be above 0 and at most 1.");
+        }
+
+        if (call.Prompt.Messages is { Count: var messages } && messages > Limits.MaxMessages)
+        {
+            return Invalid(prompt, $"{prompt} has {messages} messages; at most {Limits.MaxMessages}.");
         }
 
         if (call.Stop is { } stop && (stop.Count > 4 || stop.Any(string.IsNullOrEmpty)))

@@ -75,12 +75,25 @@ internal sealed class TenantResolver
         return !AuthEnabled || TenantOf(hash) is not null || Matches(hash, _adminKey);
     }
 
-    /// <summary>The end user for the ledger: the body's <c>user</c> field, else the <c>X-User</c> header; at most 128 characters.</summary>
-    public static string? User(string? fromHeader, string? fromBody)
+    /// <summary>The longest end-user name kept.</summary>
+    public const int MaxUserLength = 128;
+
+    /// <summary>
+    /// The end user for the ledger: the body's <c>user</c> field, else the <c>X-User</c> header. Printable text of at most
+    /// 128 characters, not starting with '(' (report rows such as <c>(idle)</c> and <c>(other)</c> start so); otherwise a problem naming the field.
+    /// </summary>
+    public static (string? User, string? Field, string? Problem) User(string? fromHeader, string? fromBody)
     {
-        var user = string.IsNullOrWhiteSpace(fromBody) ? fromHeader ?? "" : fromBody;
+        var (field, user) = string.IsNullOrWhiteSpace(fromBody) ? ("X-User", fromHeader ?? "") : ("user", fromBody);
         user = user.Trim();
-        return user.Length == 0 ? null : user[..Math.Min(user.Length, 128)];
+        return user switch
+        {
+            { Length: 0 } => (null, null, null),
+            { Length: > MaxUserLength } => (null, field, $"{field} is {user.Length} characters long; at most {MaxUserLength}."),
+            _ when user.Any(char.IsControl) => (null, field, $"{field} must be printable text (no control characters)."),
+            _ when user.StartsWith('(') => (null, field, $"{field} must not start with '(': report rows such as (idle) do."),
+            _ => (user, null, null),
+        };
     }
 
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));

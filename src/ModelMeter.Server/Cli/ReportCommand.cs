@@ -51,12 +51,12 @@ internal static class ReportCommand
     {
         var total = summary.TotalUsd;
         output.WriteLine($"Cost by {Name(summary.By)}, {summary.From:yyyy-MM-dd HH:mm} to {summary.To:yyyy-MM-dd HH:mm} UTC (idle: {Name(summary.Idle)})");
-        var keyWidth = Math.Max(12, summary.Rows.Select(r => r.Key.Length).DefaultIfEmpty(0).Max());
+        var keyWidth = Math.Max(12, summary.Rows.Select(r => Printable(r.Key).Length).DefaultIfEmpty(0).Max());
         output.WriteLine($"{Name(summary.By).PadRight(keyWidth)} {"requests",9} {"input tok",10} {"output tok",10} {"cost USD",12} {"idle USD",12} {"total USD",12} {"share",7}");
         foreach (var r in summary.Rows)
         {
             var share = total > 0 ? r.TotalUsd / total : 0;
-            output.WriteLine($"{r.Key.PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1}");
+            output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1}");
         }
 
         output.WriteLine($"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}");
@@ -75,5 +75,21 @@ internal static class ReportCommand
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+    /// <summary>
+    /// A CSV field that a spreadsheet shows as text: a leading = + - @ (or tab, CR) would start a formula, so it gets a
+    /// leading apostrophe; commas, quotes and line breaks are quoted.
+    /// </summary>
+    private static string Csv(string text)
+    {
+        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            text = "'" + text;
+        }
+
+        return text.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+    }
+
+    /// <summary>A key for the table: control characters (which could move the cursor or clear a terminal) shown as \uXXXX.</summary>
+    private static string Printable(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
 }

@@ -18,6 +18,11 @@ public sealed class CommandLineTests : IAsyncLifetime
         {
             (await server.GenerateAsync(model, new { prompt = "report me", max_tokens = 5 })).EnsureSuccessStatusCode();
         }
+
+        foreach (var user in new[] { "=HYPERLINK(\"http://x\")", "-2+3", "plain, with comma" })
+        {
+            (await server.GenerateAsync("demo-large", new { prompt = "report me", max_tokens = 1, user })).EnsureSuccessStatusCode();
+        }
     }
 
     public Task DisposeAsync()
@@ -40,6 +45,17 @@ public sealed class CommandLineTests : IAsyncLifetime
         Assert.Equal("1", rows["demo-medium"][1]);
         var reportedUsd = rows.Values.Where(f => !f[0].StartsWith("(idle)", StringComparison.Ordinal)).Sum(f => double.Parse(f[4], CultureInfo.InvariantCulture));
         Assert.Equal(LedgerFile.RequestCostUsd(LedgerPath), reportedUsd, 12);
+    }
+
+    [Fact]
+    public void Report_CsvByUser_NeutralisesFormulasAndQuotes()
+    {
+        var (code, output, _) = Run("report", "--by", "user", "--since", "1h", "--format", "csv", "--ledger", LedgerPath);
+
+        Assert.Equal(0, code);
+        Assert.Contains("\n\"'=HYPERLINK(\"\"http://x\"\")\",1,", output);
+        Assert.Contains("\n'-2+3,1,", output);
+        Assert.Contains("\n\"plain, with comma\",1,", output);
     }
 
     [Fact]

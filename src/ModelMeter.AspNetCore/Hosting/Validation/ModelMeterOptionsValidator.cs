@@ -38,6 +38,16 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
             errors.Add($"{Root}:Limits:DefaultMaxTokens: {limits.DefaultMaxTokens} must be between 1 and MaxTokens ({limits.MaxTokens}).");
         }
 
+        if (limits.MaxPromptChars is < 1)
+        {
+            errors.Add($"{Root}:Limits:MaxPromptChars: {limits.MaxPromptChars} must be at least 1.");
+        }
+
+        if (limits.MaxMessages < 1)
+        {
+            errors.Add($"{Root}:Limits:MaxMessages: {limits.MaxMessages} must be at least 1.");
+        }
+
         if (limits.MaxBodyBytes < 1)
         {
             errors.Add($"{Root}:Limits:MaxBodyBytes: {limits.MaxBodyBytes} must be at least 1.");
