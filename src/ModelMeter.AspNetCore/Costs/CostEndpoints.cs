@@ -21,14 +21,15 @@ internal static class CostEndpoints
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
                 || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
-                || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem))
+                || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem)
+                || !TryLimit(query, out var limit, ref problem))
             {
                 return problem!;
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
 
-            var summary = ledger.Store.Summarize(from, to, by, idle);
+            var summary = ledger.Store.Summarize(from, to, by, idle).Limit(limit);
             return Results.Json(new
             {
                 from, to,
@@ -46,7 +47,8 @@ internal static class CostEndpoints
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
-                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem))
+                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
+                || !TryLimit(query, out var limit, ref problem))
             {
                 return problem!;
             }
@@ -59,7 +61,7 @@ internal static class CostEndpoints
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
-            var points = ledger.Store.Timeseries(from, to, by, step.Value);
+            var points = ledger.Store.Timeseries(from, to, by, step.Value).Limit(limit);
             return Results.Json(new
             {
                 from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
@@ -86,7 +88,25 @@ internal static class CostEndpoints
     private static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
         to > time.GetUtcNow().AddMinutes(-1) ? ledger.CatchUpIdleAsync() : Task.CompletedTask;
 
-    /// <summary>[from, to): to defaults to now, from to a day before to.</summary>
+    /// <summary>The earliest and latest times a report may name; outside them arithmetic on times would overflow.</summary>
+    private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary><c>limit</c>: the most groups a report shows (the rest summed as <c>(other)</c>), 1 to 10000, default 100.</summary>
+    private static bool TryLimit(IQueryCollection query, out int limit, ref IResult? problem)
+    {
+        limit = 100;
+        var text = query["limit"].ToString();
+        if (text.Length == 0 || (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 10_000))
+        {
+            return true;
+        }
+
+        problem = Problems.BadField("limit", "limit must be a whole number from 1 to 10000.");
+        return false;
+    }
+
+    /// <summary>[from, to): to defaults to now, from to a day before to; both between 1970 and 9000.</summary>
     private static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out IResult? problem)
     {
         problem = null;
@@ -97,6 +117,10 @@ internal static class CostEndpoints
         if (toText.Length > 0 && !ReportArguments.TryParseTime(toText, out to))
         {
             problem = Problems.BadField("to", $"to '{toText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
+        }
+        else if (to <= Earliest || to > Latest)
+        {
+            problem = Problems.BadField("to", "to must be between 1970-01-01 and 9000-01-01.");
         }
         else if (fromText.Length == 0)
         {
@@ -109,6 +133,12 @@ internal static class CostEndpoints
         else if (from >= to)
         {
             problem = Problems.BadField("from", "from must be before to.");
+        }
+
+        if (problem is null && (from < Earliest || to > Latest))
+        {
+            var field = from < Earliest ? "from" : "to";
+            problem = Problems.BadField(field, $"{field} must be between 1970-01-01 and 9000-01-01.");
         }
 
         return problem is null;

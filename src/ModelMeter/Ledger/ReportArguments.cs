@@ -5,7 +5,10 @@ namespace ModelMeter.Ledger;
 /// <summary>How report arguments are written, the same on the cost API and the command line: durations, times, and enum names.</summary>
 public static class ReportArguments
 {
-    /// <summary>Durations like <c>90s</c>, <c>15m</c>, <c>24h</c>, <c>7d</c>; null when <paramref name="text"/> is not one.</summary>
+    /// <summary>The longest duration accepted: about 100 years.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_525);
+
+    /// <summary>Durations like <c>90s</c>, <c>15m</c>, <c>24h</c>, <c>7d</c>, up to <see cref="MaxDuration"/>; null when <paramref name="text"/> is not one.</summary>
     public static TimeSpan? ParseDuration(string text)
     {
         if (text.Length < 2 || !double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount <= 0 || !double.IsFinite(amount))
@@ -13,14 +16,15 @@ public static class ReportArguments
             return null;
         }
 
-        return text[^1] switch
+        var seconds = text[^1] switch
         {
-            's' => TimeSpan.FromSeconds(amount),
-            'm' => TimeSpan.FromMinutes(amount),
-            'h' => TimeSpan.FromHours(amount),
-            'd' => TimeSpan.FromDays(amount),
-            _ => null,
+            's' => amount,
+            'm' => amount * 60,
+            'h' => amount * 3600,
+            'd' => amount * 86_400,
+            _ => double.NaN,
         };
+        return seconds <= MaxDuration.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
     }
 
     /// <summary>An ISO 8601 time; without an offset it is UTC.</summary>
