@@ -15,6 +15,20 @@ internal static class Nvml
         public ulong Used;
     }
 
+    /// <summary><c>nvmlMemory_v2_t</c>: <see cref="Used"/> leaves out what the driver reserves, as nvidia-smi shows it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MemoryV2
+    {
+        /// <summary>NVML's struct version: its size, with 2 in the top byte.</summary>
+        public static readonly uint StructVersion = (uint)Marshal.SizeOf<MemoryV2>() | (2u << 24);
+
+        public uint Version;
+        public ulong Total;
+        public ulong Reserved;
+        public ulong Free;
+        public ulong Used;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Utilization
     {
@@ -33,6 +47,10 @@ internal static class Nvml
 
     [DllImport(Library, EntryPoint = "nvmlDeviceGetMemoryInfo")]
     public static extern int MemoryInfo(IntPtr device, out Memory memory);
+
+    /// <summary>Drivers from R510 on; older ones lack the entry point.</summary>
+    [DllImport(Library, EntryPoint = "nvmlDeviceGetMemoryInfo_v2")]
+    public static extern int MemoryInfoV2(IntPtr device, ref MemoryV2 memory);
 
     [DllImport(Library, EntryPoint = "nvmlDeviceGetUtilizationRates")]
     public static extern int UtilizationRates(IntPtr device, out Utilization utilization);

@@ -29,4 +29,12 @@ public sealed class GpuMonitorTests
             Assert.DoesNotContain("gpu_", text);
         }
     }
+
+    [Fact]
+    public void MemoryV2_StructVersion_IsNvmlsForItsFortyByteLayout()
+    {
+        // nvmlMemory_v2 = sizeof(nvmlMemory_v2_t) | 2 << 24: a uint version (padded to 8) and four unsigned long longs.
+        Assert.Equal(40, Marshal.SizeOf<Nvml.MemoryV2>());
+        Assert.Equal(0x02000028u, Nvml.MemoryV2.StructVersion);
+    }
 }
