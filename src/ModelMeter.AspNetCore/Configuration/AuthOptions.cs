@@ -24,4 +24,10 @@ public sealed class TenantOptions
 {
     /// <summary>SHA-256 (hex) of the tenant's API key (<c>echo -n KEY | sha256sum</c>).</summary>
     public string? ApiKeySha256 { get; set; }
+
+    /// <summary>Requests the tenant may start per minute (429 beyond); default <c>Limits:TenantRequestsPerMinute</c>.</summary>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>Requests the tenant may have running at once (429 beyond); default <c>Limits:TenantMaxConcurrentRequests</c>.</summary>
+    public int? MaxConcurrentRequests { get; set; }
 }

@@ -18,6 +18,12 @@ public sealed class LimitsOptions
     /// <summary>The most chat messages in one request. Default 256.</summary>
     public int MaxMessages { get; set; } = 256;
 
+    /// <summary>Requests per minute for a tenant without its own <c>RequestsPerMinute</c> (every <c>X-Tenant</c> and <c>anonymous</c> too); null, the default, is no limit.</summary>
+    public int? TenantRequestsPerMinute { get; set; }
+
+    /// <summary>Concurrent requests for a tenant without its own <c>MaxConcurrentRequests</c>; null, the default, is no limit.</summary>
+    public int? TenantMaxConcurrentRequests { get; set; }
+
     /// <summary>The largest request body, bytes; larger bodies get 413. Default 1 MiB.</summary>
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -23,7 +23,7 @@ public sealed record GenerationError(GenerationErrorKind Kind, string Message, s
         GenerationErrorKind.InvalidField => 400,
         GenerationErrorKind.TooLarge => 413,
         GenerationErrorKind.UnsupportedMediaType => 415,
-        GenerationErrorKind.BudgetExhausted => 429,
+        GenerationErrorKind.BudgetExhausted or GenerationErrorKind.RateLimited => 429,
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded or GenerationErrorKind.LedgerUnavailable => 503,
         GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamBroken => 502,
         GenerationErrorKind.UpstreamTimeout => 504,
@@ -59,6 +59,9 @@ public enum GenerationErrorKind
 
     /// <summary>A budget with <c>Action=Enforce</c> is spent (429).</summary>
     BudgetExhausted,
+
+    /// <summary>The tenant's rate limit is used up (429).</summary>
+    RateLimited,
 
     /// <summary>The ledger cannot record requests in <c>Strict</c> durability (503).</summary>
     LedgerUnavailable,

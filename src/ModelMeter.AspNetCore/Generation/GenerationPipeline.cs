@@ -18,7 +18,7 @@ namespace ModelMeter.AspNetCore.Generation;
 /// refusal once, and returns an outcome with no HTTP in it.
 /// </summary>
 internal sealed partial class GenerationPipeline(
-    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, TenantResolver tenants,
+    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, TenantResolver tenants, TenantRateLimiter rateLimits,
     LedgerHost ledger, BudgetGate budgets, ILogger<GenerationPipeline> logger)
 {
     private LimitsOptions Limits => options.Value.Limits;
@@ -75,6 +75,16 @@ internal sealed partial class GenerationPipeline(
             }
         }
 
+        var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
+        if (lease is null)
+        {
+            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+            {
+                RetryAfter = retryAfter,
+            });
+        }
+
+        using var held = lease; // held while the request runs (concurrency), released whatever happens
         var admission = budgets.Admit(call.Model, tenant, promptTokens ?? EstimateTokens(call.Prompt!.AllText()), maxTokens);
         if (admission.RefusedBy is { } budget)
         {
@@ -166,6 +176,7 @@ internal sealed partial class GenerationPipeline(
         GenerationErrorKind.TooLarge => ErrorReason.TooLarge,
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => ErrorReason.Overloaded,
         GenerationErrorKind.BudgetExhausted => ErrorReason.BudgetExhausted,
+        GenerationErrorKind.RateLimited => ErrorReason.RateLimited,
         GenerationErrorKind.LedgerUnavailable => ErrorReason.LedgerUnavailable,
         GenerationErrorKind.ClientClosed => ErrorReason.ClientClosed,
         GenerationErrorKind.Internal => ErrorReason.Internal,

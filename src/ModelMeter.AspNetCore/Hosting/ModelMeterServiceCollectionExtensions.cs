@@ -48,6 +48,7 @@ public static class ModelMeterServiceCollectionExtensions
             sp.GetRequiredService<CollectorRegistry>()));
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<TenantResolver>();
+        services.TryAddSingleton<TenantRateLimiter>();
         services.TryAddSingleton<CostEstimator>();
         services.TryAddSingleton(sp => new BudgetTracker(
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),

@@ -63,6 +63,7 @@ internal static class Problems
         GenerationErrorKind.UnsupportedMediaType => "Unsupported media type",
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => "Model busy",
         GenerationErrorKind.BudgetExhausted => "Budget exhausted",
+        GenerationErrorKind.RateLimited => "Rate limit reached",
         GenerationErrorKind.LedgerUnavailable => "Ledger unavailable",
         GenerationErrorKind.UpstreamUnreachable => "Upstream unreachable",
         GenerationErrorKind.UpstreamTimeout => "Upstream timed out",

@@ -24,6 +24,9 @@ public static class ErrorReason
     /// <summary>A budget with <c>Action=Enforce</c> is spent (429).</summary>
     public const string BudgetExhausted = "budget_exhausted";
 
+    /// <summary>The tenant's requests per minute or concurrent requests are used up (429).</summary>
+    public const string RateLimited = "rate_limited";
+
     /// <summary>A gateway's upstream could not be reached (502).</summary>
     public const string UpstreamUnreachable = "upstream_unreachable";
 
@@ -37,5 +40,5 @@ public static class ErrorReason
     public const string UpstreamBroken = "upstream_broken";
 
     /// <summary>Every reason, so each model's error series can start at zero.</summary>
-    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted, UpstreamUnreachable, UpstreamTimeout, UpstreamRejected, UpstreamBroken];
+    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted, RateLimited, UpstreamUnreachable, UpstreamTimeout, UpstreamRejected, UpstreamBroken];
 }

@@ -33,6 +33,16 @@ internal sealed partial class ModelMeterOptionsValidator
             {
                 errors.Add($"{Root}:Tenants:{tenant}:ApiKeySha256: not a SHA-256 in hex (64 hex digits).");
             }
+
+            if (t.RequestsPerMinute is < 1)
+            {
+                errors.Add($"{Root}:Tenants:{tenant}:RequestsPerMinute: {t.RequestsPerMinute} must be at least 1.");
+            }
+
+            if (t.MaxConcurrentRequests is < 1)
+            {
+                errors.Add($"{Root}:Tenants:{tenant}:MaxConcurrentRequests: {t.MaxConcurrentRequests} must be at least 1.");
+            }
         }
 
         if (options.Auth.AdminKeySha256 is { } admin && !IsSha256(admin))

@@ -48,6 +48,11 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
             errors.Add($"{Root}:Limits:MaxMessages: {limits.MaxMessages} must be at least 1.");
         }
 
+        if (limits.TenantRequestsPerMinute is < 1 || limits.TenantMaxConcurrentRequests is < 1)
+        {
+            errors.Add($"{Root}:Limits:TenantRequestsPerMinute: per-tenant limits must be at least 1 (leave them out for no limit).");
+        }
+
         if (limits.MaxBodyBytes < 1)
         {
             errors.Add($"{Root}:Limits:MaxBodyBytes: {limits.MaxBodyBytes} must be at least 1.");
