@@ -104,9 +104,17 @@ internal sealed partial class GenerationPipeline(
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
         var run = new Run(requestId, call, served, tenant, user, request, promptTokens);
-        var outcome = await RunMeteredAsync(run, observer, aborted);
-        budgets.Settle(admission, call.Model, outcome.Charge.CostUsd, outcome.OutputTokens);
-        return outcome;
+        GenerationOutcome? outcome = null;
+        try
+        {
+            outcome = await RunMeteredAsync(run, observer, aborted);
+            return outcome;
+        }
+        finally
+        {
+            // Always settled, even if the run threw: a reservation left behind would eat the budget for the rest of its period.
+            budgets.Settle(admission, call.Model, outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
+        }
     }
 
     /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>

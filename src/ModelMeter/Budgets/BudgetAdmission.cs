@@ -3,7 +3,7 @@ namespace ModelMeter.Budgets;
 /// <summary>The outcome of asking the budgets whether a request may run.</summary>
 public sealed class BudgetAdmission
 {
-    internal BudgetAdmission(IReadOnlyList<BudgetTracker.State> reserved, double estimateUsd, string? refusedBy, TimeSpan retryAfter)
+    internal BudgetAdmission(IReadOnlyList<(BudgetTracker.State State, DateTimeOffset PeriodStart)> reserved, double estimateUsd, string? refusedBy, TimeSpan retryAfter)
     {
         Reserved = reserved;
         EstimateUsd = estimateUsd;
@@ -20,7 +20,8 @@ public sealed class BudgetAdmission
     /// <summary>The cost reserved at admission, US dollars.</summary>
     public double EstimateUsd { get; }
 
-    internal IReadOnlyList<BudgetTracker.State> Reserved { get; }
+    /// <summary>The budgets reserved in, each with the start of the period the reservation was taken in.</summary>
+    internal IReadOnlyList<(BudgetTracker.State State, DateTimeOffset PeriodStart)> Reserved { get; }
 
     internal bool Settled { get; set; }
 }

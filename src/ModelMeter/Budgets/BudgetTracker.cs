@@ -73,7 +73,7 @@ public sealed class BudgetTracker
                 state.ReservedUsd += estimateUsd;
             }
 
-            return new BudgetAdmission(inScope, estimateUsd, null, TimeSpan.Zero);
+            return new BudgetAdmission(inScope.Select(s => (s, s.Period.Start)).ToArray(), estimateUsd, null, TimeSpan.Zero);
         }
     }
 
@@ -90,10 +90,17 @@ public sealed class BudgetTracker
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            foreach (var state in admission.Reserved)
+            foreach (var (state, reservedIn) in admission.Reserved)
             {
-                var samePeriod = Roll(state, now);
-                state.ReservedUsd = samePeriod ? Math.Max(0, state.ReservedUsd - admission.EstimateUsd) : state.ReservedUsd;
+                Roll(state, now);
+
+                // The reservation belongs to the period it was taken in: once that period has ended (here or in an
+                // earlier call), the new period's reservations are other requests' and stay. The cost counts when it ends.
+                if (state.Period.Start == reservedIn)
+                {
+                    state.ReservedUsd = Math.Max(0, state.ReservedUsd - admission.EstimateUsd);
+                }
+
                 state.SpentUsd += costUsd;
                 foreach (var threshold in state.Budget.Thresholds)
                 {
@@ -121,12 +128,12 @@ public sealed class BudgetTracker
         }
     }
 
-    /// <summary>Starts a new period when <paramref name="now"/> is past the current one; false if it did.</summary>
-    private bool Roll(State state, DateTimeOffset now)
+    /// <summary>Starts a new period when <paramref name="now"/> is past the current one.</summary>
+    private void Roll(State state, DateTimeOffset now)
     {
         if (now < state.Period.End)
         {
-            return true;
+            return;
         }
 
         state.Period = state.Budget.PeriodOf(now);
@@ -134,7 +141,6 @@ public sealed class BudgetTracker
         state.ReservedUsd = 0;
         state.Notified.Clear();
         Publish(state);
-        return false;
     }
 
     private void Publish(State state)

@@ -28,6 +28,35 @@ public sealed class BudgetTrackerTests
     }
 
     [Fact]
+    public void Settle_ReservationFromBeforeMidnight_KeepsTheNewPeriodsReservations()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 23, 59, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        var beforeMidnight = tracker.Admit("m", "t", estimateUsd: 5);
+
+        time.Advance(TimeSpan.FromMinutes(2)); // 00:01 the next day: a new period
+        var afterMidnight = tracker.Admit("m", "t", estimateUsd: 7);
+        tracker.Settle(beforeMidnight, 2); // ends in the new period: its cost counts there, its old reservation is gone with its period
+
+        // 2 spent + 7 still reserved for the request in flight = 9: one more 1.5 estimate reaches 10.5, so the next is refused.
+        Assert.Null(tracker.Admit("m", "t", estimateUsd: 1.5).RefusedBy);
+        Assert.Equal("b", tracker.Admit("m", "t", estimateUsd: 0.1).RefusedBy);
+        Assert.Null(afterMidnight.RefusedBy);
+        Assert.Equal(2, tracker.SpentUsd("b"), 9);
+    }
+
+    [Fact]
+    public void Settle_SamePeriod_ReleasesItsReservation()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+
+        tracker.Settle(tracker.Admit("m", "t", estimateUsd: 9), 1);
+
+        Assert.Null(tracker.Admit("m", "t", estimateUsd: 8.5).RefusedBy); // 1 spent + 0 reserved: room for 8.5
+    }
+
+    [Fact]
     public void Settle_CrossingThresholds_ReportsEachOncePerPeriodAndResetsAtLocalMidnight()
     {
         // 22:30 UTC is 23:30 in Berlin (CET): the local day ends in 30 minutes.

@@ -39,6 +39,11 @@ internal sealed partial class ModelMeterOptionsValidator
                 errors.Add($"{key}:Thresholds: each threshold is a fraction of the limit above 0 (0.8 = 80%).");
             }
 
+            if (b.Scope == BudgetScope.Tenant && b.Action == BudgetAction.Enforce && !options.Auth.Enabled)
+            {
+                errors.Add($"{key}:Scope: an enforcing Tenant budget needs auth on; with auth off anyone can send another X-Tenant and escape it.");
+            }
+
             if (!TimeZoneInfo.TryFindSystemTimeZoneById(b.TimeZone, out _))
             {
                 errors.Add($"{key}:TimeZone: unknown time zone '{b.TimeZone}'.");

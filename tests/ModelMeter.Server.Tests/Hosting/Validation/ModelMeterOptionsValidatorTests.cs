@@ -36,15 +36,20 @@ public sealed class ModelMeterOptionsValidatorTests
         settings["ModelMeter:Budgets:1:Scope"] = "Model";
         settings["ModelMeter:Budgets:1:Target"] = "gpt-nope";
         settings["ModelMeter:Budgets:1:TimeZone"] = "Mars/Olympus";
+        settings["ModelMeter:Budgets:2:Name"] = "acme-cap";
+        settings["ModelMeter:Budgets:2:LimitUsd"] = "5";
+        settings["ModelMeter:Budgets:2:Scope"] = "Tenant";
+        settings["ModelMeter:Budgets:2:Target"] = "acme";
+        settings["ModelMeter:Budgets:2:Action"] = "Enforce";
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
 
-        foreach (var key in new[] { "ModelMeter:Ledger:Provider", "ModelMeter:Tenants:acme:ApiKeySha256", "ModelMeter:Budgets:0:LimitUsd", "ModelMeter:Budgets:1:Target", "ModelMeter:Budgets:1:TimeZone" })
+        foreach (var key in new[] { "ModelMeter:Ledger:Provider", "ModelMeter:Tenants:acme:ApiKeySha256", "ModelMeter:Budgets:0:LimitUsd", "ModelMeter:Budgets:1:Target", "ModelMeter:Budgets:1:TimeZone", "ModelMeter:Budgets:2:Scope" })
         {
             Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
         }
 
-        Assert.Equal(5, error.Failures.Count());
+        Assert.Equal(6, error.Failures.Count());
     }
 
     [Fact]
