@@ -15,8 +15,11 @@ public sealed class MeteredScope : IAsyncDisposable
     private int _outputTokens;
     private bool _ended;
 
-    internal MeteredScope(MeteredRequest metered, string requestId, BudgetAdmission admission, BudgetGate budgets, LedgerWriter ledger)
+    private readonly IDisposable? _probe;
+
+    internal MeteredScope(MeteredRequest metered, string requestId, BudgetAdmission admission, BudgetGate budgets, LedgerWriter ledger, IDisposable? probe)
     {
+        _probe = probe;
         _metered = metered;
         RequestId = requestId;
         _admission = admission;
@@ -44,7 +47,10 @@ public sealed class MeteredScope : IAsyncDisposable
         _metered.TokensSoFar(_outputTokens);
     }
 
-    /// <summary>The request succeeded: charges it, writes its ledger row (waiting for the commit in <c>Strict</c>) and settles budgets.</summary>
+    /// <summary>
+    /// The request succeeded: charges it, writes its ledger row (waiting for the commit in <c>Strict</c>) and settles budgets.
+    /// Throws <see cref="LedgerUnavailableException"/> when a <c>Strict</c> ledger cannot record it: do not deliver the answer then.
+    /// </summary>
     public Task<RequestCharge> CompleteAsync() => EndAsync(null);
 
     /// <summary>The request failed with <paramref name="reason"/> (an <see cref="ErrorReason"/>); its device time is still charged.</summary>
@@ -67,14 +73,30 @@ public sealed class MeteredScope : IAsyncDisposable
         }
 
         _ended = true;
-        var charge = reason is null ? _metered.Complete() : _metered.Fail(reason);
+        var charge = reason is null ? _metered.Finish() : _metered.Fail(reason);
         try
         {
             await _ledger.RecordAsync(_metered.ToLedgerRow(RequestId, charge, reason ?? "ok"));
+            if (reason is null)
+            {
+                _metered.MarkServed(charge);
+            }
+        }
+        catch (LedgerUnavailableException)
+        {
+            // Strict: not billed, so not to be served; the row waits as failed until the ledger can write.
+            if (reason is null)
+            {
+                _metered.MarkFailed(ErrorReason.LedgerUnavailable);
+            }
+
+            await _ledger.RecordDeferredAsync(_metered.ToLedgerRow(RequestId, charge, reason ?? ErrorReason.LedgerUnavailable));
+            throw;
         }
         finally
         {
             _budgets.Settle(_admission, _metered.Model, charge.CostUsd, _metered.OutputTokens);
+            _probe?.Dispose();
         }
 
         return charge;

@@ -2,7 +2,6 @@ using ModelMeter.AspNetCore.Budgets;
 using ModelMeter.AspNetCore.Generation;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Tenancy;
-using ModelMeter.Ledger;
 using ModelMeter.Metering;
 
 namespace ModelMeter.AspNetCore;
@@ -52,7 +51,7 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is metered here.", "model"));
         }
 
-        if (_ledger.Writer.Durability == LedgerDurability.Strict && !_ledger.Writer.IsHealthy)
+        if (!_ledger.Writer.TryAdmit(out var probe))
         {
             _meter.Reject(model, endpoint, ErrorReason.LedgerUnavailable);
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
@@ -76,6 +75,6 @@ public sealed class ModelMeterScope
         metered.Tenant = tenant;
         metered.User = user;
         metered.StartOnDevice();
-        return new MeteredScope(metered, GenerationPipeline.NewRequestId(), admission, _budgets, _ledger.Writer);
+        return new MeteredScope(metered, GenerationPipeline.NewRequestId(), admission, _budgets, _ledger.Writer, probe);
     }
 }

@@ -17,6 +17,9 @@ public sealed class LedgerOptions
     /// <summary>How often <see cref="LedgerDurability.Relaxed"/> commits, milliseconds. Default 1000.</summary>
     public int FlushIntervalMs { get; set; } = 1000;
 
+    /// <summary>How long a request waits for its row's commit in <see cref="LedgerDurability.Strict"/> before it is answered 503, milliseconds. Default 10000.</summary>
+    public int CommitTimeoutMs { get; set; } = 10_000;
+
     /// <summary>Rows the write queue holds before requests wait. Default 65536.</summary>
     public int QueueCapacity { get; set; } = 65_536;
 }

@@ -14,12 +14,14 @@ internal sealed partial class GenerationPipeline
     {
         var (requestId, call, served) = (run.RequestId, run.Call, run.Served);
         var writer = ledger.Writer;
-        if (writer.Durability == LedgerDurability.Strict && !writer.IsHealthy)
+        if (!writer.TryAdmit(out var probe))
         {
-            // Strict: never serve a request that cannot be billed.
+            // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
             return Refuse(requestId, call, new GenerationError(GenerationErrorKind.LedgerUnavailable,
-                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
+                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure });
         }
+
+        using var probing = probe;
 
         var metered = meter.Begin(served.Name, call.Endpoint);
         metered.Tenant = run.Tenant;
@@ -71,7 +73,7 @@ internal sealed partial class GenerationPipeline
                     }
                 }
 
-                charge = metered.Complete();
+                charge = metered.Finish(); // counted as served only once its row is committed (below)
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -102,15 +104,26 @@ internal sealed partial class GenerationPipeline
         try
         {
             await writer.RecordAsync(metered.ToLedgerRow(requestId, charge, error is null ? "ok" : Reason(error.Kind)));
+            if (error is null)
+            {
+                metered.MarkServed(charge);
+            }
         }
         catch (LedgerUnavailableException e)
         {
             LogUnbilled(e, requestId, served.Name);
-            // Strict: an answer that could not be billed is not given.
-            error ??= new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger could not record this request, so it is not served.")
+            if (error is null)
             {
-                RetryAfter = TimeSpan.FromSeconds(5),
-            };
+                // Strict: an answer that could not be billed is not given. Its device time is still the model's: the row
+                // waits (as failed) until the ledger can write, so that request rows plus idle still equal the bill.
+                metered.MarkFailed(ErrorReason.LedgerUnavailable);
+                error = new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger could not record this request, so it is not served.")
+                {
+                    RetryAfter = LedgerWriter.RetryAfterFailure,
+                };
+            }
+
+            await writer.RecordDeferredAsync(metered.ToLedgerRow(requestId, charge, Reason(error.Kind)));
         }
 
         return Ended(run, metered, charge, error, finishReason) with { Text = error is null ? text.ToString() : "", Started = started };

@@ -14,7 +14,7 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// </summary>
 internal sealed partial class LedgerHost(
     IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, BudgetTracker budgets, CostEstimator estimator,
-    TimeProvider time, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
+    ModelMeterMetrics metrics, TimeProvider time, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ILedgerStore? _store;
@@ -42,7 +42,14 @@ internal sealed partial class LedgerHost(
         }
 
         budgets.Seed((budget, from, to) => SpentInScope(store, budget, from, to));
-        Writer = new LedgerWriter(store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path));
+        Writer = new LedgerWriter(
+            store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path),
+            (count, why) =>
+            {
+                metrics.LedgerRowsDropped.WithLabels(why.StartsWith("idle", StringComparison.Ordinal) ? "idle" : "request").Inc(count);
+                LogRowsDropped(count, why, path);
+            },
+            TimeSpan.FromMilliseconds(o.CommitTimeoutMs));
         Writer.Start();
         _idle = new IdleRecorder(meter.Devices, time);
         _minutes = RecordIdleMinutesAsync(_stopping.Token);
@@ -130,4 +137,7 @@ internal sealed partial class LedgerHost(
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "The ledger at {Path} could not write")]
     private partial void LogWriteFailed(Exception exception, string path);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "Gave up {Count} ledger {Why} ({Path})")]
+    private partial void LogRowsDropped(int count, string why, string path);
 }

@@ -17,35 +17,63 @@ public sealed class LedgerWriter : IAsyncDisposable
     private readonly LedgerDurability _durability;
     private readonly TimeSpan _flushInterval;
     private readonly Action<Exception>? _onError;
+    private readonly Action<int, string>? _onDropped;
+    private readonly TimeSpan _commitTimeout;
     private readonly Channel<Entry> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Entry> _retained = [];
     private Task? _loop;
     private volatile bool _healthy = true;
-    private long _lastFailureTicks;
+    private long _nextProbeTicks;
+    private int _probing;
 
     /// <param name="store">Where rows go; initialized already.</param>
     /// <param name="durability">Whether callers wait for their commit.</param>
     /// <param name="flushInterval">How often <see cref="LedgerDurability.Relaxed"/> commits, and how soon a failed write is retried.</param>
     /// <param name="capacity">Rows the queue holds before callers wait.</param>
     /// <param name="onError">Told about every failed write (for logging).</param>
-    public LedgerWriter(ILedgerStore store, LedgerDurability durability, TimeSpan flushInterval, int capacity = 65_536, Action<Exception>? onError = null)
+    /// <param name="onDropped">Told about rows given up (count, why): for counting and logging; none go silently.</param>
+    /// <param name="commitTimeout">How long a <see cref="LedgerDurability.Strict"/> caller waits for its commit before it is told the ledger is unavailable. Default 10 s.</param>
+    public LedgerWriter(
+        ILedgerStore store, LedgerDurability durability, TimeSpan flushInterval, int capacity = 65_536, Action<Exception>? onError = null,
+        Action<int, string>? onDropped = null, TimeSpan? commitTimeout = null)
     {
         _store = store;
         _durability = durability;
         _flushInterval = flushInterval;
         _onError = onError;
+        _onDropped = onDropped;
+        _commitTimeout = commitTimeout ?? TimeSpan.FromSeconds(10);
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
-    /// <summary>How long after a failed write <see cref="IsHealthy"/> stays false, so a new row can try the ledger again.</summary>
+    /// <summary>How long after the ledger fails (and after each probe) the next probe may try it again.</summary>
     public static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
 
+    /// <summary>False from a failed write until a write succeeds.</summary>
+    public bool IsHealthy => _healthy;
+
     /// <summary>
-    /// False for <see cref="RetryAfterFailure"/> after a failed write, and after that until a write
-    /// succeeds, except that one row at a time may try again.
+    /// Whether a <see cref="LedgerDurability.Strict"/> request may run: always while the ledger is healthy; while it is not,
+    /// one request at a time (the probe), at least <see cref="RetryAfterFailure"/> after the last failure, whose commit tells
+    /// whether the ledger is back. The probe holds <paramref name="probe"/> until its commit is done. Relaxed always admits.
     /// </summary>
-    public bool IsHealthy => _healthy || Environment.TickCount64 - Interlocked.Read(ref _lastFailureTicks) > RetryAfterFailure.TotalMilliseconds;
+    public bool TryAdmit(out IDisposable? probe)
+    {
+        probe = null;
+        if (_healthy || _durability == LedgerDurability.Relaxed)
+        {
+            return true;
+        }
+
+        if (Environment.TickCount64 < Interlocked.Read(ref _nextProbeTicks) || Interlocked.CompareExchange(ref _probing, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        probe = new Probe(this);
+        return true;
+    }
 
     /// <summary>The durability mode.</summary>
     public LedgerDurability Durability => _durability;
@@ -67,8 +95,22 @@ public sealed class LedgerWriter : IAsyncDisposable
 
         var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await _queue.Writer.WriteAsync(new Entry(row, null, committed), cancellationToken);
-        await committed.Task;
+        try
+        {
+            await committed.Task.WaitAsync(_commitTimeout, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            // A commit that hangs must not hang the request: it is refused. (The row may still commit later.)
+            throw new LedgerUnavailableException($"The ledger did not commit within {_commitTimeout.TotalSeconds:0.#} s.", e);
+        }
     }
+
+    /// <summary>
+    /// Queues a row that nobody waits for and that is kept until it can be written, in either mode: the row of a
+    /// request whose own commit failed, recorded as failed so that request rows plus idle rows still equal the bill.
+    /// </summary>
+    public ValueTask RecordDeferredAsync(LedgerRow row) => _queue.Writer.WriteAsync(new Entry(row, null, null));
 
     /// <summary>Queues an idle row; never waits for its commit.</summary>
     public ValueTask RecordIdleAsync(IdleRow row) => _queue.Writer.WriteAsync(new Entry(null, row, null));
@@ -135,6 +177,7 @@ public sealed class LedgerWriter : IAsyncDisposable
             {
                 // Shutting down and the store still fails: nothing more can be done for these rows.
                 FailAll(_retained, new LedgerUnavailableException("The ledger was stopped before these rows could be written."));
+                Dropped(_retained, "the server stopped while the ledger could not write");
                 _retained.Clear();
             }
         }
@@ -155,14 +198,52 @@ public sealed class LedgerWriter : IAsyncDisposable
         }
         catch (Exception e)
         {
+            if (_healthy)
+            {
+                // Only the fall from healthy starts the wait for the first probe: retried idle rows failing do not push it on.
+                Interlocked.Exchange(ref _nextProbeTicks, Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds);
+            }
+
             _healthy = false;
-            Interlocked.Exchange(ref _lastFailureTicks, Environment.TickCount64);
             _onError?.Invoke(e);
             var failure = new LedgerUnavailableException("The ledger could not write.", e);
             // Waiting callers learn now. Request rows of Strict callers are theirs to answer for (they refuse
             // the request); every other row, idle rows included, is kept for the next try.
             FailAll(batch, failure);
-            _retained.AddRange(batch.Where(x => x.Request is null || x.Committed is null).Take(MaxRetained - _retained.Count));
+            var kept = batch.Where(x => x.Request is null || x.Committed is null).ToList();
+            var room = MaxRetained - _retained.Count;
+            _retained.AddRange(kept.Take(room));
+            Dropped(kept.Skip(room).ToList(), $"more than {MaxRetained} rows were waiting for the ledger");
+        }
+    }
+
+    private void Dropped(IReadOnlyCollection<Entry> entries, string why)
+    {
+        var requests = entries.Count(e => e.Request is not null);
+        if (requests > 0)
+        {
+            _onDropped?.Invoke(requests, $"request rows: {why}");
+        }
+
+        if (entries.Count - requests > 0)
+        {
+            _onDropped?.Invoke(entries.Count - requests, $"idle rows: {why}");
+        }
+    }
+
+    /// <summary>The one request allowed through while the ledger is failing; disposing it lets the next probe in.</summary>
+    private sealed class Probe(LedgerWriter writer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                // The next probe waits its turn; a probe whose row committed has made the ledger healthy already.
+                Interlocked.Exchange(ref writer._nextProbeTicks, Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds);
+                Interlocked.Exchange(ref writer._probing, 0);
+            }
         }
     }
 

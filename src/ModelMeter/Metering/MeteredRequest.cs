@@ -98,16 +98,30 @@ public sealed class MeteredRequest
     /// <summary>The request succeeded: charges it, counts it and returns what it cost.</summary>
     public RequestCharge Complete()
     {
-        var charge = End(errorType: null);
+        var charge = Finish();
+        MarkServed(charge);
+        return charge;
+    }
+
+    /// <summary>
+    /// The generation ended well: charges its device time (cost and tokens are counted) but does not count it as
+    /// served yet; then exactly one of <see cref="MarkServed"/> (its answer is delivered) or <see cref="MarkFailed"/>.
+    /// </summary>
+    public RequestCharge Finish() => End(errorType: null);
+
+    /// <summary>A finished request's answer was delivered: counts it as served, with its latency.</summary>
+    public void MarkServed(RequestCharge charge)
+    {
         _requests.Inc();
         _model.Duration.Observe(charge.LatencySeconds);
         if (TimeToFirstTokenSeconds is { } firstToken)
         {
             _model.FirstToken.Observe(firstToken);
         }
-
-        return charge;
     }
+
+    /// <summary>A finished request could not be delivered (its row could not be committed): counted as failed with <paramref name="reason"/>.</summary>
+    public void MarkFailed(string reason) => _model.Metrics.Errors.WithLabels(_model.Model, _endpoint, reason).Inc();
 
     /// <summary>
     /// The request failed with <paramref name="reason"/> (one of <see cref="ErrorReason"/>). Device time it

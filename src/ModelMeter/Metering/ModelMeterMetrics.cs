@@ -29,6 +29,7 @@ public sealed class ModelMeterMetrics
         InFlight = factory.CreateGauge(MetricNames.InFlight, "Requests running on the model's device now.", MetricNames.Model);
         DeviceCost = factory.CreateCounter(MetricNames.DeviceCost, "The device bill: device time × hourly rate, US dollars.", MetricNames.Device);
         ReferencePrice = factory.CreateGauge(MetricNames.ReferencePrice, "What a reference API would charge for the model's tokens, US dollars per million, from configuration.", MetricNames.Model, MetricNames.Direction);
+        LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
         TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
         BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
         BudgetLimit = factory.CreateGauge(MetricNames.BudgetLimit, "The budget's limit per period, US dollars.", MetricNames.Budget);
@@ -66,6 +67,9 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Limit per budget.</summary>
     public Gauge BudgetLimit { get; }
+
+    /// <summary>Ledger rows given up, by kind: none should be, and each one is logged.</summary>
+    public Counter LedgerRowsDropped { get; }
 
     /// <summary>Configured reference API prices, for comparing self-hosting with an API.</summary>
     public Gauge ReferencePrice { get; }

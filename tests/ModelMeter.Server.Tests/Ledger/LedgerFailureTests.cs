@@ -39,6 +39,60 @@ public sealed class LedgerFailureTests
     }
 
     [Fact]
+    public async Task Strict_CommitFails_NotServedNotCountedOneProbeAtATime_RowsLandLaterAndAddUpToTheBill()
+    {
+        await using var clock = new RunningClock();
+        var server = await RunningServer.StartAsync(RunningServer.DemoSettings(), services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        try
+        {
+            (await server.GenerateAsync("demo-small", new { prompt = "before", max_tokens = 2 })).EnsureSuccessStatusCode();
+            using (Lock(server.LedgerPath))
+            {
+                using var failed = await server.GenerateAsync("demo-small", new { prompt = "its commit fails", max_tokens = 2 });
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+
+                // After the retry interval, of four requests at once only one (the probe) may run; the rest are refused before a slot.
+                await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(0.5));
+                var burst = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => server.GenerateAsync("demo-small", new { prompt = $"burst {i}", max_tokens = 2 })));
+                Assert.All(burst, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/readyz")).StatusCode);
+            }
+
+            var samples = await server.ScrapeAsync();
+            Assert.Equal(1, samples["model_request_total{model_name=\"demo-small\",endpoint=\"generate\"}"]); // only the answer delivered
+            Assert.Equal(5, samples["model_request_errors_total{model_name=\"demo-small\",endpoint=\"generate\",reason=\"ledger_unavailable\"}"]); // each refused or unbilled request once
+
+            HttpStatusCode status;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            do
+            {
+                using var retry = await server.GenerateAsync("demo-small", new { prompt = "after", max_tokens = 2 });
+                status = retry.StatusCode;
+                Assert.True(DateTime.UtcNow < deadline, "The ledger did not recover within 30 s.");
+                await Task.Delay(200);
+            }
+            while (status != HttpStatusCode.OK);
+
+            Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/readyz")).StatusCode);
+            var meter = server.Services.GetRequiredService<ModelMeter.Metering.CostMeter>();
+            await clock.StopAsync();
+            await server.StopAsync();
+
+            var statuses = LedgerFile.Rows(server.LedgerPath, "SELECT status, cost_usd FROM requests", r => (Status: r.GetString(0), Cost: r.GetDouble(1)));
+            // The first failure and the probe ran and are billed now, as failed; everything else was refused before a slot.
+            Assert.Equal(2, statuses.Count(r => r.Status == "ledger_unavailable"));
+            Assert.True(statuses.Count(r => r.Status == "ok") >= 2, string.Join(", ", statuses));
+            var bill = meter.Devices.Single().Snapshot().BillUsd;
+            var recorded = LedgerFile.RequestCostUsd(server.LedgerPath) + LedgerFile.IdleCostUsd(server.LedgerPath);
+            Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Relaxed_LedgerLocked_KeepsServingAndWritesTheRowsLater()
     {
         var settings = RunningServer.DemoSettings();

@@ -36,6 +36,69 @@ public sealed class LedgerWriterTests
     }
 
     [Fact]
+    public async Task RecordAsync_StrictCommitHangs_ThrowsAfterTheCommitTimeout()
+    {
+        var store = new CountingStore { Blocked = new ManualResetEventSlim(false) };
+        var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10), commitTimeout: TimeSpan.FromMilliseconds(200));
+        writer.Start();
+
+        var error = await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
+
+        Assert.Contains("did not commit within", error.Message);
+        store.Blocked.Set();
+        await writer.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TryAdmit_StrictStoreFailing_OneProbeAtATimeAndNoneBeforeTheRetryInterval()
+    {
+        var store = new CountingStore { Failing = true };
+        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromMilliseconds(10));
+        writer.Start();
+        Assert.True(writer.TryAdmit(out var none));
+        Assert.Null(none);
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
+
+        Assert.False(writer.TryAdmit(out _)); // right after the failure: nobody, however often idle rows retry
+
+        var deadline = DateTime.UtcNow + LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(10);
+        IDisposable? probe;
+        while (!writer.TryAdmit(out probe))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no probe was let through");
+            await Task.Delay(50);
+        }
+
+        Assert.NotNull(probe);
+        Assert.False(writer.TryAdmit(out _)); // one at a time
+        store.Failing = false;
+        await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1));
+        probe!.Dispose();
+        Assert.True(writer.IsHealthy);
+        Assert.True(writer.TryAdmit(out var afterRecovery));
+        Assert.Null(afterRecovery);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_StoreStillFailing_CountsEveryRowGivenUp()
+    {
+        var store = new CountingStore { Failing = true };
+        var dropped = new List<(int Count, string Why)>();
+        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(10), onDropped: (count, why) => dropped.Add((count, why)));
+        writer.Start();
+        for (var i = 0; i < 5; i++)
+        {
+            await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1));
+        }
+
+        await writer.RecordIdleAsync(new IdleRow("cpu", T0, 0.1, 1));
+        await writer.DisposeAsync();
+
+        Assert.Equal(5, dropped.Where(d => d.Why.StartsWith("request", StringComparison.Ordinal)).Sum(d => d.Count));
+        Assert.Equal(1, dropped.Where(d => d.Why.StartsWith("idle", StringComparison.Ordinal)).Sum(d => d.Count));
+    }
+
+    [Fact]
     public async Task RecordAsync_RelaxedStoreFailsThenRecovers_KeepsRowsAndWritesThemLater()
     {
         var store = new CountingStore { Failing = true };
@@ -80,12 +143,15 @@ public sealed class LedgerWriterTests
 
         public volatile bool Failing;
 
+        public ManualResetEventSlim? Blocked;
+
         public int Rows => _rows;
 
         public int Batches => _batches;
 
         public void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle)
         {
+            Blocked?.Wait();
             if (Failing)
             {
                 throw new IOException("disk full");

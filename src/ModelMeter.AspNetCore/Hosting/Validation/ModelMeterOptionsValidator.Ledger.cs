@@ -22,6 +22,11 @@ internal sealed partial class ModelMeterOptionsValidator
             errors.Add($"{Root}:Ledger:FlushIntervalMs: {ledger.FlushIntervalMs} is out of range 1..600000.");
         }
 
+        if (ledger.CommitTimeoutMs is < 1 or > 600_000)
+        {
+            errors.Add($"{Root}:Ledger:CommitTimeoutMs: {ledger.CommitTimeoutMs} is out of range 1..600000.");
+        }
+
         if (ledger.QueueCapacity < 1)
         {
             errors.Add($"{Root}:Ledger:QueueCapacity: {ledger.QueueCapacity} must be at least 1.");
