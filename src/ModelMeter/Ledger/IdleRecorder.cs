@@ -43,7 +43,8 @@ public sealed class IdleRecorder
             _recordedUsd[device.Device] = account.IdleUsd;
             if (delta > 0)
             {
-                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(account.RateVersion)));
+                // The rate of the minute the row covers (a rate change at the boundary belongs to the next minute's row).
+                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(device.Rates.VersionAt(minute))));
             }
         }
 

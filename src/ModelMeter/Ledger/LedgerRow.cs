@@ -37,4 +37,7 @@ public sealed record LedgerRow(
 {
     /// <summary>True when the token counts were estimated by ModelMeter because the backend (an upstream) reported none.</summary>
     public bool UsageEstimated { get; init; }
+
+    /// <summary>When it started using its device, after queueing: its rate is the rate then (repricing looks it up there). Null: <see cref="StartedAt"/>.</summary>
+    public DateTimeOffset? DeviceStartedAt { get; init; }
 }

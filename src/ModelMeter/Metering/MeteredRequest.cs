@@ -140,6 +140,7 @@ public sealed class MeteredRequest
         InputTokens, OutputTokens, charge.LatencySeconds, charge.TimeToFirstTokenSeconds, charge.CostUsd, status, charge.HourlyUsd, charge.RateVersion)
     {
         UsageEstimated = UsageEstimated,
+        DeviceStartedAt = charge.DeviceStartedAt,
     };
 
     private RequestCharge End(string? errorType)
@@ -166,6 +167,7 @@ public sealed class MeteredRequest
         _model.OutputTokens.Inc(OutputTokens);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
-        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1);
+        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1,
+            _onDevice && _model.Device is not null ? _ticket.Started : null);
     }
 }

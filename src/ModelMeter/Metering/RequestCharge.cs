@@ -8,5 +8,7 @@ namespace ModelMeter.Metering;
 /// <param name="EndedAt">When it ended.</param>
 /// <param name="HourlyUsd">The device rate when it started computing (0 if it never did).</param>
 /// <param name="RateVersion">The device's rate-card version then (-1 if it never started).</param>
+/// <param name="DeviceStartedAt">When it started using its device (after any queueing): the moment its rate is taken from; null if it never did.</param>
 public readonly record struct RequestCharge(
-    double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd, int RateVersion = -1);
+    double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd, int RateVersion = -1,
+    DateTimeOffset? DeviceStartedAt = null);

@@ -93,6 +93,18 @@ public sealed class CommandLineTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Reprice_SameRateCard_ChangesNothing()
+    {
+        var before = LedgerFile.RequestCostUsd(LedgerPath) + LedgerFile.IdleCostUsd(LedgerPath);
+
+        var (code, output, _) = Run("reprice", "--from", "2020-01-01T00:00:00Z", "--ledger", LedgerPath, "--ModelMeter:Devices:cpu:HourlyUsd=3600");
+
+        Assert.Equal(0, code);
+        Assert.StartsWith("Repriced 0 rows", output);
+        Assert.Equal(before, LedgerFile.RequestCostUsd(LedgerPath) + LedgerFile.IdleCostUsd(LedgerPath));
+    }
+
+    [Fact]
     public void Reprice_WithoutFrom_ExitsWith2()
     {
         var (code, _, error) = Run("reprice", "--ledger", LedgerPath);

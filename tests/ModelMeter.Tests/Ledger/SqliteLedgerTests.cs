@@ -207,6 +207,34 @@ public sealed class SqliteLedgerTests : IDisposable
     }
 
     [Fact]
+    public void Reprice_UnchangedRates_ChangesNoRow()
+    {
+        _ledger.Append([Row("a", T0, 0.1), Row("a", T0.AddMinutes(5), 0.7) with { HourlyUsd = 3 }], [new IdleRow("gpu0", T0, 0.3, 2.5)]);
+
+        var result = _ledger.Reprice(T0.AddHours(-1), (device, at) => (at < T0.AddMinutes(2) ? 2.5 : 3, 0));
+
+        Assert.Equal(0, result.RowsChanged);
+        Assert.Equal(result.OldTotalUsd, result.NewTotalUsd);
+    }
+
+    [Fact]
+    public void Reprice_RateChangeAtAMinuteBoundary_RepricesExactlyTheRowsAfterIt()
+    {
+        var change = T0.AddMinutes(10);
+        var queuedAcrossTheChange = Row("a", change.AddSeconds(30), 1) with { StartedAt = change.AddSeconds(-20), DeviceStartedAt = change.AddSeconds(5) };
+        _ledger.Append(
+            [Row("a", change.AddSeconds(-1), 1), queuedAcrossTheChange, Row("a", change.AddMinutes(3), 1)],
+            [new IdleRow("gpu0", change.AddMinutes(-1), 0.5, 2.5), new IdleRow("gpu0", change, 0.5, 2.5)]);
+
+        // The rate doubles at the change: rows on the device from then on (by device start, not arrival) and idle minutes from then on.
+        var result = _ledger.Reprice(T0, (device, at) => at < change ? (2.5, 0) : (5.0, 1));
+
+        Assert.Equal(3, result.RowsChanged); // two requests and one idle minute
+        Assert.Equal(4, result.OldTotalUsd, 9);
+        Assert.Equal(1 + 2 + 2 + 0.5 + 1, result.NewTotalUsd, 9);
+    }
+
+    [Fact]
     public void Totals_SeedValues_CountServedRequestsAndAllCost()
     {
         _ledger.Append([Row("a", T0, 1), Row("a", T0, 2) with { Status = "client_closed" }], [new IdleRow("gpu0", T0, 0.25, 2.5)]);

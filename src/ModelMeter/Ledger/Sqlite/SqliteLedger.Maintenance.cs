@@ -45,7 +45,7 @@ public sealed partial class SqliteLedger
         var since = Ms(from);
         var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate, int Version)>();
         double oldTotal = 0, newTotal = 0;
-        ForEachRow(connection, "SELECT id, device, started_ms, cost_usd, hourly_usd FROM requests WHERE started_ms >= $lo AND started_ms < $hi", since, long.MaxValue, r =>
+        ForEachRow(connection, "SELECT id, device, COALESCE(device_started_ms, started_ms), cost_usd, hourly_usd FROM requests WHERE COALESCE(device_started_ms, started_ms) >= $lo AND COALESCE(device_started_ms, started_ms) < $hi", since, long.MaxValue, r =>
             Collect("requests", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
         ForEachRow(connection, "SELECT 0, device, minute_ms, cost_usd, hourly_usd FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi", since, long.MaxValue, r =>
             Collect("idle", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
@@ -94,8 +94,8 @@ public sealed partial class SqliteLedger
             }
 
             // Shared-time cost is proportional to the rate, so scaling by new/old reprices it exactly
-            // for requests that ran within one rate period.
-            var newCost = oldRate > 0 ? cost * newRate / oldRate : cost;
+            // for requests that ran within one rate period. An unchanged rate changes nothing (not even by rounding).
+            var newCost = oldRate > 0 && newRate != oldRate ? cost * newRate / oldRate : cost;
             oldTotal += cost;
             newTotal += newCost;
             if (newCost != cost || newRate != oldRate)

@@ -6,8 +6,8 @@ public sealed partial class SqliteLedger
 {
     private const string InsertRequest = """
         INSERT INTO requests (request_id, started_ms, ended_ms, model, endpoint, tenant, user, device,
-            input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd, rate_version, usage_estimated)
-        VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly, $version, $estimated)
+            input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd, rate_version, usage_estimated, device_started_ms)
+        VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly, $version, $estimated, $deviceStarted)
         """;
 
     private static string UpsertRollup(string table) => $"""
@@ -30,7 +30,7 @@ public sealed partial class SqliteLedger
     {
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         using var transaction = connection.BeginTransaction();
-        using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated"))
+        using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated", "$deviceStarted"))
         using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
         using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
         {
@@ -38,7 +38,7 @@ public sealed partial class SqliteLedger
             {
                 var ended = Ms(row.EndedAt);
                 Bind(insert, row.RequestId, Ms(row.StartedAt), ended, row.Model, row.Endpoint, row.Tenant, row.User, row.Device,
-                    row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd, row.RateVersion, row.UsageEstimated ? 1 : 0);
+                    row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd, row.RateVersion, row.UsageEstimated ? 1 : 0, Ms(row.DeviceStartedAt ?? row.StartedAt));
                 insert.ExecuteNonQuery();
                 Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
                 minutes.ExecuteNonQuery();

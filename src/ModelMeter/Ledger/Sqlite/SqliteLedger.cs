@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -144,6 +144,11 @@ public sealed partial class SqliteLedger : ILedgerStore
         [
             // Version 4: 1 where the token counts were estimated because an upstream reported none.
             "ALTER TABLE requests ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0",
+        ],
+        [
+            // Version 5: when the request started on its device (its rate's moment); older rows only know their arrival.
+            "ALTER TABLE requests ADD COLUMN device_started_ms INTEGER",
+            "UPDATE requests SET device_started_ms = started_ms",
         ],
     ];
 
