@@ -38,4 +38,5 @@ public sealed record LedgerTotals(
     IReadOnlyDictionary<(string Model, string Direction), long> TokensByModel,
     IReadOnlyDictionary<(string Model, string Tenant), double> CostUsdByModelTenant,
     IReadOnlyDictionary<string, double> IdleUsdByDevice,
-    IReadOnlyDictionary<string, double> RequestCostUsdByDevice);
+    IReadOnlyDictionary<string, double> RequestCostUsdByDevice,
+    IReadOnlyDictionary<string, double>? BillUsdByDevice = null);

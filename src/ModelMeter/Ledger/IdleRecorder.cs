@@ -2,12 +2,13 @@ using ModelMeter.Allocation;
 
 namespace ModelMeter.Ledger;
 
-/// <summary>Turns the devices' idle cost into one ledger row per device per minute.</summary>
+/// <summary>Turns the devices' idle cost (and their whole bill) into one ledger row per device per minute.</summary>
 public sealed class IdleRecorder
 {
     private readonly IReadOnlyList<DeviceAllocator> _devices;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, double> _recordedUsd = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _recordedBillUsd = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private DateTimeOffset _since;
 
@@ -40,11 +41,13 @@ public sealed class IdleRecorder
         {
             var account = device.Snapshot();
             var delta = account.IdleUsd - _recordedUsd.GetValueOrDefault(device.Device);
+            var billDelta = account.BillUsd - _recordedBillUsd.GetValueOrDefault(device.Device);
             _recordedUsd[device.Device] = account.IdleUsd;
-            if (delta > 0)
+            _recordedBillUsd[device.Device] = account.BillUsd;
+            if (delta > 0 || billDelta > 0)
             {
                 // The rate of the minute the row covers (a rate change at the boundary belongs to the next minute's row).
-                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(device.Rates.VersionAt(minute))));
+                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(device.Rates.VersionAt(minute))) { BillUsd = billDelta });
             }
         }
 

@@ -108,8 +108,10 @@ public sealed class CostMeter
 
         foreach (var device in _devices)
         {
+            // The recorded bill where the ledger has it: with the Latency method, request costs overlap and exceed the bill.
             var idle = totals.IdleUsdByDevice.GetValueOrDefault(device.Device);
-            _carried[device.Device] = (idle + totals.RequestCostUsdByDevice.GetValueOrDefault(device.Device), idle);
+            var bill = totals.BillUsdByDevice?.GetValueOrDefault(device.Device) ?? idle + totals.RequestCostUsdByDevice.GetValueOrDefault(device.Device);
+            _carried[device.Device] = (bill, idle);
         }
 
         PublishDeviceAccounts();

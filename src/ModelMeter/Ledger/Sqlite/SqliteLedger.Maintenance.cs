@@ -34,7 +34,25 @@ public sealed partial class SqliteLedger
         var idle = new Dictionary<string, double>(StringComparer.Ordinal);
         ForEachRow(connection, "SELECT device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1", long.MinValue, long.MaxValue,
             r => idle[r.GetString(0)] = r.GetDouble(1));
-        return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice);
+        return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice, Bills(connection));
+    }
+
+    /// <summary>
+    /// Each device's bill: the recorded minute bills, plus for minutes from before bills were recorded their idle cost and the
+    /// cost of the requests that ended then (exact in shared-time allocation, where requests plus idle make the bill).
+    /// </summary>
+    private static Dictionary<string, double> Bills(SqliteConnection connection)
+    {
+        var bills = new Dictionary<string, double>(StringComparer.Ordinal);
+        ForEachRow(connection, """
+            SELECT d.device,
+                   (SELECT COALESCE(SUM(bill_usd), 0) FROM idle WHERE device = d.device AND bill_usd IS NOT NULL)
+                 + (SELECT COALESCE(SUM(cost_usd), 0) FROM idle WHERE device = d.device AND bill_usd IS NULL)
+                 + (SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE device = d.device
+                      AND ended_ms < COALESCE((SELECT MIN(minute_ms) FROM idle WHERE device = d.device AND bill_usd IS NOT NULL), $hi))
+            FROM (SELECT DISTINCT device FROM idle UNION SELECT DISTINCT device FROM requests) d WHERE $lo <= $hi
+            """, long.MinValue, long.MaxValue, r => bills[r.GetString(0)] = r.GetDouble(1));
+        return bills;
     }
 
     /// <inheritdoc />
@@ -43,7 +61,7 @@ public sealed partial class SqliteLedger
     {
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         var since = Ms(from);
-        var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate, int Version)>();
+        var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate, int Version, double OldRate)>();
         double oldTotal = 0, newTotal = 0;
         ForEachRow(connection, "SELECT id, device, COALESCE(device_started_ms, started_ms), cost_usd, hourly_usd FROM requests WHERE COALESCE(device_started_ms, started_ms) >= $lo AND COALESCE(device_started_ms, started_ms) < $hi", since, long.MaxValue, r =>
             Collect("requests", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
@@ -57,13 +75,14 @@ public sealed partial class SqliteLedger
             update.Transaction = transaction;
             update.CommandText = change.Table == "requests"
                 ? "UPDATE requests SET cost_usd = $cost, hourly_usd = $rate, rate_version = $version WHERE id = $id"
-                : "UPDATE idle SET cost_usd = $cost, hourly_usd = $rate WHERE device = $device AND minute_ms = $minute";
+                : "UPDATE idle SET cost_usd = $cost, hourly_usd = $rate, bill_usd = bill_usd * $ratio WHERE device = $device AND minute_ms = $minute";
             update.Parameters.AddWithValue("$cost", change.NewCost);
             update.Parameters.AddWithValue("$rate", change.NewRate);
             update.Parameters.AddWithValue("$version", change.Version);
             update.Parameters.AddWithValue("$id", change.Id);
             update.Parameters.AddWithValue("$device", change.Device);
             update.Parameters.AddWithValue("$minute", change.Minute);
+            update.Parameters.AddWithValue("$ratio", change.OldRate > 0 ? change.NewRate / change.OldRate : 1.0);
             update.ExecuteNonQuery();
         }
 
@@ -100,7 +119,7 @@ public sealed partial class SqliteLedger
             newTotal += newCost;
             if (newCost != cost || newRate != oldRate)
             {
-                changes.Add((table, id, device, started, newCost, newRate, version));
+                changes.Add((table, id, device, started, newCost, newRate, version, oldRate));
             }
         }
     }

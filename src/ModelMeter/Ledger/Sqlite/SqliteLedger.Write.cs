@@ -21,8 +21,10 @@ public sealed partial class SqliteLedger
         """;
 
     private const string UpsertIdle = """
-        INSERT INTO idle (device, minute_ms, cost_usd, hourly_usd) VALUES ($device, $minute, $cost, $hourly)
-        ON CONFLICT (device, minute_ms) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd
+        INSERT INTO idle (device, minute_ms, cost_usd, hourly_usd, bill_usd) VALUES ($device, $minute, $cost, $hourly, $bill)
+        ON CONFLICT (device, minute_ms) DO UPDATE SET
+            cost_usd = cost_usd + excluded.cost_usd,
+            bill_usd = CASE WHEN bill_usd IS NULL AND excluded.bill_usd IS NULL THEN NULL ELSE COALESCE(bill_usd, 0) + COALESCE(excluded.bill_usd, 0) END
         """;
 
     /// <inheritdoc />
@@ -47,11 +49,11 @@ public sealed partial class SqliteLedger
             }
         }
 
-        using (var upsert = Command(connection, transaction, UpsertIdle, "$device", "$minute", "$cost", "$hourly"))
+        using (var upsert = Command(connection, transaction, UpsertIdle, "$device", "$minute", "$cost", "$hourly", "$bill"))
         {
             foreach (var row in idle)
             {
-                Bind(upsert, row.Device, MinuteOf(Ms(row.Minute)), row.CostUsd, row.HourlyUsd);
+                Bind(upsert, row.Device, MinuteOf(Ms(row.Minute)), row.CostUsd, row.HourlyUsd, row.BillUsd);
                 upsert.ExecuteNonQuery();
             }
         }

@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -149,6 +149,10 @@ public sealed partial class SqliteLedger : ILedgerStore
             // Version 5: when the request started on its device (its rate's moment); older rows only know their arrival.
             "ALTER TABLE requests ADD COLUMN device_started_ms INTEGER",
             "UPDATE requests SET device_started_ms = started_ms",
+        ],
+        [
+            // Version 6: each device minute's whole bill, busy time included (null for older rows).
+            "ALTER TABLE idle ADD COLUMN bill_usd REAL",
         ],
     ];
 
