@@ -68,6 +68,12 @@ internal sealed partial class GenerationPipeline
 
                     if (observer is not null)
                     {
+                        if (!started && writer.Durability == LedgerDurability.Strict)
+                        {
+                            // Strict: a stream's row exists before its first token reaches the client; the final row replaces it.
+                            await writer.RecordAsync(metered.ToProvisionalRow(requestId, run.ReservedUsd), aborted);
+                        }
+
                         started = true;
                         await observer.OnChunkAsync(context, chunk, aborted);
                     }
@@ -81,6 +87,16 @@ internal sealed partial class GenerationPipeline
                 error = new GenerationError(GenerationErrorKind.ClientClosed, "The client went away.");
                 charge = metered.Fail(ErrorReason.ClientClosed);
                 LogClientClosed(requestId, served.Name, metered.OutputTokens, charge.CostUsd);
+            }
+            catch (LedgerUnavailableException e)
+            {
+                // The provisional row could not be committed: the stream does not start (its client gets 503).
+                error = new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger could not record this stream, so it is not served.")
+                {
+                    RetryAfter = LedgerWriter.RetryAfterFailure,
+                };
+                charge = metered.Fail(ErrorReason.LedgerUnavailable);
+                LogUnbilled(e, requestId, served.Name);
             }
             catch (GenerationException e)
             {

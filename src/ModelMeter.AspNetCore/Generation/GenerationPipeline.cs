@@ -103,7 +103,7 @@ internal sealed partial class GenerationPipeline(
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
-        var run = new Run(requestId, call, served, tenant, user, request, promptTokens);
+        var run = new Run(requestId, call, served, tenant, user, request, promptTokens, admission.EstimateUsd);
         GenerationOutcome? outcome = null;
         try
         {
@@ -197,5 +197,5 @@ internal sealed partial class GenerationPipeline(
 
     /// <summary>An admitted request: everything the metered run needs.</summary>
     private sealed record Run(
-        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int? PromptTokens);
+        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int? PromptTokens, double ReservedUsd);
 }

@@ -35,6 +35,15 @@ public sealed record LedgerRow(
     double HourlyUsd,
     int RateVersion = -1)
 {
+    /// <summary>
+    /// The status of a stream's row committed before its first token (Strict): replaced by the final row when the stream
+    /// ends. One left behind means the process died mid-stream; its <see cref="CostUsd"/> is the budget reservation, not a cost.
+    /// </summary>
+    public const string ProvisionalStatus = "provisional";
+
+    /// <summary>Whether this is a provisional row.</summary>
+    public bool IsProvisional => Status == ProvisionalStatus;
+
     /// <summary>True when the token counts were estimated by ModelMeter because the backend (an upstream) reported none.</summary>
     public bool UsageEstimated { get; init; }
 

@@ -143,6 +143,18 @@ public sealed class MeteredRequest
         DeviceStartedAt = charge.DeviceStartedAt,
     };
 
+    /// <summary>
+    /// The row a stream commits before its first token in Strict durability: what is known now, the status
+    /// <c>provisional</c>, and <paramref name="reservedUsd"/> (its budget reservation) where the cost will be.
+    /// </summary>
+    public Ledger.LedgerRow ToProvisionalRow(string requestId, double reservedUsd) => new(
+        requestId, _startedAt, _time.GetUtcNow(), Model, _endpoint, Tenant, User ?? "", Device,
+        InputTokens, 0, _time.GetElapsedTime(_started).TotalSeconds, null, reservedUsd, Ledger.LedgerRow.ProvisionalStatus,
+        _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1)
+    {
+        DeviceStartedAt = _onDevice && _model.Device is not null ? _ticket.Started : null,
+    };
+
     private RequestCharge End(string? errorType)
     {
         if (_ended)

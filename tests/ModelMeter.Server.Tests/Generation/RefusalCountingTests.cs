@@ -62,8 +62,14 @@ public sealed class RefusalCountingTests(DemoServer demo)
         const string series = "model_request_errors_total{model_name=\"demo-small\",endpoint=\"generate\",reason=\"too_large\"}";
         var before = (await _server.ScrapeAsync())[series];
 
-        using var response = await _server.Client.PostAsync("/v1/generate/demo-small",
-            new StringContent("{\"prompt\": \"" + new string('x', 2 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"));
+        // Expect: 100-continue, as clients sending large bodies do: the server refuses on Content-Length before the body
+        // is sent (without it the refusal can race the upload and the client sees a broken pipe instead of the 413).
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generate/demo-small")
+        {
+            Content = new StringContent("{\"prompt\": \"" + new string('x', 2 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await _server.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal(before + 1, (await _server.ScrapeAsync())[series]);

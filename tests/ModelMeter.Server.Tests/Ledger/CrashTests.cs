@@ -55,4 +55,48 @@ public sealed class CrashTests
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(contentRoot, recursive: true);
     }
+
+    [Fact]
+    public async Task Sigkill_DuringStreams_EveryStartedStreamHasItsProvisionalRow()
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("modelmeter-crash-streams-").FullName;
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Models:demo-large:MaxConcurrency"] = "4";
+        var started = new List<string>();
+        await using (var server = await ServerProcess.StartAsync(contentRoot, settings))
+        {
+            var responses = new List<HttpResponseMessage>();
+            for (var i = 0; i < 4; i++)
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+                {
+                    Content = JsonContent.Create(new { model = "demo-large", prompt = $"stream {i}", max_tokens = 512, stream = true }),
+                };
+                var response = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                response.EnsureSuccessStatusCode();
+
+                // The headers came with the first chunk: the stream has started, so the client has seen part of an answer.
+                var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+                Assert.StartsWith("data: {", await reader.ReadLineAsync());
+                started.Add(response.Headers.GetValues("X-Request-Id").Single());
+                responses.Add(response);
+            }
+
+            server.Kill();
+            responses.ForEach(r => r.Dispose());
+        }
+
+        var ledger = Path.Combine(contentRoot, "data", "ledger.db");
+        var provisional = LedgerFile.Rows(ledger, "SELECT request_id FROM requests WHERE status = 'provisional'", r => r.GetString(0));
+        Assert.Equal(started.Order(), provisional.Order());
+        await using (var restarted = await ServerProcess.StartAsync(contentRoot, settings))
+        {
+            var summary = await restarted.Client.GetFromJsonAsync<JsonElement>("/api/costs/summary?from=2000-01-01T00:00:00Z");
+            var row = summary.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("key").GetString() == "(provisional)");
+            Assert.Equal(4, row.GetProperty("requests").GetInt64());
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(contentRoot, recursive: true);
+    }
 }

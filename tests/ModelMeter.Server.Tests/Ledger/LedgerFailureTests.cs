@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
 using ModelMeter.Ledger;
 
@@ -89,6 +90,25 @@ public sealed class LedgerFailureTests
         finally
         {
             await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Strict_StreamWhileTheLedgerCannotWrite_503BeforeAnyTokenReachesTheClient()
+    {
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        (await server.GenerateAsync("demo-small", new { prompt = "before", max_tokens = 2 })).EnsureSuccessStatusCode();
+
+        using (Lock(server.LedgerPath))
+        {
+            using var stream = await server.Client.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "demo-small", messages = new[] { new { role = "user", content = "stream me" } }, max_tokens = 8, stream = true,
+            });
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, stream.StatusCode);
+            Assert.Equal("application/json", stream.Content.Headers.ContentType?.MediaType); // an error body, not an event stream
+            Assert.Equal("ledger_unavailable", (await stream.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("error").GetProperty("code").GetString());
         }
     }
 

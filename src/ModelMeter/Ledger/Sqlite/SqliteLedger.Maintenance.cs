@@ -48,7 +48,7 @@ public sealed partial class SqliteLedger
             SELECT d.device,
                    (SELECT COALESCE(SUM(bill_usd), 0) FROM idle WHERE device = d.device AND bill_usd IS NOT NULL)
                  + (SELECT COALESCE(SUM(cost_usd), 0) FROM idle WHERE device = d.device AND bill_usd IS NULL)
-                 + (SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE device = d.device
+                 + (SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE device = d.device AND status != 'provisional'
                       AND ended_ms < COALESCE((SELECT MIN(minute_ms) FROM idle WHERE device = d.device AND bill_usd IS NOT NULL), $hi))
             FROM (SELECT DISTINCT device FROM idle UNION SELECT DISTINCT device FROM requests) d WHERE $lo <= $hi
             """, long.MinValue, long.MaxValue, r => bills[r.GetString(0)] = r.GetDouble(1));
@@ -63,7 +63,7 @@ public sealed partial class SqliteLedger
         var since = Ms(from);
         var changes = new List<(string Table, long Id, string Device, long Minute, double NewCost, double NewRate, int Version, double OldRate)>();
         double oldTotal = 0, newTotal = 0;
-        ForEachRow(connection, "SELECT id, device, COALESCE(device_started_ms, started_ms), cost_usd, hourly_usd FROM requests WHERE COALESCE(device_started_ms, started_ms) >= $lo AND COALESCE(device_started_ms, started_ms) < $hi", since, long.MaxValue, r =>
+        ForEachRow(connection, "SELECT id, device, COALESCE(device_started_ms, started_ms), cost_usd, hourly_usd FROM requests WHERE COALESCE(device_started_ms, started_ms) >= $lo AND COALESCE(device_started_ms, started_ms) < $hi AND status != 'provisional'", since, long.MaxValue, r =>
             Collect("requests", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
         ForEachRow(connection, "SELECT 0, device, minute_ms, cost_usd, hourly_usd FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi", since, long.MaxValue, r =>
             Collect("idle", r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetDouble(3), r.GetDouble(4)));
@@ -94,7 +94,7 @@ public sealed partial class SqliteLedger
             Execute(connection, $"""
                 INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
                 SELECT ended_ms - (ended_ms % {unit}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
-                FROM requests WHERE ended_ms >= {sinceHour} GROUP BY 1, 2, 3, 4, 5, 6
+                FROM requests WHERE ended_ms >= {sinceHour} AND status != 'provisional' GROUP BY 1, 2, 3, 4, 5, 6
                 """, transaction);
         }
 

@@ -12,7 +12,7 @@ public sealed partial class SqliteLedger
         foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to), useRollups: by != CostGrouping.User))
         {
             var sql = table == "requests"
-                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi GROUP BY 1, 2"
+                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional' GROUP BY 1, 2"
                 : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi GROUP BY 1, 2";
             ForEachRow(connection, sql, lo, hi, reader =>
             {
@@ -25,7 +25,20 @@ public sealed partial class SqliteLedger
         ForEachRow(connection, $"SELECT {IdleGroupColumn(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to),
             reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2));
 
-        return new CostSummary(from, to, by, idle, IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle));
+        var rows = IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle);
+        return new CostSummary(from, to, by, idle, [.. rows, .. Provisional(connection, Ms(from), Ms(to))]);
+    }
+
+    /// <summary>
+    /// Streams that committed a provisional row and have not ended (or whose process died mid-stream), shown as one
+    /// <c>(provisional)</c> row: their count, and no cost, since what they ran is not known until they end.
+    /// </summary>
+    private static IEnumerable<CostSummaryRow> Provisional(SqliteConnection connection, long from, long to)
+    {
+        long count = 0;
+        ForEachRow(connection, "SELECT COUNT(*) FROM requests WHERE status = 'provisional' AND started_ms >= $lo AND started_ms < $hi", from, to,
+            reader => count = reader.GetInt64(0));
+        return count == 0 ? [] : [new CostSummaryRow(CostSummaryRow.ProvisionalKey, count, 0, 0, 0, 0)];
     }
 
     /// <inheritdoc />
@@ -37,7 +50,7 @@ public sealed partial class SqliteLedger
         var points = new Dictionary<(string Key, long Bucket), double>();
         var sql = $"""
             SELECT {KeyColumn(by, time)}, ($lo + (({time} - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM {table}
-            WHERE {time} >= $lo AND {time} < $hi GROUP BY 1, 2
+            WHERE {time} >= $lo AND {time} < $hi AND status != 'provisional' GROUP BY 1, 2
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
             WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2

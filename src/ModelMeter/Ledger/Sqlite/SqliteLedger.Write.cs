@@ -32,6 +32,7 @@ public sealed partial class SqliteLedger
     {
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         using var transaction = connection.BeginTransaction();
+        using (var replace = Command(connection, transaction, "DELETE FROM requests WHERE request_id = $id AND status = 'provisional'", "$id"))
         using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated", "$deviceStarted"))
         using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
         using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
@@ -41,6 +42,14 @@ public sealed partial class SqliteLedger
                 var ended = Ms(row.EndedAt);
                 Bind(insert, row.RequestId, Ms(row.StartedAt), ended, row.Model, row.Endpoint, row.Tenant, row.User, row.Device,
                     row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd, row.RateVersion, row.UsageEstimated ? 1 : 0, Ms(row.DeviceStartedAt ?? row.StartedAt));
+                if (row.IsProvisional)
+                {
+                    insert.ExecuteNonQuery(); // not in the rollups: it is no cost yet
+                    continue;
+                }
+
+                Bind(replace, row.RequestId);
+                replace.ExecuteNonQuery();
                 insert.ExecuteNonQuery();
                 Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
                 minutes.ExecuteNonQuery();

@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -153,6 +153,10 @@ public sealed partial class SqliteLedger : ILedgerStore
         [
             // Version 6: each device minute's whole bill, busy time included (null for older rows).
             "ALTER TABLE idle ADD COLUMN bill_usd REAL",
+        ],
+        [
+            // Version 7: provisional rows of streams in flight are found by id when their final row replaces them.
+            "CREATE INDEX requests_provisional ON requests (request_id) WHERE status = 'provisional'",
         ],
     ];
 
