@@ -66,8 +66,21 @@ public sealed class CommandLineTests : IAsyncLifetime
         Assert.Equal(0, code);
         Assert.StartsWith("Cost by model, ", output);
         Assert.Contains("demo-medium", output);
-        Assert.Contains("100.0", output.Split('\n').Single(l => l.StartsWith("total", StringComparison.Ordinal)));
+
+        // Each row's share is its total over the grand total, and the shares add up to 100 %.
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var grand = Numbers(lines.Single(l => l.StartsWith("total", StringComparison.Ordinal)))[^2];
+        var rows = lines.Skip(2).Where(l => !l.StartsWith("total", StringComparison.Ordinal)).Select(Numbers).ToList();
+        Assert.True(rows.Count >= 3, output);
+        Assert.All(rows, r => Assert.InRange(Math.Abs(100 * r[^2] / grand - r[^1]), 0, 0.051)); // shown to 0.1 %
+        Assert.InRange(rows.Sum(r => r[^1]), 99.5, 100.5);
     }
+
+    /// <summary>The numbers of a table line (the share's '%' dropped), so [^2] is the total and [^1] the share.</summary>
+    private static double[] Numbers(string line) =>
+        line.Replace("%", " ", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN)
+            .Where(double.IsFinite).ToArray();
 
     [Fact]
     public void Report_BadFlag_ExitsWith2AndSaysWhy()

@@ -25,7 +25,7 @@ public sealed class InfoEndpointTests(DemoServer demo)
     }
 
     [Fact]
-    public async Task Metrics_OnCpuOnlyMachine_HasSeedSeriesAndNoGpuUtilization()
+    public async Task Metrics_DemoServer_HasTheClassicSeries()
     {
         var text = await demo.Server.Client.GetStringAsync("/metrics");
 
@@ -34,6 +34,30 @@ public sealed class InfoEndpointTests(DemoServer demo)
         Assert.Contains("model_request_duration_seconds_bucket{model_name=\"demo-small\",le=\"10\"}", text);
         Assert.Contains("# TYPE model_estimated_cost_dollars_total counter", text);
         Assert.Contains("device_cost_dollars_total{device=\"cpu\"}", text);
-        Assert.DoesNotContain("gpu_utilization_percent", text);
+    }
+
+    [Fact]
+    public async Task Metrics_GpuDevice_GpuSeriesExactlyWhenNvmlAnswers()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Devices:gpu0:Kind"] = "Gpu";
+        settings["ModelMeter:Devices:gpu0:HourlyUsd"] = "2.5";
+        await using var server = await RunningServer.StartAsync(settings, waitUntilReady: false);
+
+        var text = await server.Client.GetStringAsync("/metrics");
+
+        // A GPU is configured, so the series' absence here means NVML did not answer, never that nobody asked.
+        var nvml = System.Runtime.InteropServices.NativeLibrary.TryLoad("libnvidia-ml.so.1", out var handle);
+        if (nvml)
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+            Assert.Contains("gpu_utilization_percent{device=\"gpu0\"}", text);
+        }
+        else
+        {
+            Assert.DoesNotContain("gpu_utilization_percent", text);
+        }
+
+        Assert.Contains("device_cost_dollars_total{device=\"gpu0\"}", text);
     }
 }

@@ -29,7 +29,7 @@ public sealed class DeviceAllocatorTests
     }
 
     [Fact]
-    public void Allocate_TwoConcurrentRequests_SplitsDeviceTimeEvenly()
+    public void Allocate_TwoOverlappingRequests_SplitsDeviceTimeEvenly()
     {
         var time = new FakeTimeProvider(T0);
         var device = new DeviceAllocator("gpu0", RateCard.Flat(DollarPerSecond), time);

@@ -10,7 +10,7 @@ public sealed class BudgetTrackerTests
     private static readonly TimeZoneInfo Berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
 
     [Fact]
-    public void Admit_ConcurrentReservations_RefuseOnceReservedReachesTheLimit()
+    public void Admit_OverlappingReservations_RefuseOnceReservedReachesTheLimit()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
         var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));

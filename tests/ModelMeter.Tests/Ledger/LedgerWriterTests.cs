@@ -110,7 +110,15 @@ public sealed class LedgerWriterTests
             await writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1));
         }
 
-        await Task.Delay(100);
+        // Wait until a write has really failed (not a fixed time that may pass before the first try).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (store.Failures == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no write was tried");
+            await Task.Delay(10);
+        }
+
+        Assert.False(writer.IsHealthy);
         store.Failing = false;
         await writer.DisposeAsync();
 
@@ -140,6 +148,7 @@ public sealed class LedgerWriterTests
     {
         private int _rows;
         private int _batches;
+        private int _failures;
 
         public volatile bool Failing;
 
@@ -149,11 +158,14 @@ public sealed class LedgerWriterTests
 
         public int Batches => _batches;
 
+        public int Failures => _failures;
+
         public void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle)
         {
             Blocked?.Wait();
             if (Failing)
             {
+                Interlocked.Increment(ref _failures);
                 throw new IOException("disk full");
             }
 
