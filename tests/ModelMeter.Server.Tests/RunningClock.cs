@@ -11,8 +11,10 @@ internal sealed class RunningClock : IAsyncDisposable
     private readonly CancellationTokenSource _ticking = new();
     private readonly Task _running;
 
-    public RunningClock()
+    /// <param name="start">The fake clock's first reading; now when null.</param>
+    public RunningClock(DateTimeOffset? start = null)
     {
+        Time = new FakeTimeProvider(start ?? DateTimeOffset.UtcNow);
         _running = Task.Run(async () =>
         {
             while (!_ticking.IsCancellationRequested)
@@ -23,7 +25,7 @@ internal sealed class RunningClock : IAsyncDisposable
         });
     }
 
-    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public FakeTimeProvider Time { get; }
 
     /// <summary>Freezes the clock.</summary>
     public async Task StopAsync()

@@ -21,7 +21,9 @@ public sealed class BudgetTests
         settings["ModelMeter:Budgets:0:Thresholds:1"] = "1.0";
         settings["ModelMeter:Budgets:0:Action"] = "Enforce";
         settings["ModelMeter:Budgets:0:WebhookUrl"] = hook.Url;
-        await using var server = await RunningServer.StartAsync(settings);
+        var noon = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero); // a fake clock at noon: the test cannot straddle midnight
+        await using var clock = new RunningClock(noon);
+        await using var server = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
 
         HttpResponseMessage? refused = null;
         for (var i = 0; i < 100 && refused is null; i++)
@@ -38,8 +40,9 @@ public sealed class BudgetTests
         }
 
         Assert.NotNull(refused);
-        var untilMidnight = DateTimeOffset.UtcNow.Date.AddDays(1) - DateTimeOffset.UtcNow.UtcDateTime;
+        var untilMidnight = noon.AddDays(1).Date - clock.Time.GetUtcNow().UtcDateTime;
         Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds, untilMidnight.TotalSeconds - 10, untilMidnight.TotalSeconds + 10);
+        Assert.InRange(untilMidnight.TotalHours, 11, 12);
         Assert.Equal("daily", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("budget").GetString());
         using (var again = await server.GenerateAsync("demo-medium", new { prompt = "spend", max_tokens = 12 }))
         {

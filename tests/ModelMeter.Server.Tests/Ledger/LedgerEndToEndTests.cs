@@ -43,18 +43,19 @@ public sealed class LedgerEndToEndTests
     }
 
     [Fact]
-    public async Task Stop_AfterTraffic_RequestAndIdleRowsEqualTheDeviceBill()
+    public async Task Stop_AfterConcurrentTraffic_RequestAndIdleRowsEqualTheDeviceBill()
     {
         await using var clock = new RunningClock();
         var time = clock.Time;
         var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600), services: s => s.AddSingleton<TimeProvider>(time));
         try
         {
-            foreach (var model in Models)
+            // Overlapping requests on one device (three models, several at once per model): the shared-time split is what is tested.
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
             {
-                using var response = await server.GenerateAsync(model, new { prompt = "bill me", max_tokens = 8 });
+                using var response = await server.GenerateAsync(Models[i % Models.Length], new { prompt = $"bill me {i}", max_tokens = 8 });
                 response.EnsureSuccessStatusCode();
-            }
+            }));
 
             var meter = server.Services.GetRequiredService<CostMeter>();
             for (var minute = 0; minute < 3; minute++)

@@ -11,6 +11,26 @@ public sealed class DeviceAllocatorTests
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Clock_SteppingBackwards_ChargesNothingTwiceAndNothingNegative()
+    {
+        var time = new SteppingClock(T0);
+        var device = new DeviceAllocator("gpu0", RateCard.Flat(DollarPerSecond), time);
+
+        time.Now = T0.AddSeconds(10);
+        var ticket = device.Start();
+        time.Now = T0.AddSeconds(4); // NTP steps the clock back 6 s mid-request
+        var during = device.Snapshot();
+        time.Now = T0.AddSeconds(12);
+        var cost = device.End(ticket);
+
+        Assert.Equal(10, during.BillUsd, 9); // frozen, not rewound
+        Assert.Equal(2, cost, 9); // only 10 s → 12 s: the repeated seconds are not charged again
+        var account = device.Snapshot();
+        Assert.Equal(12, account.BillUsd, 9);
+        Assert.Equal(account.BillUsd, account.IdleUsd + account.FinishedUsd, 9);
+    }
+
+    [Fact]
     public void End_SingleRequest_ChargesDurationTimesRate()
     {
         var time = new FakeTimeProvider(T0);
@@ -135,5 +155,13 @@ public sealed class DeviceAllocatorTests
         Assert.Equal(0, account.InFlight);
         Assert.InRange(Math.Abs(costs.Sum() + account.IdleUsd - account.BillUsd) / account.BillUsd, 0, 1e-9);
         Assert.True(costs.Sum() > 0);
+    }
+
+    /// <summary>A wall clock that can be set to any time, backwards too (FakeTimeProvider refuses that).</summary>
+    private sealed class SteppingClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 }
