@@ -69,6 +69,28 @@ public sealed class CostApiInputTests(DemoServer demo)
         Assert.Equal(all.Sum(p => p.CostUsd), limited.Sum(p => p.CostUsd), 12);
     }
 
+    [Fact]
+    public async Task Timeseries_PointsOfEachModel_AddUpToTheSummaryOfTheSameWindow()
+    {
+        foreach (var model in new[] { "demo-small", "demo-medium", "demo-small" })
+        {
+            (await _server.GenerateAsync(model, new { prompt = "series", max_tokens = 3 })).EnsureSuccessStatusCode();
+        }
+
+        var window = $"from={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(-30).ToString("O"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(1).ToString("O"))}";
+        var points = Requests(await PointsAsync($"/api/costs/timeseries?by=model&step=5m&{window}"));
+        var rows = await RowsAsync($"/api/costs/summary?by=model&{window}");
+
+        foreach (var model in new[] { "demo-small", "demo-medium" })
+        {
+            var fromPoints = points.Where(p => p.Key == model).Sum(p => p.CostUsd);
+            Assert.True(fromPoints > 0, model);
+            Assert.Equal(rows.Single(r => r.Key == model).CostUsd, fromPoints, 12);
+        }
+
+        Assert.All(points, p => Assert.Equal(0, (p.Start.ToUnixTimeMilliseconds() - points.Min(q => q.Start).ToUnixTimeMilliseconds()) % 300_000));
+    }
+
     private static List<(string Key, DateTimeOffset Start, double CostUsd)> Requests(List<(string Key, DateTimeOffset Start, double CostUsd)> points) =>
         points.Where(p => !p.Key.StartsWith("(idle)", StringComparison.Ordinal)).ToList();
 

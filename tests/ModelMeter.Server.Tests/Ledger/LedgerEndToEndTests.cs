@@ -81,6 +81,56 @@ public sealed class LedgerEndToEndTests
     }
 
     [Fact]
+    public async Task RateChange_ThroughServerLedgerAndReprice_RowsCarryTheirRateAndAddUpToTheBill()
+    {
+        var start = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+        var change = start.AddMinutes(2);
+        await using var clock = new RunningClock(start);
+        var settings = RunningServer.DemoSettings(hourlyUsd: 3600);
+        settings["ModelMeter:Devices:cpu:Rates:0:From"] = change.ToString("O");
+        settings["ModelMeter:Devices:cpu:Rates:0:HourlyUsd"] = "7200";
+        var server = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        try
+        {
+            await SendAsync(server, "before");
+            for (var minute = 0; minute < 3; minute++)
+            {
+                clock.Time.Advance(TimeSpan.FromMinutes(1)); // across the change; the minute timer writes idle rows
+                await Task.Delay(200);
+            }
+
+            await SendAsync(server, "after");
+            var meter = server.Services.GetRequiredService<CostMeter>();
+            await clock.StopAsync();
+            await server.StopAsync();
+
+            var bill = meter.Devices.Single().Snapshot().BillUsd;
+            var recorded = LedgerFile.RequestCostUsd(server.LedgerPath) + LedgerFile.IdleCostUsd(server.LedgerPath);
+            Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
+            var rates = LedgerFile.Rows(server.LedgerPath, "SELECT device_started_ms, hourly_usd, rate_version FROM requests", r => (At: r.GetInt64(0), Rate: r.GetDouble(1), Version: r.GetInt64(2)));
+            Assert.All(rates, r => Assert.Equal(r.At < change.ToUnixTimeMilliseconds() ? (3600.0, 0L) : (7200.0, 1L), (r.Rate, r.Version)));
+            Assert.Contains(rates, r => r.Version == 1);
+            var idleRates = LedgerFile.Rows(server.LedgerPath, "SELECT minute_ms, hourly_usd FROM idle", r => (Minute: r.GetInt64(0), Rate: r.GetDouble(1)));
+            Assert.All(idleRates, r => Assert.Equal(r.Minute < change.ToUnixTimeMilliseconds() ? 3600.0 : 7200.0, r.Rate));
+
+            // The same rate card again: the ledger already holds what it says, so nothing changes.
+            var output = new StringWriter();
+            var code = ModelMeter.Server.Cli.CommandLine.Run(
+                ["reprice", "--from", "2026-11-26T00:00:00Z", "--ledger", server.LedgerPath, "--ModelMeter:Devices:cpu:HourlyUsd=3600",
+                 $"--ModelMeter:Devices:cpu:Rates:0:From={change:O}", "--ModelMeter:Devices:cpu:Rates:0:HourlyUsd=7200"], output, new StringWriter());
+            Assert.Equal(0, code);
+            Assert.StartsWith("Repriced 0 rows", output.ToString());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+
+        static async Task SendAsync(RunningServer server, string prompt) =>
+            await Task.WhenAll(Models.Select(async model => (await server.GenerateAsync(model, new { prompt, max_tokens = 4 })).EnsureSuccessStatusCode()));
+    }
+
+    [Fact]
     public async Task Restart_SameLedger_CostCountersContinueInsteadOfDroppingToZero()
     {
         var contentRoot = Directory.CreateTempSubdirectory("modelmeter-restart-").FullName;
