@@ -113,6 +113,91 @@ public sealed class LedgerFailureTests
     }
 
     [Fact]
+    public async Task Strict_LockedUnderStreamedAndPlainLoad_EveryAnswerHasItsRowAndRowsPlusIdleEqualTheBill()
+    {
+        await using var clock = new RunningClock();
+        var server = await RunningServer.StartAsync(RunningServer.DemoSettings(), services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        try
+        {
+            var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+            using var load = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; !load.IsCancellationRequested; i++)
+                {
+                    if (await AnswerAsync(server, stream: (worker + i) % 2 == 0, $"load {worker}.{i}") is { } id)
+                    {
+                        answered.Add(id);
+                    }
+                }
+            })).ToArray();
+
+            await WaitUntil(() => answered.Count >= 10, "traffic before the lock");
+            using (Lock(server.LedgerPath))
+            {
+                await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(1)); // long enough for failures and a probe
+            }
+
+            var atUnlock = answered.Count;
+            await WaitUntil(() => answered.Count >= atUnlock + 10, "traffic after the lock");
+            await load.CancelAsync();
+            await Task.WhenAll(workers);
+            var samples = await server.ScrapeAsync();
+            var meter = server.Services.GetRequiredService<ModelMeter.Metering.CostMeter>();
+            await clock.StopAsync();
+            await server.StopAsync();
+
+            var rows = LedgerFile.Rows(server.LedgerPath, "SELECT request_id, status FROM requests", r => (Id: r.GetString(0), Status: r.GetString(1)));
+            var ok = rows.Where(r => r.Status == "ok").Select(r => r.Id).ToHashSet();
+            Assert.DoesNotContain(answered, id => !ok.Contains(id)); // no answer delivered without its row
+            Assert.DoesNotContain(rows, r => r.Status == "provisional");
+            Assert.Equal(ok.Count, samples["model_request_total{model_name=\"demo-small\",endpoint=\"completions\"}"] + samples["model_request_total{model_name=\"demo-small\",endpoint=\"generate\"}"]);
+            Assert.True(samples["model_request_errors_total{model_name=\"demo-small\",endpoint=\"generate\",reason=\"ledger_unavailable\"}"]
+                + samples["model_request_errors_total{model_name=\"demo-small\",endpoint=\"completions\",reason=\"ledger_unavailable\"}"] >= 1);
+            var bill = meter.Devices.Single().Snapshot().BillUsd;
+            var recorded = LedgerFile.RequestCostUsd(server.LedgerPath) + LedgerFile.IdleCostUsd(server.LedgerPath);
+            Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>The request id of a complete answer (a 200, and for a stream its [DONE]), or null.</summary>
+    private static async Task<string?> AnswerAsync(RunningServer server, bool stream, string prompt)
+    {
+        try
+        {
+            if (!stream)
+            {
+                using var plain = await server.GenerateAsync("demo-small", new { prompt, max_tokens = 2 });
+                return plain.StatusCode == HttpStatusCode.OK ? (await plain.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("request_id").GetString() : null;
+            }
+
+            using var streamed = await server.Client.PostAsJsonAsync("/v1/completions", new { model = "demo-small", prompt, max_tokens = 4, stream = true });
+            var text = await streamed.Content.ReadAsStringAsync();
+            return streamed.StatusCode == HttpStatusCode.OK && text.Contains("data: [DONE]", StringComparison.Ordinal) && !text.Contains("\"error\"", StringComparison.Ordinal)
+                ? streamed.Headers.GetValues("X-Request-Id").Single()
+                : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task Relaxed_LedgerLocked_KeepsServingAndWritesTheRowsLater()
     {
         var settings = RunningServer.DemoSettings();
