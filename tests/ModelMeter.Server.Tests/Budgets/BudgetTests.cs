@@ -78,7 +78,8 @@ public sealed class BudgetTests
         settings["ModelMeter:Budgets:0:Target"] = "acme";
         settings["ModelMeter:Budgets:0:Period"] = "Month";
         settings["ModelMeter:Budgets:0:LimitUsd"] = "1000";
-        await using var server = await RunningServer.StartAsync(settings);
+        await using var clock = new RunningClock(new DateTimeOffset(2026, 11, 15, 12, 0, 0, TimeSpan.Zero)); // mid-month: no month start mid-test
+        await using var server = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
 
         foreach (var tenant in new[] { "acme", "globex", "acme" })
         {

@@ -187,7 +187,9 @@ public sealed class LedgerEndToEndTests
     [Fact]
     public async Task Forecast_AfterTraffic_ProjectsAtLeastMonthToDate()
     {
-        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        // Mid-month on a fake clock: the test cannot straddle a month start.
+        await using var clock = new RunningClock(new DateTimeOffset(2026, 11, 15, 12, 0, 0, TimeSpan.Zero));
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(), services: s => s.AddSingleton<TimeProvider>(clock.Time));
         using (var response = await server.GenerateAsync("demo-small", new { prompt = "x", max_tokens = 4 }))
         {
             response.EnsureSuccessStatusCode();
