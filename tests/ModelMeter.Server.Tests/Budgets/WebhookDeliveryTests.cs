@@ -18,10 +18,10 @@ public sealed class WebhookDeliveryTests
         await using var server = await RunningServer.StartAsync(settings);
 
         await GenerateAsync(server, "demo-small"); // crosses the budget whose hook hangs
-        await Until(() => hanging.Abandoned >= 1, "the hanging hook's delivery to time out");
+        await Eventually.TrueAsync(() => hanging.Abandoned >= 1, "the hanging hook's delivery to time out");
         await GenerateAsync(server, "demo-medium"); // crosses the budget with the good hook
 
-        await Until(() => !good.Received.IsEmpty, "the good hook's delivery");
+        await Eventually.TrueAsync(() => !good.Received.IsEmpty, "the good hook's delivery");
         Assert.Equal("to-good-hook", good.Received.Single().GetProperty("budget").GetString());
     }
 
@@ -34,7 +34,7 @@ public sealed class WebhookDeliveryTests
 
         await GenerateAsync(server, "demo-small"); // crosses both global budgets at once
 
-        await Until(() => !good.Received.IsEmpty, "the good hook's delivery");
+        await Eventually.TrueAsync(() => !good.Received.IsEmpty, "the good hook's delivery");
         Assert.Equal(0, hanging.Abandoned); // the hanging delivery is still waiting: the good one did not queue behind it
     }
 
@@ -58,14 +58,5 @@ public sealed class WebhookDeliveryTests
     {
         using var response = await server.GenerateAsync(model, new { prompt = "spend", max_tokens = 4 });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(50, deadline.Token).ContinueWith(t => Assert.False(t.IsCanceled, $"Timed out waiting for {what}."));
-        }
     }
 }

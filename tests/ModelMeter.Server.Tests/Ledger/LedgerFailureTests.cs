@@ -132,14 +132,14 @@ public sealed class LedgerFailureTests
                 }
             })).ToArray();
 
-            await WaitUntil(() => answered.Count >= 10, "traffic before the lock");
+            await Eventually.TrueAsync(() => answered.Count >= 10, "traffic before the lock", 60);
             using (Lock(server.LedgerPath))
             {
                 await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(1)); // long enough for failures and a probe
             }
 
             var atUnlock = answered.Count;
-            await WaitUntil(() => answered.Count >= atUnlock + 10, "traffic after the lock");
+            await Eventually.TrueAsync(() => answered.Count >= atUnlock + 10, "traffic after the lock", 60);
             await load.CancelAsync();
             await Task.WhenAll(workers);
             var samples = await server.ScrapeAsync();
@@ -184,16 +184,6 @@ public sealed class LedgerFailureTests
         catch (HttpRequestException)
         {
             return null;
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(50);
         }
     }
 

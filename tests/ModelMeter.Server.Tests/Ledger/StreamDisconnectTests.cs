@@ -41,7 +41,7 @@ public sealed class StreamDisconnectTests
             var requests = "model_request_total{model_name=\"demo-medium\",endpoint=\"completions\"}";
             var closed = $"model_request_errors_total{{model_name=\"demo-medium\",endpoint=\"completions\",reason=\"{ErrorReason.ClientClosed}\"}}";
             var meter = server.Services.GetRequiredService<CostMeter>();
-            await WaitUntilAsync(async () => (await server.ScrapeAsync()) is var s && s[requests] + s[closed] == 100);
+            await Eventually.TrueAsync(async () => (await server.ScrapeAsync()) is var s && s[requests] + s[closed] == 100, "the metrics to account for all 100 streams", 60);
             var samples = await server.ScrapeAsync();
             await clock.StopAsync();
             await server.StopAsync();
@@ -60,16 +60,6 @@ public sealed class StreamDisconnectTests
         finally
         {
             await server.DisposeAsync();
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The metrics never accounted for all 100 streams.");
-            await Task.Delay(50);
         }
     }
 }

@@ -42,7 +42,7 @@ public sealed class RateLimitTests
 
         using var cancel = new CancellationTokenSource();
         var first = server.Client.PostAsJsonAsync("/v1/generate/demo-large", new { prompt = "hold the slot", max_tokens = 512 }, cancel.Token);
-        await WaitUntilAsync(async () => (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"] == 1);
+        await Eventually.TrueAsync(async () => (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"] == 1, "the first request to hold the device");
 
         using var second = await server.GenerateAsync("demo-large", new { prompt = "me too", max_tokens = 2 });
         using var otherTenant = await SendAsync(server, "globex", "demo-large");
@@ -59,15 +59,5 @@ public sealed class RateLimitTests
         var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/generate/{model}") { Content = JsonContent.Create(new { prompt = "hi", max_tokens = 1 }) };
         request.Headers.Add("X-Tenant", tenant);
         return server.Client.SendAsync(request);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 30 s.");
-            await Task.Delay(20);
-        }
     }
 }
