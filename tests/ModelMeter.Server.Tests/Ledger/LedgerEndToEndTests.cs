@@ -61,7 +61,7 @@ public sealed class LedgerEndToEndTests
             for (var minute = 0; minute < 3; minute++)
             {
                 time.Advance(TimeSpan.FromMinutes(1)); // an idle minute, written by the minute timer
-                await Task.Delay(200);
+                await Eventually.TrueAsync(() => IdleMinutes(server) >= minute + 1, "the minute timer to write the idle minute");
             }
 
             await clock.StopAsync();
@@ -96,7 +96,7 @@ public sealed class LedgerEndToEndTests
             for (var minute = 0; minute < 3; minute++)
             {
                 clock.Time.Advance(TimeSpan.FromMinutes(1)); // across the change; the minute timer writes idle rows
-                await Task.Delay(200);
+                await Eventually.TrueAsync(() => IdleMinutes(server) >= minute + 1, "the minute timer to write the idle minute");
             }
 
             await SendAsync(server, "after");
@@ -202,6 +202,9 @@ public sealed class LedgerEndToEndTests
         Assert.True(forecast.GetProperty("projected_month_usd").GetDouble() >= monthToDate);
         Assert.Equal(monthToDate / 7, forecast.GetProperty("trailing_7d_daily_usd").GetDouble(), 9);
     }
+
+    private static long IdleMinutes(RunningServer server) =>
+        LedgerFile.Rows(server.LedgerPath, "SELECT COUNT(DISTINCT minute_ms) FROM idle", r => r.GetInt64(0)).Single();
 
     private static string Iso(DateTimeOffset time) => Uri.EscapeDataString(time.ToString("O", CultureInfo.InvariantCulture));
 }
