@@ -12,6 +12,7 @@ public sealed class SmallModels : IDisposable
         Root = Directory.CreateTempSubdirectory("modelmeter-onnx-tests-").FullName;
         DemoModels.EnsureWritten(Config, WithCache, withPast: true, seed: 3);
         DemoModels.EnsureWritten(Config, WithoutCache, withPast: false, seed: 3);
+        DemoModels.EnsureWritten(Config with { ContextLength = 512 }, LongContext, withPast: true, seed: 3);
     }
 
     public string Root { get; }
@@ -19,6 +20,9 @@ public sealed class SmallModels : IDisposable
     public string WithCache => Path.Combine(Root, "with-cache");
 
     public string WithoutCache => Path.Combine(Root, "without-cache");
+
+    /// <summary>The cached model with a 512-token context, for prompts of a few hundred tokens.</summary>
+    public string LongContext => Path.Combine(Root, "long-context");
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }

@@ -76,6 +76,18 @@ public sealed partial class OnnxCausalLm
 
         public IEnumerable<OrtValue> Values => _values;
 
+        /// <summary>Hands the tensors over (to a batched row): this cache no longer owns them.</summary>
+        public OrtValue[] TakeValues()
+        {
+            var taken = _values.ToArray();
+            for (var i = 0; i < _values.Length; i++)
+            {
+                _values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, 1, 0, 1]);
+            }
+
+            return taken;
+        }
+
         /// <summary>Takes over the step's present tensors (outputs 1..n) as the next step's past.</summary>
         public void Replace(IReadOnlyList<OrtValue> outputs, int length)
         {

@@ -41,6 +41,9 @@ public sealed partial class OnnxCausalLm : IDisposable
     /// <summary>The most tokens (prompt plus generated) one request may hold.</summary>
     public int ContextLength { get; }
 
+    /// <summary>The end-of-text token id.</summary>
+    public int EndOfTextId => _tokenizer.EndOfTextId;
+
     /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
     public bool UsesCache => _pastNames.Length > 0;
 

@@ -1,0 +1,140 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using ModelMeter.Serving;
+
+namespace ModelMeter.Onnx.Generation;
+
+public sealed partial class OnnxCausalLm
+{
+    /// <summary>
+    /// Starts a row for batched decoding: runs its prompt alone (prefill) and picks its first token. The row keeps its own
+    /// key/value cache, so rows of any lengths can share <see cref="DecodeStep"/> and join or leave between steps.
+    /// Needs a model with a key/value cache.
+    /// </summary>
+    public DecodeRow StartRow(IReadOnlyList<int> promptIds, GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        if (!UsesCache)
+        {
+            throw new InvalidOperationException("Batched decoding needs a model with key/value cache inputs.");
+        }
+
+        var sequence = new List<long>(promptIds.Count + request.MaxTokens);
+        sequence.AddRange(promptIds.Count > 0 ? promptIds.Select(id => (long)id) : [_tokenizer.EndOfTextId]);
+        var row = new DecodeRow(this, sequence, new TokenSampler(request.Temperature ?? 0, request.TopP ?? 1, request.Seed), request.MaxTokens);
+        using var runOptions = new RunOptions();
+        using var cache = new KeyValueCache(this);
+        row.Accept(Step(sequence, cache, row.Sampler, runOptions, cancellationToken), cache.TakeValues(), sequence.Count);
+        return row;
+    }
+
+    /// <summary>
+    /// One decode step for every row at once: each row's last token goes in, its next token comes out. Rows are
+    /// left-padded to the longest cache; <c>attention_mask</c> hides the padding and <c>position_ids</c> carry each
+    /// row's own positions, so each row computes what it would alone (to float rounding).
+    /// </summary>
+    public void DecodeStep(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var batch = rows.Count;
+        var longest = rows.Max(r => r.CacheLength);
+        var ids = new long[batch];
+        var positions = new long[batch];
+        var mask = new long[batch * (longest + 1)];
+        for (var r = 0; r < batch; r++)
+        {
+            ids[r] = rows[r].LastToken;
+            positions[r] = rows[r].CacheLength;
+            Array.Fill(mask, 1L, r * (longest + 1) + (longest - rows[r].CacheLength), rows[r].CacheLength + 1);
+        }
+
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, 1]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, longest + 1]);
+        using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [batch, 1]);
+        var names = new List<string>(3 + _pastNames.Length) { "input_ids", "attention_mask" };
+        var values = new List<OrtValue> { idsValue, maskValue };
+        if (_hasPositionIds)
+        {
+            names.Add("position_ids");
+            values.Add(positionsValue);
+        }
+
+        var pasts = new OrtValue[_pastNames.Length];
+        try
+        {
+            for (var i = 0; i < pasts.Length; i++)
+            {
+                pasts[i] = PadAndStack(rows, i, longest);
+            }
+
+            names.AddRange(_pastNames);
+            values.AddRange(pasts);
+            using var runOptions = new RunOptions();
+            using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
+            using var outputs = _session.Run(runOptions, names, values, ["logits", .. _presentNames]);
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            var vocabulary = (int)outputs[0].GetTensorTypeAndShape().Shape[2];
+            for (var r = 0; r < batch; r++)
+            {
+                var next = rows[r].Sampler.Next(logits.Slice(r * vocabulary, vocabulary));
+                var caches = new OrtValue[_presentNames.Length];
+                for (var i = 0; i < caches.Length; i++)
+                {
+                    caches[i] = Unpad(outputs[i + 1], r, longest + 1, rows[r].CacheLength + 1);
+                }
+
+                rows[r].Accept(next, caches, rows[r].CacheLength + 1);
+            }
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            foreach (var past in pasts)
+            {
+                past?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>[batch, heads, longest, width]: each row's cache of layer tensor <paramref name="index"/>, right-aligned (zeros before it).</summary>
+    private OrtValue PadAndStack(IReadOnlyList<DecodeRow> rows, int index, int longest)
+    {
+        var stacked = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows.Count, _heads, longest, _headWidth]);
+        var target = stacked.GetTensorMutableDataAsSpan<float>();
+        target.Clear();
+        var width = (int)_headWidth;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var length = rows[r].CacheLength;
+            var source = rows[r].Cache[index].GetTensorDataAsSpan<float>();
+            for (var h = 0; h < _heads; h++)
+            {
+                source.Slice(h * length * width, length * width)
+                    .CopyTo(target.Slice((((r * (int)_heads) + h) * longest + (longest - length)) * width, length * width));
+            }
+        }
+
+        return stacked;
+    }
+
+    /// <summary>Row <paramref name="row"/>'s last <paramref name="length"/> positions of a [batch, heads, total, width] present tensor, as [1, heads, length, width].</summary>
+    private OrtValue Unpad(OrtValue present, int row, int total, int length)
+    {
+        var width = (int)_headWidth;
+        var source = present.GetTensorDataAsSpan<float>();
+        var own = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, _heads, length, _headWidth]);
+        var target = own.GetTensorMutableDataAsSpan<float>();
+        for (var h = 0; h < _heads; h++)
+        {
+            source.Slice((((row * (int)_heads) + h) * total + (total - length)) * width, length * width).CopyTo(target.Slice(h * length * width, length * width));
+        }
+
+        return own;
+    }
+}

@@ -1,0 +1,89 @@
+using ModelMeter.Onnx.Generation;
+using ModelMeter.Serving;
+
+namespace ModelMeter.Onnx.Tests.Generation;
+
+/// <summary>Rows of different lengths decoded together give, token for token, what each gives alone.</summary>
+[Collection(SmallModelsCollection.Name)]
+public sealed class BatchedDecodingTests(SmallModels models)
+{
+    [Fact]
+    public void DecodeStep_PromptsOf1And7And300Tokens_SameGreedyTokensAsAlone()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompts = new[] { Prompt(model, 1), Prompt(model, 7), Prompt(model, 300) };
+        var request = new GenerationRequest(12);
+        var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
+
+        var rows = prompts.Select(p => model.StartRow(p, request)).ToList();
+        try
+        {
+            while (rows.Any(r => !r.Finished))
+            {
+                model.DecodeStep(rows.Where(r => !r.Finished).ToList());
+            }
+
+            for (var i = 0; i < prompts.Length; i++)
+            {
+                Assert.Equal(alone[i], rows[i].Generated);
+            }
+        }
+        finally
+        {
+            rows.ForEach(r => r.Dispose());
+        }
+    }
+
+    [Fact]
+    public void DecodeStep_RowsJoiningAndLeavingBetweenSteps_EachStillMatchesItsOwnRun()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var shortRequest = new GenerationRequest(3);
+        var longRequest = new GenerationRequest(10);
+        var first = Prompt(model, 5);
+        var late = Prompt(model, 40);
+        var expectedFirst = model.GenerateTokens(first, longRequest, default).ToList();
+        var expectedShort = model.GenerateTokens(first, shortRequest, default).ToList();
+        var expectedLate = model.GenerateTokens(late, longRequest, default).ToList();
+
+        using var a = model.StartRow(first, longRequest);
+        using var b = model.StartRow(first, shortRequest); // leaves after 3 tokens
+        model.DecodeStep([a, b]);
+        model.DecodeStep([a, b]);
+        using var c = model.StartRow(late, longRequest); // joins mid-way, with a longer cache than the others
+        while (!a.Finished || !c.Finished)
+        {
+            model.DecodeStep(new[] { a, b, c }.Where(r => !r.Finished).ToList());
+        }
+
+        Assert.Equal(expectedFirst, a.Generated);
+        Assert.Equal(expectedShort, b.Generated);
+        Assert.Equal("length", b.FinishReason);
+        Assert.Equal(expectedLate, c.Generated);
+    }
+
+    [Fact]
+    public void DecodeStep_SeededSampling_ReproduciblePerRowInABatch()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var seeded = new GenerationRequest(8, Temperature: 1.2, TopP: 0.95, Seed: 42);
+        var prompt = Prompt(model, 9);
+        var alone = model.GenerateTokens(prompt, seeded, default).ToList();
+
+        using var row = model.StartRow(prompt, seeded);
+        using var other = model.StartRow(Prompt(model, 30), new GenerationRequest(8, Temperature: 1.2, Seed: 7));
+        while (!row.Finished)
+        {
+            model.DecodeStep(new[] { row, other }.Where(r => !r.Finished).ToList());
+        }
+
+        Assert.Equal(alone, row.Generated);
+    }
+
+    /// <summary>A prompt of exactly <paramref name="tokens"/> token ids (ordinary word tokens, cycled).</summary>
+    private static int[] Prompt(OnnxCausalLm model, int tokens)
+    {
+        var words = model.Tokenize(" where did the money go and who ate the budget this month");
+        return Enumerable.Range(0, tokens).Select(i => words[i % words.Count]).ToArray();
+    }
+}
