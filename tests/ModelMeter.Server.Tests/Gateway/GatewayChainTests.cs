@@ -55,7 +55,7 @@ public sealed class GatewayChainTests(GatewayChain chain)
     {
         await using var front = await RunningServer.StartAsync(new GatewaySettings().Priced("chain-priced", chain.BackUrl, 150, 600, "demo-medium").Settings);
 
-        ChatCompletion whole = await Chat(front, "chain-priced").CompleteChatAsync([new UserChatMessage("price me")], new ChatCompletionOptions { MaxOutputTokenCount = 7 });
+        ChatCompletion whole = await Chat(front, "chain-priced").CompleteChatAsync([new UserChatMessage("price me")], new ChatCompletionOptions { MaxOutputTokenCount = 7, Temperature = 0 });
         using var streamed = await front.Client.PostAsJsonAsync("/v1/completions", new { model = "chain-priced", prompt = "and me", max_tokens = 4, stream = true });
         await streamed.Content.ReadAsStringAsync();
 

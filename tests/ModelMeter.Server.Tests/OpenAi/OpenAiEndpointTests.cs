@@ -97,7 +97,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
         var before = await _server.ScrapeAsync();
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
-            Content = JsonContent.Create(new { model = "demo-large", messages = new[] { new { role = "user", content = "tell me everything" } }, max_tokens = 512, stream = true }),
+            Content = JsonContent.Create(new { model = "demo-large", messages = new[] { new { role = "user", content = "tell me everything" } }, max_tokens = 512, temperature = 0, stream = true }),
         })
         using (var response = await _server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
