@@ -23,7 +23,7 @@ internal sealed partial class ModelLoader(
             {
                 var clock = Stopwatch.StartNew();
                 var backend = await factory.CreateAsync(name, model, stoppingToken);
-                catalog.Add(new ServedModel(name, backend, new ModelGate(model.MaxConcurrency ?? factory.DefaultMaxConcurrency, model.MaxQueue)));
+                catalog.Add(new ServedModel(name, backend, new ModelGate(model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, model.MaxBatch), model.MaxQueue)));
                 LogLoaded(name, factory.Name, clock.Elapsed.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -24,6 +24,12 @@ public sealed class ModelOptions
     /// <summary>What an API would charge for this model's tokens, to compare self-hosting with; optional.</summary>
     public TokenPriceOptions? ReferencePrice { get; set; }
 
+    /// <summary>
+    /// ONNX: the most requests decoded together in one forward pass (continuous batching); 1, the default for now, decodes
+    /// one request at a time. Above 1 the model computes that many requests at once unless <see cref="MaxConcurrency"/> says otherwise.
+    /// </summary>
+    public int MaxBatch { get; set; } = 1;
+
     /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
     public int IntraOpThreads { get; set; }
 

@@ -5,9 +5,10 @@ namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
 /// An ONNX causal language model as a ModelMeter backend: renders chat messages, counts tokens, and streams
-/// text as whole characters (a token that ends inside a multi-byte character waits for the next one).
+/// text as whole characters (a token that ends inside a multi-byte character waits for the next one). With a
+/// <see cref="BatchScheduler"/> requests are decoded together (continuous batching).
 /// </summary>
-public sealed class OnnxBackend(OnnxCausalLm model) : IModelBackend, ITokenCounter
+public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null) : IModelBackend, ITokenCounter
 {
     /// <summary>The model run by this backend.</summary>
     public OnnxCausalLm Model => model;
@@ -42,77 +43,61 @@ public sealed class OnnxBackend(OnnxCausalLm model) : IModelBackend, ITokenCount
     }
 
     /// <inheritdoc />
-    /// <remarks>Each chunk is computed when it is asked for, on the caller's thread (ONNX Runtime steps are synchronous).</remarks>
-    public IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken) =>
-        Generate(prompt, request, cancellationToken).ToAsyncEnumerable();
-
-    private IEnumerable<GenerationChunk> Generate(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Without a scheduler each chunk is computed when it is asked for, on the caller's thread (ONNX Runtime steps are
+    /// synchronous); with one, the request joins the model's running batch and its tokens arrive as steps end.
+    /// </remarks>
+    public IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken)
     {
         var promptIds = model.Tokenize(Render(prompt));
-        var stops = request.Stop ?? [];
-        var holdBack = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1; // text that may yet become a stop string is not sent
-        var generated = new List<int>(request.MaxTokens);
-        var sent = "";
-        foreach (var token in model.GenerateTokens(promptIds, request, cancellationToken))
+        return scheduler is null
+            ? Chunks(model.GenerateTokens(promptIds, request, cancellationToken), promptIds.Count, request).ToAsyncEnumerable()
+            : ChunksAsync(scheduler.GenerateTokensAsync(promptIds, request, cancellationToken), promptIds.Count, request, cancellationToken);
+    }
+
+    private IEnumerable<GenerationChunk> Chunks(IEnumerable<int> tokens, int promptTokens, GenerationRequest request)
+    {
+        var chunker = new TextChunker(model, request, promptTokens);
+        foreach (var token in tokens)
         {
-            generated.Add(token);
-            var text = model.Decode(generated);
-            if (text.EndsWith('\uFFFD') || !text.StartsWith(sent, StringComparison.Ordinal))
+            if (chunker.Add(token) is { } chunk)
             {
-                continue; // an incomplete character: wait for its other bytes
+                yield return chunk;
             }
 
-            if (StopAt(text, stops, sent.Length - holdBack) is { } end)
+            if (chunker.Stopped)
             {
-                yield return Last(text[..end], sent, generated.Count, "stop", promptIds.Count);
                 yield break;
             }
-
-            var sendable = text.Length - holdBack;
-            if (sendable > 0 && char.IsHighSurrogate(text[sendable - 1]))
-            {
-                sendable--;
-            }
-
-            if (sendable > sent.Length)
-            {
-                yield return new GenerationChunk(text[sent.Length..sendable], generated.Count);
-                sent = text[..sendable];
-            }
         }
 
-        var all = model.Decode(generated);
-        var finish = generated.Count < request.MaxTokens ? "stop" : "length";
-        if (StopAt(all, stops, sent.Length - holdBack) is { } stopAt)
-        {
-            (all, finish) = (all[..stopAt], "stop");
-        }
-
-        yield return Last(all, sent, generated.Count, finish, promptIds.Count);
+        yield return chunker.Last();
     }
 
-    private static GenerationChunk Last(string all, string sent, int outputTokens, string finish, int inputTokens)
+    private async IAsyncEnumerable<GenerationChunk> ChunksAsync(
+        IAsyncEnumerable<int> tokens, int promptTokens, GenerationRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var rest = all.Length > sent.Length && all.StartsWith(sent, StringComparison.Ordinal) ? all[sent.Length..] : "";
-        return new GenerationChunk(rest, outputTokens, finish, new TokenUsage(inputTokens, outputTokens));
-    }
-
-    /// <summary>Where the first stop string starts in <paramref name="text"/> (searching from <paramref name="from"/>), or null.</summary>
-    private static int? StopAt(string text, IReadOnlyList<string> stops, int from)
-    {
-        int? first = null;
-        foreach (var stop in stops)
+        var chunker = new TextChunker(model, request, promptTokens);
+        await foreach (var token in tokens.WithCancellation(cancellationToken))
         {
-            var at = text.IndexOf(stop, Math.Max(0, from), StringComparison.Ordinal);
-            if (at >= 0 && (first is null || at < first))
+            if (chunker.Add(token) is { } chunk)
             {
-                first = at;
+                yield return chunk;
+            }
+
+            if (chunker.Stopped)
+            {
+                yield break;
             }
         }
 
-        return first;
+        yield return chunker.Last();
     }
 
     /// <inheritdoc />
-    public void Dispose() => model.Dispose();
+    public void Dispose()
+    {
+        scheduler?.Dispose();
+        model.Dispose();
+    }
 }

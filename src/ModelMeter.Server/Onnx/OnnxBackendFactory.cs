@@ -2,12 +2,13 @@ using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Onnx.Building;
 using ModelMeter.Onnx.Generation;
+using ModelMeter.Metering;
 using ModelMeter.Serving;
 
 namespace ModelMeter.Server.Onnx;
 
 /// <summary><c>"Backend": "Onnx"</c>: runs an Optimum export with ONNX Runtime here; writes the demo models on first use.</summary>
-internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
+internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
 {
     public string Name => "Onnx";
 
@@ -40,7 +41,10 @@ internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, I
 
         var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads);
         LogLoaded(model, directory, lm.UsesCache);
-        return Task.FromResult<IModelBackend?>(new OnnxBackend(lm));
+        // Models without cache inputs re-run the whole sequence per token and are not batched.
+        var batchSize = metrics.BatchSize.WithLabels(model);
+        var scheduler = options.MaxBatch > 1 && lm.UsesCache ? new BatchScheduler(lm, options.MaxBatch, rows => batchSize.Observe(rows)) : null;
+        return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }
 
     private string Resolve(string path) => Path.GetFullPath(path, environment.ContentRootPath);

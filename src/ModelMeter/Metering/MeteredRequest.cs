@@ -66,6 +66,7 @@ public sealed class MeteredRequest
 
         _onDevice = true;
         _model.InFlight.Inc();
+        _model.Metrics.QueueWait.WithLabels(_model.Model).Observe(_time.GetElapsedTime(_started).TotalSeconds);
     }
 
     /// <summary>The backend has generated <paramref name="outputTokens"/> tokens so far; the first one marks the time to first token.</summary>

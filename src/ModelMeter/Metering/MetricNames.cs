@@ -18,6 +18,8 @@ public static class MetricNames
     public const string BudgetLimit = "budget_limit_dollars";
     public const string Tenant = "tenant";
     public const string Budget = "budget";
+    public const string BatchSize = "model_batch_size";
+    public const string QueueWait = "model_queue_wait_seconds";
     public const string LedgerRowsDropped = "ledger_rows_dropped_total";
     public const string ReferencePrice = "model_reference_price_dollars_per_million_tokens";
 

@@ -29,6 +29,10 @@ public sealed class ModelMeterMetrics
         InFlight = factory.CreateGauge(MetricNames.InFlight, "Requests running on the model's device now.", MetricNames.Model);
         DeviceCost = factory.CreateCounter(MetricNames.DeviceCost, "The device bill: device time × hourly rate, US dollars.", MetricNames.Device);
         ReferencePrice = factory.CreateGauge(MetricNames.ReferencePrice, "What a reference API would charge for the model's tokens, US dollars per million, from configuration.", MetricNames.Model, MetricNames.Direction);
+        BatchSize = factory.CreateHistogram(MetricNames.BatchSize, "Rows decoded together in one forward pass (continuous batching).",
+            new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = [1, 2, 4, 8, 16, 32, 64] });
+        QueueWait = factory.CreateHistogram(MetricNames.QueueWait, "Seconds a request waited for its model before computing (not charged).",
+            new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = FirstTokenBuckets });
         LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
         TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
         BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
@@ -67,6 +71,12 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Limit per budget.</summary>
     public Gauge BudgetLimit { get; }
+
+    /// <summary>Rows per batched decode step, per model.</summary>
+    public Histogram BatchSize { get; }
+
+    /// <summary>Seconds from a request's arrival to its start on the device, per model.</summary>
+    public Histogram QueueWait { get; }
 
     /// <summary>Ledger rows given up, by kind: none should be, and each one is logged.</summary>
     public Counter LedgerRowsDropped { get; }

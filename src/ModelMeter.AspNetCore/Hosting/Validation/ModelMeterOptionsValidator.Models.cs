@@ -73,6 +73,11 @@ internal sealed partial class ModelMeterOptionsValidator
                 errors.Add($"{key}:MaxConcurrency: {m.MaxConcurrency} is out of range 1..1024.");
             }
 
+            if (m.MaxBatch is < 1 or > 256)
+            {
+                errors.Add($"{key}:MaxBatch: {m.MaxBatch} is out of range 1..256.");
+            }
+
             if (m.MaxQueue is < 0 or > 100_000)
             {
                 errors.Add($"{key}:MaxQueue: {m.MaxQueue} is out of range 0..100000.");

@@ -101,7 +101,7 @@ public sealed class ModelMeterOptionsValidatorTests
         var options = configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>()!;
         var environment = new FakeEnvironment { ContentRootPath = Path.GetTempPath() };
 
-        IModelBackendFactory[] factories = [new ModelMeter.Server.Onnx.OnnxBackendFactory(environment, Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Server.Onnx.OnnxBackendFactory>.Instance)];
+        IModelBackendFactory[] factories = [new ModelMeter.Server.Onnx.OnnxBackendFactory(environment, new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Server.Onnx.OnnxBackendFactory>.Instance)];
 
         var result = new ModelMeterOptionsValidator(factories).Validate(null, options);
 

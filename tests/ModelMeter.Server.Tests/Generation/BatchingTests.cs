@@ -1,0 +1,101 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using ModelMeter.Metering;
+using ModelMeter.Server.Tests.Ledger;
+
+namespace ModelMeter.Server.Tests.Generation;
+
+/// <summary>Continuous batching end to end: the same answers as one at a time, and request costs + idle = the bill.</summary>
+public sealed class BatchingTests
+{
+    [Fact]
+    public async Task SixteenConcurrent_MaxBatch8_SameAnswersAsOneAtATimeAndCostsAddUpToTheBill()
+    {
+        var prompts = Enumerable.Range(0, 16).Select(i => string.Concat(Enumerable.Repeat($"request {i} asks who spent the money. ", 1 + i % 5))).ToArray();
+
+        Dictionary<string, string> alone;
+        await using (var unbatched = await RunningServer.StartAsync(RunningServer.DemoSettings()))
+        {
+            alone = await AnswerAllAsync(unbatched, prompts);
+        }
+
+        await using var clock = new RunningClock();
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Models:demo-medium:MaxBatch"] = "8";
+        var batched = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        try
+        {
+            var mostInFlight = 0.0;
+            var answering = AnswerAllAsync(batched, prompts);
+            while (!answering.IsCompleted)
+            {
+                mostInFlight = Math.Max(mostInFlight, (await batched.ScrapeAsync())["model_inflight_requests{model_name=\"demo-medium\"}"]);
+            }
+
+            var together = await answering;
+            var steps = await batched.ScrapeAsync();
+            var meter = batched.Services.GetRequiredService<CostMeter>();
+            await clock.StopAsync();
+            await batched.StopAsync();
+
+            Assert.Equal(alone, together); // greedy: token for token the same, whatever ran beside it
+            Assert.True(mostInFlight > 1, $"at most {mostInFlight} request(s) were computing at once");
+            var rowsPerStep = steps["model_batch_size_sum{model_name=\"demo-medium\"}"] / steps["model_batch_size_count{model_name=\"demo-medium\"}"];
+            Assert.True(rowsPerStep > 2, $"{rowsPerStep} rows per step on average: the requests were not decoded together");
+            var bill = meter.Devices.Single().Snapshot().BillUsd;
+            var recorded = LedgerFile.RequestCostUsd(batched.LedgerPath) + LedgerFile.IdleCostUsd(batched.LedgerPath);
+            Assert.Equal(16, LedgerFile.RequestIds(batched.LedgerPath).Count);
+            Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
+        }
+        finally
+        {
+            await batched.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ClientsLeavingABatch_TheirRowsStopAtTheNextStepAndAreChargedTheStepsTheyWereIn()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Models:demo-large:MaxBatch"] = "4";
+        await using var server = await RunningServer.StartAsync(settings);
+        using var cancel = new CancellationTokenSource();
+        var long1 = server.GenerateAsync("demo-large", new { prompt = "a long answer", max_tokens = 512 }, cancel.Token);
+        var long2 = server.GenerateAsync("demo-large", new { prompt = "another long answer", max_tokens = 512 }, cancel.Token);
+        await Eventually.TrueAsync(async () => (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"] == 2, "two rows in the batch");
+
+        // A third row streams, and its client leaves after the first chunk while the other two keep going.
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = JsonContent.Create(new { model = "demo-large", prompt = "stream and leave", max_tokens = 512, temperature = 0, stream = true }),
+        })
+        using (var response = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: {", await reader.ReadLineAsync());
+        }
+
+        const string closed = "model_request_errors_total{model_name=\"demo-large\",endpoint=\"completions\",reason=\"client_closed\"}";
+        await Eventually.TrueAsync(async () => (await server.ScrapeAsync())[closed] == 1, "the leaving stream to be stopped and charged");
+        Assert.Equal(2, (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"]); // the others still run
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => long1);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => long2);
+        await Eventually.TrueAsync(async () => (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"] == 0, "every row to leave");
+        var charged = LedgerFile.Rows(server.LedgerPath, "SELECT status, cost_usd FROM requests", r => (Status: r.GetString(0), Cost: r.GetDouble(1)));
+        Assert.Equal(3, charged.Count(r => r.Status == "client_closed"));
+        Assert.All(charged, r => Assert.True(r.Cost > 0));
+    }
+
+    private static async Task<Dictionary<string, string>> AnswerAllAsync(RunningServer server, string[] prompts)
+    {
+        var answers = await Task.WhenAll(prompts.Select(async prompt =>
+        {
+            using var response = await server.GenerateAsync("demo-medium", new { prompt, max_tokens = 24 });
+            response.EnsureSuccessStatusCode();
+            return (prompt, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("text").GetString()!);
+        }));
+        return answers.ToDictionary(a => a.Item1, a => a.Item2);
+    }
+}
