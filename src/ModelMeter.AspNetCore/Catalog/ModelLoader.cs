@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.Serving;
 
 namespace ModelMeter.AspNetCore.Catalog;
 
@@ -23,7 +24,7 @@ internal sealed partial class ModelLoader(
             {
                 var clock = Stopwatch.StartNew();
                 var backend = await factory.CreateAsync(name, model, stoppingToken);
-                catalog.Add(new ServedModel(name, backend, new ModelGate(model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, model.MaxBatch), model.MaxQueue)));
+                catalog.Add(new ServedModel(name, backend, new ModelGate(model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, (backend as IBatchingBackend)?.MaxBatch ?? 1), model.MaxQueue)));
                 LogLoaded(name, factory.Name, clock.Elapsed.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)

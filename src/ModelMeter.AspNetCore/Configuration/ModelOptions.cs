@@ -15,7 +15,7 @@ public sealed class ModelOptions
     /// <summary>For a paid API: the price per million tokens; the cost is tokens × price and no device is used. Give this or <see cref="Device"/>.</summary>
     public TokenPriceOptions? Price { get; set; }
 
-    /// <summary>Requests computed at once. Default 1 for ONNX, 64 for OpenAI upstreams (which batch), 1024 for External.</summary>
+    /// <summary>Requests computed at once. Default: <see cref="MaxBatch"/> for ONNX (1 for a model without cache), 64 for OpenAI upstreams (which batch), 1024 for External.</summary>
     public int? MaxConcurrency { get; set; }
 
     /// <summary>Requests allowed to wait for a slot; beyond that the answer is 503 with Retry-After. Default 32.</summary>
@@ -25,10 +25,11 @@ public sealed class ModelOptions
     public TokenPriceOptions? ReferencePrice { get; set; }
 
     /// <summary>
-    /// ONNX: the most requests decoded together in one forward pass (continuous batching); 1, the default for now, decodes
-    /// one request at a time. Above 1 the model computes that many requests at once unless <see cref="MaxConcurrency"/> says otherwise.
+    /// ONNX: the most requests decoded together in one forward pass (continuous batching). Default 8 for models with a
+    /// key/value cache (models without one are not batched); 1 decodes one request at a time. The model then computes
+    /// that many requests at once unless <see cref="MaxConcurrency"/> says otherwise.
     /// </summary>
-    public int MaxBatch { get; set; } = 1;
+    public int MaxBatch { get; set; } = 8;
 
     /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
     public int IntraOpThreads { get; set; }

@@ -29,6 +29,9 @@ public sealed class BatchScheduler : IDisposable
         _loop.Start();
     }
 
+    /// <summary>The most rows in one step.</summary>
+    public int MaxBatch => _maxBatch;
+
     /// <summary>Rows in the last step (for tests and metrics).</summary>
     public int LastBatchSize { get; private set; }
 

@@ -8,13 +8,16 @@ namespace ModelMeter.Onnx.Generation;
 /// text as whole characters (a token that ends inside a multi-byte character waits for the next one). With a
 /// <see cref="BatchScheduler"/> requests are decoded together (continuous batching).
 /// </summary>
-public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null) : IModelBackend, ITokenCounter
+public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null) : IModelBackend, ITokenCounter, IBatchingBackend
 {
     /// <summary>The model run by this backend.</summary>
     public OnnxCausalLm Model => model;
 
     /// <inheritdoc />
     public int? ContextLength => model.ContextLength;
+
+    /// <inheritdoc />
+    public int MaxBatch => scheduler?.MaxBatch ?? 1;
 
     /// <inheritdoc />
     public int CountTokens(Prompt prompt) => model.Tokenize(Render(prompt)).Count;

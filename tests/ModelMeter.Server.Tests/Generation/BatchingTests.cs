@@ -14,7 +14,9 @@ public sealed class BatchingTests
         var prompts = Enumerable.Range(0, 16).Select(i => string.Concat(Enumerable.Repeat($"request {i} asks who spent the money. ", 1 + i % 5))).ToArray();
 
         Dictionary<string, string> alone;
-        await using (var unbatched = await RunningServer.StartAsync(RunningServer.DemoSettings()))
+        var oneAtATime = RunningServer.DemoSettings();
+        oneAtATime["ModelMeter:Models:demo-medium:MaxBatch"] = "1";
+        await using (var unbatched = await RunningServer.StartAsync(oneAtATime))
         {
             alone = await AnswerAllAsync(unbatched, prompts);
         }

@@ -11,6 +11,7 @@ public sealed class OverloadTests
     {
         var settings = RunningServer.DemoSettings();
         settings["ModelMeter:Models:demo-large:MaxQueue"] = "0";
+        settings["ModelMeter:Models:demo-large:MaxBatch"] = "1"; // one slot
         await using var server = await RunningServer.StartAsync(settings);
 
         using var cancel = new CancellationTokenSource();
