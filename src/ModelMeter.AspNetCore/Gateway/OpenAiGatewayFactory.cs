@@ -89,7 +89,7 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
         return Task.FromResult<IModelBackend?>(backend);
     }
 
-    /// <summary>Outer: the whole-request timeout (until the answer's headers); inner: retries of transient failures (connection errors, 408, 429, 5xx), honouring Retry-After.</summary>
+    /// <summary>Outer: the whole-request timeout (until the answer's headers); inner: retries of transient failures (connection errors, 408, 429, 5xx).</summary>
     private ResiliencePipeline<HttpResponseMessage> Pipeline(ModelOptions options)
     {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }

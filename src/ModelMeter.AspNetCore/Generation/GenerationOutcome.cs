@@ -29,6 +29,4 @@ public sealed record GenerationOutcome(string RequestId, string Model, Generatio
     /// <summary>Whether the observer was given at least one chunk (a stream has started, so its status is sent).</summary>
     public bool Started { get; init; }
 
-    /// <summary>Whether it succeeded.</summary>
-    public bool Succeeded => Error is null;
 }

@@ -50,8 +50,8 @@ internal sealed partial class GenerationPipeline
         GenerationError? error = null;
         using (slot)
         {
-            metered.InputTokens = run.PromptTokens ?? EstimateTokens(call.Prompt!.AllText());
-            metered.UsageEstimated = run.PromptTokens is null;
+            metered.InputTokens = run.InputTokens;
+            metered.UsageEstimated = run.InputEstimated;
             var context = new GenerationContext(requestId, served.Name, run.Tenant);
             metered.StartOnDevice();
             try

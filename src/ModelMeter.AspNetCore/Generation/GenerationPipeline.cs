@@ -58,10 +58,11 @@ internal sealed partial class GenerationPipeline(
         var maxTokens = call.MaxTokens ?? Limits.DefaultMaxTokens;
         var counter = served.Backend as ITokenCounter;
         var maxChars = Limits.MaxPromptChars ?? (counter?.ContextLength is { } window ? window * CharsPerToken : DefaultMaxPromptChars);
-        if (call.Prompt!.AllText().Length is var chars && chars > maxChars)
+        var promptText = call.Prompt!.AllText();
+        if (promptText.Length > maxChars)
         {
             // Checked before tokenizing, so that a huge prompt costs no CPU before the queue.
-            return Refuse(requestId, call, Invalid(call.PromptField, $"{call.PromptField} has {chars} characters; at most {maxChars} for this model."));
+            return Refuse(requestId, call, Invalid(call.PromptField, $"{call.PromptField} has {promptText.Length} characters; at most {maxChars} for this model."));
         }
 
         int? promptTokens = null;
@@ -85,7 +86,8 @@ internal sealed partial class GenerationPipeline(
         }
 
         using var held = lease; // held while the request runs (concurrency), released whatever happens
-        var admission = budgets.Admit(call.Model, tenant, promptTokens ?? EstimateTokens(call.Prompt!.AllText()), maxTokens);
+        var inputTokens = promptTokens ?? EstimateTokens(promptText); // counted where the backend can, else estimated
+        var admission = budgets.Admit(call.Model, tenant, inputTokens, maxTokens);
         if (admission.RefusedBy is { } budget)
         {
             var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
@@ -103,7 +105,7 @@ internal sealed partial class GenerationPipeline(
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
-        var run = new Run(requestId, call, served, tenant, user, request, promptTokens, admission.EstimateUsd);
+        var run = new Run(requestId, call, served, tenant, user, request, inputTokens, promptTokens is null, admission.EstimateUsd);
         GenerationOutcome? outcome = null;
         try
         {
@@ -197,5 +199,5 @@ internal sealed partial class GenerationPipeline(
 
     /// <summary>An admitted request: everything the metered run needs.</summary>
     private sealed record Run(
-        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int? PromptTokens, double ReservedUsd);
+        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int InputTokens, bool InputEstimated, double ReservedUsd);
 }

@@ -44,10 +44,10 @@ internal sealed partial class LedgerHost(
         budgets.Seed((budget, from, to) => SpentInScope(store, budget, from, to));
         Writer = new LedgerWriter(
             store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path),
-            (count, why) =>
+            (kind, count, why) =>
             {
-                metrics.LedgerRowsDropped.WithLabels(why.StartsWith("idle", StringComparison.Ordinal) ? "idle" : "request").Inc(count);
-                LogRowsDropped(count, why, path);
+                metrics.LedgerRowsDropped.WithLabels(kind).Inc(count);
+                LogRowsDropped(count, kind, why, path);
             },
             TimeSpan.FromMilliseconds(o.CommitTimeoutMs));
         Writer.Start();
@@ -138,6 +138,6 @@ internal sealed partial class LedgerHost(
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "The ledger at {Path} could not write")]
     private partial void LogWriteFailed(Exception exception, string path);
 
-    [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "Gave up {Count} ledger {Why} ({Path})")]
-    private partial void LogRowsDropped(int count, string why, string path);
+    [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "Gave up {Count} ledger {Kind} rows: {Why} ({Path})")]
+    private partial void LogRowsDropped(int count, string kind, string why, string path);
 }

@@ -32,9 +32,6 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
 
-    /// <summary>Rows in the last step (for tests and metrics).</summary>
-    public int LastBatchSize { get; private set; }
-
     /// <summary>The generated tokens of one request, each as soon as its step ends; end-of-text ends the sequence.</summary>
     public async IAsyncEnumerable<int> GenerateTokensAsync(
         IReadOnlyList<int> promptIds, GenerationRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -71,7 +68,6 @@ public sealed class BatchScheduler : IDisposable
             try
             {
                 var rows = running.Select(r => r.Row).Where(r => !r.Finished).ToList();
-                LastBatchSize = rows.Count;
                 _model.DecodeStep(rows);
                 if (rows.Count > 0)
                 {

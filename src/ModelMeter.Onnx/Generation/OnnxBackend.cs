@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using ModelMeter.Serving;
 
@@ -10,6 +11,9 @@ namespace ModelMeter.Onnx.Generation;
 /// </summary>
 public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null) : IModelBackend, ITokenCounter, IBatchingBackend
 {
+    // The pipeline counts a prompt's tokens (context check) and then generates from the same prompt: tokenize it once.
+    private readonly ConditionalWeakTable<Prompt, IReadOnlyList<int>> _tokenized = new();
+
     /// <summary>The model run by this backend.</summary>
     public OnnxCausalLm Model => model;
 
@@ -20,7 +24,7 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
     public int MaxBatch => scheduler?.MaxBatch ?? 1;
 
     /// <inheritdoc />
-    public int CountTokens(Prompt prompt) => model.Tokenize(Render(prompt)).Count;
+    public int CountTokens(Prompt prompt) => Tokenize(prompt).Count;
 
     /// <inheritdoc />
     public int CountTokens(string text) => model.Tokenize(text).Count;
@@ -52,7 +56,7 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
     /// </remarks>
     public IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken)
     {
-        var promptIds = model.Tokenize(Render(prompt));
+        var promptIds = Tokenize(prompt);
         return scheduler is null
             ? Chunks(model.GenerateTokens(promptIds, request, cancellationToken), promptIds.Count, request).ToAsyncEnumerable()
             : ChunksAsync(scheduler.GenerateTokensAsync(promptIds, request, cancellationToken), promptIds.Count, request, cancellationToken);
@@ -96,6 +100,8 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
 
         yield return chunker.Last();
     }
+
+    private IReadOnlyList<int> Tokenize(Prompt prompt) => _tokenized.GetValue(prompt, p => model.Tokenize(Render(p)));
 
     /// <inheritdoc />
     public void Dispose()

@@ -9,13 +9,14 @@ namespace ModelMeter.Onnx.Generation;
 internal sealed class TextChunker(OnnxCausalLm model, GenerationRequest request, int promptTokens)
 {
     private readonly IReadOnlyList<string> _stops = request.Stop ?? [];
+
+    // Text that may yet become a stop string is not sent: the longest stop string less one character.
+    private readonly int _holdBack = request.Stop is { Count: > 0 } stops ? stops.Max(s => s.Length) - 1 : 0;
     private readonly List<int> _generated = new(request.MaxTokens);
     private string _sent = "";
 
     /// <summary>A stop string was produced: the text is complete.</summary>
     public bool Stopped { get; private set; }
-
-    private int HoldBack => _stops.Count == 0 ? 0 : _stops.Max(s => s.Length) - 1;
 
     /// <summary>The chunk this token completes, if any (the last one when a stop string appears).</summary>
     public GenerationChunk? Add(int token)
@@ -33,7 +34,7 @@ internal sealed class TextChunker(OnnxCausalLm model, GenerationRequest request,
             return Final(text[..end], "stop");
         }
 
-        var sendable = text.Length - HoldBack;
+        var sendable = text.Length - _holdBack;
         if (sendable > 0 && char.IsHighSurrogate(text[sendable - 1]))
         {
             sendable--;
@@ -74,7 +75,7 @@ internal sealed class TextChunker(OnnxCausalLm model, GenerationRequest request,
         int? first = null;
         foreach (var stop in _stops)
         {
-            var at = text.IndexOf(stop, Math.Max(0, _sent.Length - HoldBack), StringComparison.Ordinal);
+            var at = text.IndexOf(stop, Math.Max(0, _sent.Length - _holdBack), StringComparison.Ordinal);
             if (at >= 0 && (first is null || at < first))
             {
                 first = at;

@@ -17,7 +17,7 @@ public sealed class LedgerWriter : IAsyncDisposable
     private readonly LedgerDurability _durability;
     private readonly TimeSpan _flushInterval;
     private readonly Action<Exception>? _onError;
-    private readonly Action<int, string>? _onDropped;
+    private readonly Action<string, int, string>? _onDropped;
     private readonly TimeSpan _commitTimeout;
     private readonly Channel<Entry> _queue;
     private readonly CancellationTokenSource _stopping = new();
@@ -32,11 +32,11 @@ public sealed class LedgerWriter : IAsyncDisposable
     /// <param name="flushInterval">How often <see cref="LedgerDurability.Relaxed"/> commits, and how soon a failed write is retried.</param>
     /// <param name="capacity">Rows the queue holds before callers wait.</param>
     /// <param name="onError">Told about every failed write (for logging).</param>
-    /// <param name="onDropped">Told about rows given up (count, why): for counting and logging; none go silently.</param>
+    /// <param name="onDropped">Told about rows given up (kind <c>request</c> or <c>idle</c>, count, why): for counting and logging; none go silently.</param>
     /// <param name="commitTimeout">How long a <see cref="LedgerDurability.Strict"/> caller waits for its commit before it is told the ledger is unavailable. Default 10 s.</param>
     public LedgerWriter(
         ILedgerStore store, LedgerDurability durability, TimeSpan flushInterval, int capacity = 65_536, Action<Exception>? onError = null,
-        Action<int, string>? onDropped = null, TimeSpan? commitTimeout = null)
+        Action<string, int, string>? onDropped = null, TimeSpan? commitTimeout = null)
     {
         _store = store;
         _durability = durability;
@@ -222,12 +222,12 @@ public sealed class LedgerWriter : IAsyncDisposable
         var requests = entries.Count(e => e.Request is not null);
         if (requests > 0)
         {
-            _onDropped?.Invoke(requests, $"request rows: {why}");
+            _onDropped?.Invoke("request", requests, why);
         }
 
         if (entries.Count - requests > 0)
         {
-            _onDropped?.Invoke(entries.Count - requests, $"idle rows: {why}");
+            _onDropped?.Invoke("idle", entries.Count - requests, why);
         }
     }
 

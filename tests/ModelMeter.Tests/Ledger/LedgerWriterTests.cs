@@ -83,8 +83,8 @@ public sealed class LedgerWriterTests
     public async Task DisposeAsync_StoreStillFailing_CountsEveryRowGivenUp()
     {
         var store = new CountingStore { Failing = true };
-        var dropped = new List<(int Count, string Why)>();
-        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(10), onDropped: (count, why) => dropped.Add((count, why)));
+        var dropped = new List<(string Kind, int Count)>();
+        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(10), onDropped: (kind, count, _) => dropped.Add((kind, count)));
         writer.Start();
         for (var i = 0; i < 5; i++)
         {
@@ -94,8 +94,8 @@ public sealed class LedgerWriterTests
         await writer.RecordIdleAsync(new IdleRow("cpu", T0, 0.1, 1));
         await writer.DisposeAsync();
 
-        Assert.Equal(5, dropped.Where(d => d.Why.StartsWith("request", StringComparison.Ordinal)).Sum(d => d.Count));
-        Assert.Equal(1, dropped.Where(d => d.Why.StartsWith("idle", StringComparison.Ordinal)).Sum(d => d.Count));
+        Assert.Equal(5, dropped.Where(d => d.Kind == "request").Sum(d => d.Count));
+        Assert.Equal(1, dropped.Where(d => d.Kind == "idle").Sum(d => d.Count));
     }
 
     [Fact]
