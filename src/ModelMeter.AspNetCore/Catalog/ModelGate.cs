@@ -1,38 +1,101 @@
 namespace ModelMeter.AspNetCore.Catalog;
 
-/// <summary>Bounds how many requests a model computes at once and how many may wait for a turn.</summary>
-internal sealed class ModelGate(int maxConcurrency, int maxQueue)
+/// <summary>
+/// Bounds what a model computes at once: at most <c>maxConcurrency</c> requests holding at most <c>maxTokens</c> tokens
+/// of cache together (each counts its prompt plus its token limit), and at most <c>maxQueue</c> requests waiting.
+/// Waiters enter in arrival order, so a large request is not passed over forever by small ones; a request larger than
+/// <c>maxTokens</c> on its own enters when nothing else runs.
+/// </summary>
+internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens = long.MaxValue)
 {
-    private readonly SemaphoreSlim _slots = new(maxConcurrency, maxConcurrency);
-    private int _waiting;
+    private readonly Lock _lock = new();
+    private readonly LinkedList<Waiter> _waiting = new();
+    private int _running;
+    private long _tokens;
 
-    /// <summary>Waits for a slot; returns null at once when the queue is full.</summary>
-    public async ValueTask<Slot?> TryEnterAsync(CancellationToken cancellationToken)
+    /// <summary>The most tokens of cache the running requests may hold together.</summary>
+    public long MaxTokens => maxTokens;
+
+    /// <summary>Waits for a turn for a request of <paramref name="tokens"/> tokens; returns null at once when the queue is full.</summary>
+    public async ValueTask<Slot?> TryEnterAsync(long tokens, CancellationToken cancellationToken)
     {
-        if (_slots.Wait(0))
+        var weight = Math.Clamp(tokens, 0, maxTokens);
+        LinkedListNode<Waiter> node;
+        lock (_lock)
         {
-            return new Slot(_slots);
+            if (_waiting.Count == 0 && Fits(weight))
+            {
+                Take(weight);
+                return new Slot(this, weight);
+            }
+
+            if (_waiting.Count >= maxQueue)
+            {
+                return null;
+            }
+
+            node = _waiting.AddLast(new Waiter(weight));
         }
 
-        if (Interlocked.Increment(ref _waiting) > maxQueue)
+        await using (cancellationToken.Register(() => Abandon(node, cancellationToken)))
         {
-            Interlocked.Decrement(ref _waiting);
-            return null;
+            await node.Value.Turn.Task;
         }
 
-        try
+        return new Slot(this, weight);
+    }
+
+    private bool Fits(long weight) => _running < maxConcurrency && (_running == 0 || _tokens + weight <= maxTokens);
+
+    private void Take(long weight)
+    {
+        _running++;
+        _tokens += weight;
+    }
+
+    private void Leave(long weight)
+    {
+        lock (_lock)
         {
-            await _slots.WaitAsync(cancellationToken);
-            return new Slot(_slots);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
+            _running--;
+            _tokens -= weight;
+            LetInWhoFits();
         }
     }
 
-    /// <summary>A held slot; disposing it lets the next request in.</summary>
-    public sealed class Slot(SemaphoreSlim slots) : IDisposable
+    private void LetInWhoFits()
+    {
+        while (_waiting.First is { } first && Fits(first.Value.Weight))
+        {
+            _waiting.RemoveFirst();
+            Take(first.Value.Weight);
+            first.Value.Turn.SetResult();
+        }
+    }
+
+    private void Abandon(LinkedListNode<Waiter> node, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (node.List is null)
+            {
+                return; // already let in: the caller gets its slot and gives it back
+            }
+
+            _waiting.Remove(node);
+            LetInWhoFits(); // those behind a large request that left may fit now
+        }
+
+        node.Value.Turn.TrySetCanceled(cancellationToken);
+    }
+
+    private sealed record Waiter(long Weight)
+    {
+        public TaskCompletionSource Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A held turn; disposing it lets the next requests in.</summary>
+    public sealed class Slot(ModelGate gate, long weight) : IDisposable
     {
         private int _released;
 
@@ -40,7 +103,7 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue)
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                slots.Release();
+                gate.Leave(weight);
             }
         }
     }

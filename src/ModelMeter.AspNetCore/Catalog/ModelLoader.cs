@@ -24,7 +24,9 @@ internal sealed partial class ModelLoader(
             {
                 var clock = Stopwatch.StartNew();
                 var backend = await factory.CreateAsync(name, model, stoppingToken);
-                catalog.Add(new ServedModel(name, backend, new ModelGate(model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, (backend as IBatchingBackend)?.MaxBatch ?? 1), model.MaxQueue)));
+                var batching = backend as IBatchingBackend;
+                var concurrency = model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, batching?.MaxBatch ?? 1);
+                catalog.Add(new ServedModel(name, backend, new ModelGate(concurrency, model.MaxQueue, batching?.MaxBatchTokens ?? long.MaxValue)));
                 LogLoaded(name, factory.Name, clock.Elapsed.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -31,6 +31,13 @@ public sealed class ModelOptions
     /// </summary>
     public int MaxBatch { get; set; } = 8;
 
+    /// <summary>
+    /// ONNX, batched: the most tokens of key/value cache the requests decoded together may hold, each counting its prompt
+    /// plus its token limit; requests beyond it wait in the queue, uncharged. Default: what fits in 1 GiB of cache for
+    /// this model, and never less than one full context (a request that large runs alone).
+    /// </summary>
+    public long? MaxBatchTokens { get; set; }
+
     /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
     public int IntraOpThreads { get; set; }
 

@@ -29,7 +29,8 @@ internal sealed partial class GenerationPipeline
         ModelGate.Slot? slot;
         try
         {
-            slot = await served.Gate.TryEnterAsync(aborted);
+            // A batching model holds each request's cache (prompt plus token limit) while it runs: the gate counts it.
+            slot = await served.Gate.TryEnterAsync((long)run.InputTokens + run.Request.MaxTokens, aborted);
         }
         catch (OperationCanceledException)
         {

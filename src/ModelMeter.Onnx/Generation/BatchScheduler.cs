@@ -6,24 +6,30 @@ namespace ModelMeter.Onnx.Generation;
 /// <summary>
 /// Continuous batching for one model: requests join the running batch at the next step (their prompt prefilled alone),
 /// every step decodes all rows in one forward pass, and finished or cancelled rows leave at the next step. One loop
-/// thread computes; requests await their tokens. At most <c>maxBatch</c> rows run; the model's admission gate keeps
-/// the rest waiting (uncharged) outside.
+/// thread computes; requests await their tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
+/// tokens of cache (each row counts its prompt plus its token limit) run; the model's admission gate keeps the rest
+/// waiting (uncharged) outside, and the scheduler holds back any that would still exceed them.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
     private readonly OnnxCausalLm _model;
     private readonly int _maxBatch;
+    private readonly long _maxBatchTokens;
     private readonly Channel<Pending> _incoming = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _loop;
     private readonly Action<int>? _onStep;
 
     /// <param name="model">A model with a key/value cache.</param>
     /// <param name="maxBatch">The most rows in one step.</param>
+    /// <param name="maxBatchTokens">The most tokens of cache the rows may hold together; a larger request runs alone.</param>
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
-    public BatchScheduler(OnnxCausalLm model, int maxBatch, Action<int>? onStep = null)
+    public BatchScheduler(OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
         _model = model;
         _maxBatch = maxBatch;
+        _maxBatchTokens = maxBatchTokens;
         _onStep = onStep;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
@@ -31,6 +37,9 @@ public sealed class BatchScheduler : IDisposable
 
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
+
+    /// <summary>The most tokens of cache the rows may hold together.</summary>
+    public long MaxBatchTokens => _maxBatchTokens;
 
     /// <summary>The generated tokens of one request, each as soon as its step ends; end-of-text ends the sequence.</summary>
     public async IAsyncEnumerable<int> GenerateTokensAsync(
@@ -57,11 +66,14 @@ public sealed class BatchScheduler : IDisposable
                 return;
             }
 
-            while (running.Count < _maxBatch && _incoming.Reader.TryRead(out var pending))
+            var held = running.Sum(r => r.Request.Tokens);
+            while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || held + next.Tokens <= _maxBatchTokens))
             {
-                if (Join(pending) is { } row)
+                _incoming.Reader.TryRead(out var pending);
+                if (Join(pending!) is { } row)
                 {
-                    running.Add((row, pending, row.Generated.Count)); // its first token went out at the join
+                    running.Add((row, pending!, row.Generated.Count)); // its first token went out at the join
+                    held += pending!.Tokens;
                 }
             }
 
@@ -78,7 +90,7 @@ public sealed class BatchScheduler : IDisposable
             {
                 foreach (var (row, request, _) in running)
                 {
-                    request.Tokens.TryComplete(e);
+                    request.Output.TryComplete(e);
                     row.Dispose();
                 }
 
@@ -91,13 +103,13 @@ public sealed class BatchScheduler : IDisposable
                 var (row, request, sent) = running[i];
                 for (; sent < row.Generated.Count; sent++)
                 {
-                    request.Tokens.TryWrite(row.Generated[sent]);
+                    request.Output.TryWrite(row.Generated[sent]);
                 }
 
                 running[i] = (row, request, sent);
                 if (row.Finished || request.Cancellation.IsCancellationRequested)
                 {
-                    request.Tokens.TryComplete(request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null);
+                    request.Output.TryComplete(request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null);
                     row.Dispose();
                     running.RemoveAt(i);
                 }
@@ -110,7 +122,7 @@ public sealed class BatchScheduler : IDisposable
     {
         if (pending.Cancellation.IsCancellationRequested)
         {
-            pending.Tokens.TryComplete(new OperationCanceledException(pending.Cancellation));
+            pending.Output.TryComplete(new OperationCanceledException(pending.Cancellation));
             return null;
         }
 
@@ -121,13 +133,13 @@ public sealed class BatchScheduler : IDisposable
         }
         catch (Exception e)
         {
-            pending.Tokens.TryComplete(e);
+            pending.Output.TryComplete(e);
             return null;
         }
 
         foreach (var token in row.Generated)
         {
-            pending.Tokens.TryWrite(token);
+            pending.Output.TryWrite(token);
         }
 
         if (!row.Finished)
@@ -135,10 +147,14 @@ public sealed class BatchScheduler : IDisposable
             return row;
         }
 
-        pending.Tokens.TryComplete();
+        pending.Output.TryComplete();
         row.Dispose();
         return null;
     }
 
-    private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Tokens, CancellationToken Cancellation);
+    private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Output, CancellationToken Cancellation)
+    {
+        /// <summary>The cache the row may grow to: its prompt plus its token limit.</summary>
+        public long Tokens { get; } = Math.Max(PromptIds.Count, 1) + (long)Request.MaxTokens;
+    }
 }

@@ -24,6 +24,9 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
     public int MaxBatch => scheduler?.MaxBatch ?? 1;
 
     /// <inheritdoc />
+    public long MaxBatchTokens => scheduler?.MaxBatchTokens ?? long.MaxValue;
+
+    /// <inheritdoc />
     public int CountTokens(Prompt prompt) => Tokenize(prompt).Count;
 
     /// <inheritdoc />

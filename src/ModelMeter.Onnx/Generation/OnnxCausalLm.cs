@@ -44,6 +44,9 @@ public sealed partial class OnnxCausalLm : IDisposable
     /// <summary>The end-of-text token id.</summary>
     public int EndOfTextId => _tokenizer.EndOfTextId;
 
+    /// <summary>Bytes of key/value cache one token takes in one request (every layer's key and value, float32); 0 without a cache.</summary>
+    public long CacheBytesPerToken => _pastNames.Length * _heads * _headWidth * sizeof(float);
+
     /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
     public bool UsesCache => _pastNames.Length > 0;
 

@@ -43,9 +43,16 @@ internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, M
         LogLoaded(model, directory, lm.UsesCache);
         // Models without cache inputs re-run the whole sequence per token and are not batched.
         var batchSize = metrics.BatchSize.WithLabels(model);
-        var scheduler = options.MaxBatch > 1 && lm.UsesCache ? new BatchScheduler(lm, options.MaxBatch, rows => batchSize.Observe(rows)) : null;
+        var scheduler = options.MaxBatch > 1 && lm.UsesCache
+            ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm), rows => batchSize.Observe(rows))
+            : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }
+
+    /// <summary>As many tokens of cache as fit in 1 GiB, and at least one full context.</summary>
+    internal static long DefaultBatchTokens(OnnxCausalLm model) => Math.Max(model.ContextLength, CacheBudgetBytes / Math.Max(model.CacheBytesPerToken, 1));
+
+    private const long CacheBudgetBytes = 1L << 30;
 
     private string Resolve(string path) => Path.GetFullPath(path, environment.ContentRootPath);
 

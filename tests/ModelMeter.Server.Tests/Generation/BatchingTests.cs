@@ -90,6 +90,30 @@ public sealed class BatchingTests
         Assert.All(charged, r => Assert.True(r.Cost > 0));
     }
 
+    [Fact]
+    public async Task MaxBatchTokens_RequestsBeyondItWaitUncharged_AndAllAreAnswered()
+    {
+        var settings = RunningServer.DemoSettings();
+        // Each request may hold its prompt (7 tokens) plus 24: 80 tokens of cache leave room for two rows, not three.
+        settings["ModelMeter:Models:demo-medium:MaxBatch"] = "8";
+        settings["ModelMeter:Models:demo-medium:MaxBatchTokens"] = "80";
+        await using var server = await RunningServer.StartAsync(settings);
+        var prompts = Enumerable.Range(0, 6).Select(i => $"request {i} asks who spent the money").ToArray();
+
+        var mostInFlight = 0.0;
+        var answering = AnswerAllAsync(server, prompts);
+        while (!answering.IsCompleted)
+        {
+            mostInFlight = Math.Max(mostInFlight, (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-medium\"}"]);
+        }
+
+        Assert.Equal(6, (await answering).Count);
+        var metrics = await server.ScrapeAsync();
+        Assert.InRange(mostInFlight, 0, 2);
+        Assert.Equal(metrics["model_batch_size_count{model_name=\"demo-medium\"}"], metrics["model_batch_size_bucket{model_name=\"demo-medium\",le=\"2\"}"]);
+        Assert.Equal(6, metrics["model_queue_wait_seconds_count{model_name=\"demo-medium\"}"]);
+    }
+
     private static async Task<Dictionary<string, string>> AnswerAllAsync(RunningServer server, string[] prompts)
     {
         var answers = await Task.WhenAll(prompts.Select(async prompt =>

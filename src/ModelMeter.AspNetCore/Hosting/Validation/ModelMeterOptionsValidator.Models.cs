@@ -78,6 +78,11 @@ internal sealed partial class ModelMeterOptionsValidator
                 errors.Add($"{key}:MaxBatch: {m.MaxBatch} is out of range 1..256.");
             }
 
+            if (m.MaxBatchTokens is < 1)
+            {
+                errors.Add($"{key}:MaxBatchTokens: {m.MaxBatchTokens} must be at least 1.");
+            }
+
             if (m.MaxQueue is < 0 or > 100_000)
             {
                 errors.Add($"{key}:MaxQueue: {m.MaxQueue} is out of range 0..100000.");

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using ModelMeter.Onnx.Generation;
+using ModelMeter.Serving;
+
+namespace ModelMeter.Onnx.Tests.Generation;
+
+/// <summary>The scheduler's loop: requests join and leave between steps, within MaxBatch and MaxBatchTokens, each getting what it gets alone.</summary>
+[Collection(SmallModelsCollection.Name)]
+public sealed class BatchSchedulerTests(SmallModels models)
+{
+    [Fact]
+    public async Task FourRequestsAtOnce_DecodedTogether_EachGetsItsOwnGreedyTokens()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompts = new[] { Prompt(model, 2), Prompt(model, 11), Prompt(model, 40), Prompt(model, 5) };
+        var request = new GenerationRequest(16);
+        var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue);
+
+        var together = await Task.WhenAll(prompts.Select(p => CollectAsync(scheduler, p, request)));
+
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i]);
+        }
+
+        Assert.Contains(steps, rows => rows > 1);
+        Assert.All(steps, rows => Assert.InRange(rows, 1, 4));
+    }
+
+    [Fact]
+    public async Task MaxBatchTokens_RowsWhoseCachesWouldExceedIt_WaitForRoom()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var request = new GenerationRequest(20);
+        var prompts = Enumerable.Range(0, 6).Select(i => Prompt(model, 10 + i)).ToArray();
+        var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
+        var steps = new ConcurrentQueue<int>();
+        // Each row may hold up to 30..35 tokens: 75 tokens leave room for two rows, never three, though MaxBatch allows 8.
+        using var scheduler = new BatchScheduler(model, maxBatch: 8, maxBatchTokens: 75, onStep: steps.Enqueue);
+
+        var together = await Task.WhenAll(prompts.Select(p => CollectAsync(scheduler, p, request)));
+
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i]);
+        }
+
+        Assert.All(steps, rows => Assert.InRange(rows, 1, 2));
+    }
+
+    [Fact]
+    public async Task ARequestLargerThanMaxBatchTokens_RunsAlone()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var request = new GenerationRequest(30);
+        var prompt = Prompt(model, 50);
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 8, maxBatchTokens: 10, onStep: steps.Enqueue);
+
+        var tokens = await CollectAsync(scheduler, prompt, request);
+
+        Assert.Equal(model.GenerateTokens(prompt, request, default), tokens);
+        Assert.All(steps, rows => Assert.Equal(1, rows));
+    }
+
+    [Fact]
+    public async Task ACancelledRequest_LeavesAtTheNextStep_OthersFinish()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var request = new GenerationRequest(200);
+        var prompt = Prompt(model, 8);
+        var expected = model.GenerateTokens(prompt, request, default).ToList();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4);
+        using var cancel = new CancellationTokenSource();
+
+        var leaving = Task.Run(async () =>
+        {
+            var got = 0;
+            await foreach (var _ in scheduler.GenerateTokensAsync(prompt, request, cancel.Token))
+            {
+                if (++got == 3)
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+        });
+        var staying = CollectAsync(scheduler, prompt, request);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
+        Assert.Equal(expected, await staying);
+    }
+
+    private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
+    {
+        var tokens = new List<int>();
+        await foreach (var token in scheduler.GenerateTokensAsync(prompt, request, CancellationToken.None))
+        {
+            tokens.Add(token);
+        }
+
+        return tokens;
+    }
+
+    /// <summary>A prompt of exactly <paramref name="tokens"/> token ids (ordinary word tokens, cycled).</summary>
+    private static int[] Prompt(OnnxCausalLm model, int tokens)
+    {
+        var words = model.Tokenize(" where did the money go and who ate the budget this month");
+        return Enumerable.Range(0, tokens).Select(i => words[i % words.Count]).ToArray();
+    }
+}
