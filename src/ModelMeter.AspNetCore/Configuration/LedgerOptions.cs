@@ -5,8 +5,14 @@ namespace ModelMeter.AspNetCore.Configuration;
 /// <summary>The per-request cost ledger.</summary>
 public sealed class LedgerOptions
 {
-    /// <summary>Where rows go; only <c>Sqlite</c> today.</summary>
+    /// <summary>
+    /// <c>Sqlite</c> (default): this replica's file is the ledger. <c>ClickHouse</c>: rows still commit to the SQLite file
+    /// first (Strict waits for that), then a shipper sends them to ClickHouse, where reports read every replica's rows.
+    /// </summary>
     public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>The fleet ledger, with <see cref="Provider"/> <c>ClickHouse</c>.</summary>
+    public ClickHouseOptions ClickHouse { get; set; } = new();
 
     /// <summary>The SQLite file, relative to the content root. Default <c>data/ledger.db</c>.</summary>
     public string Path { get; set; } = "data/ledger.db";
@@ -22,4 +28,29 @@ public sealed class LedgerOptions
 
     /// <summary>Rows the write queue holds before requests wait. Default 65536.</summary>
     public int QueueCapacity { get; set; } = 65_536;
+}
+
+/// <summary>Where the fleet's ledger lives and how rows are shipped there.</summary>
+public sealed class ClickHouseOptions
+{
+    /// <summary>ClickHouse's HTTP interface. Default <c>http://127.0.0.1:8123</c>.</summary>
+    public string Url { get; set; } = "http://127.0.0.1:8123";
+
+    /// <summary>The database (created at start). Default <c>modelmeter</c>.</summary>
+    public string Database { get; set; } = "modelmeter";
+
+    /// <summary>The ClickHouse user; default none (ClickHouse's <c>default</c> user).</summary>
+    public string? User { get; set; }
+
+    /// <summary>The name of an environment variable holding the user's password (never logged).</summary>
+    public string? PasswordEnv { get; set; }
+
+    /// <summary>Rows per shipment, at most. Default 5000.</summary>
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>How often the shipper looks for new rows, milliseconds. Default 1000.</summary>
+    public int ShipIntervalMs { get; set; } = 1000;
+
+    /// <summary>Seconds one shipment may take before it is tried again. Default 30.</summary>
+    public double TimeoutSeconds { get; set; } = 30;
 }

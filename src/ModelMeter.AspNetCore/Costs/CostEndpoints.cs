@@ -1,5 +1,6 @@
 using System.Globalization;
 using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Http;
 using ModelMeter.AspNetCore.Tenancy;
@@ -12,9 +13,22 @@ internal static class CostEndpoints
     public static void MapCosts(this IEndpointRouteBuilder app)
     {
         var costs = app.MapGroup("/api/costs").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<TenantResolver>().IsAdmin(context.HttpContext.Request.Headers.Authorization.ToString())
-                ? await next(context)
-                : Problems.Unauthorized(context.HttpContext, "The cost API needs the admin key: Authorization: Bearer <admin key>."));
+        {
+            var http = context.HttpContext;
+            if (!http.RequestServices.GetRequiredService<TenantResolver>().IsAdmin(http.Request.Headers.Authorization.ToString()))
+            {
+                return Problems.Unauthorized(http, "The cost API needs the admin key: Authorization: Bearer <admin key>.");
+            }
+
+            try
+            {
+                return await next(context);
+            }
+            catch (Exception e) when (e is ClickHouseException or HttpRequestException || (e is OperationCanceledException && !http.RequestAborted.IsCancellationRequested))
+            {
+                return Problems.Unavailable(http, $"The fleet ledger (ClickHouse) cannot be read now: {e.Message}", TimeSpan.FromSeconds(5));
+            }
+        });
 
         costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
         {
@@ -29,7 +43,7 @@ internal static class CostEndpoints
 
             await CatchUpIfRecentAsync(ledger, to, time);
 
-            var summary = ledger.Store.Summarize(from, to, by, idle).Limit(limit);
+            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
                 from, to,
@@ -61,7 +75,7 @@ internal static class CostEndpoints
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
-            var points = ledger.Store.Timeseries(from, to, by, step.Value).Limit(limit);
+            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
                 from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
@@ -69,10 +83,10 @@ internal static class CostEndpoints
             });
         });
 
-        costs.MapGet("/forecast", async (LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/forecast", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
         {
             await ledger.CatchUpIdleAsync();
-            var forecast = CostForecast.Compute(ledger.Store, time.GetUtcNow());
+            var forecast = await CostForecast.ComputeAsync(ledger.Reports, time.GetUtcNow(), http.RequestAborted);
             return Results.Json(new
             {
                 month_start = forecast.MonthStart,

@@ -55,6 +55,7 @@ public static class ModelMeterServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ModelMeterMetrics>()));
         AddWebhookClient(services);
+        AddClickHouseClient(services);
         services.TryAddSingleton<BudgetNotifier>();
         services.TryAddSingleton<BudgetGate>();
         services.TryAddSingleton<GenerationPipeline>();
@@ -75,6 +76,23 @@ public static class ModelMeterServiceCollectionExtensions
         services.AddProblemDetails();
         return new ModelMeterBuilder(services);
     }
+
+    /// <summary>ClickHouse: each attempt bounded by the configured timeout, retried twice with back-off (shipments are idempotent).</summary>
+    private static void AddClickHouseClient(IServiceCollection services) =>
+        services.AddHttpClient(LedgerHost.ClickHouseClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+            .AddResilienceHandler("clickhouse", (pipeline, context) =>
+            {
+                var clickHouse = context.ServiceProvider.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Ledger.ClickHouse;
+                pipeline.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = 2,
+                    Delay = TimeSpan.FromMilliseconds(200),
+                    BackoffType = Polly.DelayBackoffType.Exponential,
+                    UseJitter = true,
+                });
+                pipeline.AddTimeout(TimeSpan.FromSeconds(clickHouse.TimeoutSeconds));
+            });
 
     /// <summary>Webhooks: no redirects followed; each attempt bounded, retried with back-off (Polly), the whole delivery bounded too.</summary>
     private static void AddWebhookClient(IServiceCollection services) =>

@@ -11,6 +11,13 @@ internal static class Problems
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Invalid field '{field}'", detail: detail,
             extensions: new Dictionary<string, object?> { ["field"] = field });
 
+    /// <summary>503 with <c>Retry-After</c>: a store the answer needs cannot be reached now.</summary>
+    public static IResult Unavailable(HttpContext http, string detail, TimeSpan retryAfter)
+    {
+        http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service Unavailable", detail: detail);
+    }
+
     public static IResult Unauthorized(HttpContext http, string detail)
     {
         http.Response.Headers.WWWAuthenticate = "Bearer";

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Options;
 using ModelMeter.Budgets;
 using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.Metering;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting.Validation;
 
 namespace ModelMeter.AspNetCore.Ledger;
 
@@ -14,10 +16,15 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// </summary>
 internal sealed partial class LedgerHost(
     IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, BudgetTracker budgets, CostEstimator estimator,
-    ModelMeterMetrics metrics, TimeProvider time, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
+    ModelMeterMetrics metrics, TimeProvider time, IHttpClientFactory http, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ILedgerStore? _store;
+    private ClickHouseLedger? _fleet;
+    private LedgerShipper? _shipper;
+
+    /// <summary>The named HTTP client that talks to ClickHouse (timeouts and retries from configuration).</summary>
+    public const string ClickHouseClientName = "ModelMeter.ClickHouse";
     private IdleRecorder? _idle;
     private Task? _minutes;
 
@@ -27,11 +34,16 @@ internal sealed partial class LedgerHost(
 
     public ILedgerStore Store => _store ?? throw new InvalidOperationException("The ledger is not open yet.");
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Where reports read: this replica's store, or the fleet's ClickHouse ledger.</summary>
+    public ILedgerReports Reports => (ILedgerReports?)_fleet ?? Store;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value.Ledger;
         var path = Path.GetFullPath(o.Path, environment.ContentRootPath);
-        var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict);
+        var node = options.Value.Node ?? Environment.MachineName;
+        var fleetMode = ModelMeterOptionsValidator.IsClickHouse(o);
+        var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict, outbox: fleetMode, node: node);
         store.Initialize();
         _store = store;
         var totals = store.Totals();
@@ -54,7 +66,21 @@ internal sealed partial class LedgerHost(
         _idle = new IdleRecorder(meter.Devices, time);
         _minutes = RecordIdleMinutesAsync(_stopping.Token);
         LogOpened(path, o.Durability);
-        return Task.CompletedTask;
+        if (fleetMode)
+        {
+            await StartShippingAsync(store, o.ClickHouse, node);
+        }
+    }
+
+    private async Task StartShippingAsync(SqliteLedger store, ClickHouseOptions o, string node)
+    {
+        var password = o.PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        var client = new ClickHouseClient(http.CreateClient(ClickHouseClientName), new Uri(o.Url), o.User ?? (password is null ? null : "default"), password);
+        _fleet = new ClickHouseLedger(client, o.Database);
+        _shipper = new LedgerShipper(store, _fleet, node, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs), metrics, time, logger);
+        await _shipper.TryInitializeAsync(TimeSpan.FromSeconds(5));
+        _shipper.Start();
+        LogShipping(o.Url, o.Database, node);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -79,6 +105,10 @@ internal sealed partial class LedgerHost(
         }
 
         await Writer.DisposeAsync();
+        if (_shipper is not null)
+        {
+            await _shipper.StopAsync(TimeSpan.FromSeconds(5));
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -131,6 +161,9 @@ internal sealed partial class LedgerHost(
         {
         }
     }
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Shipping ledger rows to ClickHouse at {Url}, database {Database}, as node {Node}")]
+    private partial void LogShipping(string url, string database, string node);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Ledger at {Path} ({Durability})")]
     private partial void LogOpened(string path, LedgerDurability durability);

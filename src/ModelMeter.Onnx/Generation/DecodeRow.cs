@@ -4,7 +4,8 @@ namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
 /// One request in batched decoding (<see cref="OnnxCausalLm.StartRow"/>, <see cref="OnnxCausalLm.DecodeStep"/>): its own
-/// key/value cache, sampler and tokens. Finished at end-of-text or at its token limit; dispose it to free its cache.
+/// key/value cache (after prefill) or its place in the last step's shared one, its sampler and its tokens. Finished at
+/// end-of-text or at its token limit; dispose it to free its cache.
 /// </summary>
 public sealed class DecodeRow : IDisposable
 {
@@ -12,7 +13,8 @@ public sealed class DecodeRow : IDisposable
     private readonly List<long> _sequence;
     private readonly int _maxTokens;
     private readonly List<int> _generated = [];
-    private OrtValue[] _cache = [];
+    private OrtValue[] _own = [];
+    private SharedStepCache? _shared;
 
     internal DecodeRow(OnnxCausalLm model, List<long> sequence, TokenSampler sampler, int maxTokens)
     {
@@ -33,21 +35,42 @@ public sealed class DecodeRow : IDisposable
 
     internal TokenSampler Sampler { get; }
 
-    internal IReadOnlyList<OrtValue> Cache => _cache;
-
+    /// <summary>The positions the row's cache holds (its prompt and generated tokens so far, less the last).</summary>
     internal int CacheLength { get; private set; }
+
+    /// <summary>The shared cache of the row's last step, null while it has its own (after prefill).</summary>
+    internal SharedStepCache? Shared => _shared;
+
+    /// <summary>The row's index in <see cref="Shared"/>.</summary>
+    internal int Slot { get; private set; }
 
     internal long LastToken => _sequence[^1];
 
-    /// <summary>Takes a step's result: the sampled token and the row's new cache (ownership passes to the row).</summary>
+    /// <summary>
+    /// Where layer tensor <paramref name="index"/> of the row's cache lies: a [batch, heads, total, width] tensor, the
+    /// row's batch index in it, and its total length (the row's positions are the last <see cref="CacheLength"/>).
+    /// </summary>
+    internal (OrtValue Tensor, int Row, int Total) Source(int index) =>
+        _shared is { } shared ? (shared.Layer(index), Slot, shared.Length) : (_own[index], 0, CacheLength);
+
+    /// <summary>Takes the prefill's result: the first token and the row's own cache (ownership passes to the row).</summary>
     internal void Accept(int next, OrtValue[] cache, int cacheLength)
     {
-        foreach (var value in _cache)
-        {
-            value.Dispose();
-        }
+        Release();
+        _own = cache;
+        Take(next, cacheLength);
+    }
 
-        _cache = cache;
+    /// <summary>Takes a batched step's result: the next token and the row's place in the step's shared cache.</summary>
+    internal void Accept(int next, SharedStepCache shared, int slot, int cacheLength)
+    {
+        Release();
+        (_shared, Slot) = (shared, slot);
+        Take(next, cacheLength);
+    }
+
+    private void Take(int next, int cacheLength)
+    {
         CacheLength = cacheLength;
         if (next == _model.EndOfTextId)
         {
@@ -63,14 +86,18 @@ public sealed class DecodeRow : IDisposable
         }
     }
 
-    /// <inheritdoc />
-    public void Dispose()
+    private void Release()
     {
-        foreach (var value in _cache)
+        foreach (var value in _own)
         {
             value.Dispose();
         }
 
-        _cache = [];
+        _own = [];
+        _shared?.Release();
+        _shared = null;
     }
+
+    /// <inheritdoc />
+    public void Dispose() => Release();
 }

@@ -30,7 +30,9 @@ public sealed partial class OnnxCausalLm
     /// <summary>
     /// One decode step for every row at once: each row's last token goes in, its next token comes out. Rows are
     /// left-padded to the longest cache; <c>attention_mask</c> hides the padding and <c>position_ids</c> carry each
-    /// row's own positions, so each row computes what it would alone (to float rounding).
+    /// row's own positions, so each row computes what it would alone (to float rounding). The step's present tensors
+    /// become the rows' shared cache: a next step over the same rows in the same order feeds them straight back in;
+    /// when rows join or leave, the caches are gathered into a new padded batch once.
     /// </summary>
     public void DecodeStep(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
     {
@@ -40,7 +42,8 @@ public sealed partial class OnnxCausalLm
         }
 
         var batch = rows.Count;
-        var longest = rows.Max(r => r.CacheLength);
+        var reused = SameBatchAsLastStep(rows);
+        var longest = reused?.Length ?? rows.Max(r => r.CacheLength);
         var ids = new long[batch];
         var positions = new long[batch];
         var mask = new long[batch * (longest + 1)];
@@ -62,31 +65,26 @@ public sealed partial class OnnxCausalLm
             values.Add(positionsValue);
         }
 
-        var pasts = new OrtValue[_pastNames.Length];
+        var gathered = reused is null ? new OrtValue[_pastNames.Length] : null;
+        IDisposableReadOnlyCollection<OrtValue>? outputs = null;
         try
         {
-            for (var i = 0; i < pasts.Length; i++)
+            for (var i = 0; i < _pastNames.Length; i++)
             {
-                pasts[i] = PadAndStack(rows, i, longest);
+                values.Add(reused?.Layer(i) ?? (gathered![i] = Gather(rows, i, longest)));
             }
 
             names.AddRange(_pastNames);
-            values.AddRange(pasts);
             using var runOptions = new RunOptions();
             using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
-            using var outputs = _session.Run(runOptions, names, values, ["logits", .. _presentNames]);
+            outputs = _session.Run(runOptions, names, values, ["logits", .. _presentNames]);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             var vocabulary = (int)outputs[0].GetTensorTypeAndShape().Shape[2];
+            var shared = new SharedStepCache(outputs, [.. rows], longest + 1);
+            outputs = null; // the rows own it now
             for (var r = 0; r < batch; r++)
             {
-                var next = rows[r].Sampler.Next(logits.Slice(r * vocabulary, vocabulary));
-                var caches = new OrtValue[_presentNames.Length];
-                for (var i = 0; i < caches.Length; i++)
-                {
-                    caches[i] = Unpad(outputs[i + 1], r, longest + 1, rows[r].CacheLength + 1);
-                }
-
-                rows[r].Accept(next, caches, rows[r].CacheLength + 1);
+                rows[r].Accept(rows[r].Sampler.Next(logits.Slice(r * vocabulary, vocabulary)), shared, r, rows[r].CacheLength + 1);
             }
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
@@ -95,15 +93,35 @@ public sealed partial class OnnxCausalLm
         }
         finally
         {
-            foreach (var past in pasts)
+            outputs?.Dispose();
+            foreach (var past in gathered ?? [])
             {
                 past?.Dispose();
             }
         }
     }
 
+    /// <summary>The last step's shared cache when <paramref name="rows"/> are exactly its rows in its order; otherwise null.</summary>
+    private static SharedStepCache? SameBatchAsLastStep(IReadOnlyList<DecodeRow> rows)
+    {
+        if (rows[0].Shared is not { } shared || shared.Rows.Count != rows.Count)
+        {
+            return null;
+        }
+
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].Shared != shared || rows[r].Slot != r)
+            {
+                return null;
+            }
+        }
+
+        return shared;
+    }
+
     /// <summary>[batch, heads, longest, width]: each row's cache of layer tensor <paramref name="index"/>, right-aligned (zeros before it).</summary>
-    private OrtValue PadAndStack(IReadOnlyList<DecodeRow> rows, int index, int longest)
+    private OrtValue Gather(IReadOnlyList<DecodeRow> rows, int index, int longest)
     {
         var stacked = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows.Count, _heads, longest, _headWidth]);
         var target = stacked.GetTensorMutableDataAsSpan<float>();
@@ -112,29 +130,15 @@ public sealed partial class OnnxCausalLm
         for (var r = 0; r < rows.Count; r++)
         {
             var length = rows[r].CacheLength;
-            var source = rows[r].Cache[index].GetTensorDataAsSpan<float>();
+            var (tensor, row, total) = rows[r].Source(index);
+            var source = tensor.GetTensorDataAsSpan<float>();
             for (var h = 0; h < _heads; h++)
             {
-                source.Slice(h * length * width, length * width)
+                source.Slice((((row * (int)_heads) + h) * total + (total - length)) * width, length * width)
                     .CopyTo(target.Slice((((r * (int)_heads) + h) * longest + (longest - length)) * width, length * width));
             }
         }
 
         return stacked;
-    }
-
-    /// <summary>Row <paramref name="row"/>'s last <paramref name="length"/> positions of a [batch, heads, total, width] present tensor, as [1, heads, length, width].</summary>
-    private OrtValue Unpad(OrtValue present, int row, int total, int length)
-    {
-        var width = (int)_headWidth;
-        var source = present.GetTensorDataAsSpan<float>();
-        var own = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, _heads, length, _headWidth]);
-        var target = own.GetTensorMutableDataAsSpan<float>();
-        for (var h = 0; h < _heads; h++)
-        {
-            source.Slice((((row * (int)_heads) + h) * total + (total - length)) * width, length * width).CopyTo(target.Slice(h * length * width, length * width));
-        }
-
-        return own;
     }
 }

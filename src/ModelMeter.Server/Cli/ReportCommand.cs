@@ -7,7 +7,7 @@ namespace ModelMeter.Server.Cli;
 /// <summary><c>report --by model --since 24h [--until ISO] [--idle separate] [--format table|csv|json]</c>.</summary>
 internal static class ReportCommand
 {
-    public static int Run(ILedgerStore ledger, IReadOnlyDictionary<string, string> flags, DateTimeOffset now, TextWriter output, TextWriter error)
+    public static int Run(ILedgerReports ledger, IReadOnlyDictionary<string, string> flags, DateTimeOffset now, TextWriter output, TextWriter error)
     {
         var by = Parse(flags, "by", CostGrouping.Model);
         var idle = Parse(flags, "idle", IdleSharing.Separate);
@@ -18,7 +18,7 @@ internal static class ReportCommand
             ? ReportArguments.ParseDuration(sinceText) ?? throw new ArgumentException($"--since '{sinceText}' is not a duration like 90m, 24h or 7d.")
             : TimeSpan.FromDays(1);
         var format = flags.GetValueOrDefault("format", "table");
-        var summary = ledger.Summarize(until - since, until, by, idle);
+        var summary = ledger.SummarizeAsync(until - since, until, by, idle).GetAwaiter().GetResult(); // a console command: nothing to free meanwhile
 
         switch (format)
         {

@@ -9,6 +9,9 @@ public enum CostGrouping
     User,
     Device,
     Day,
+
+    /// <summary>The replica (<c>ModelMeter:Node</c>) that served the request: one group per node in fleet reports.</summary>
+    Node,
 }
 
 /// <summary>How a report shows device time that no request used.</summary>

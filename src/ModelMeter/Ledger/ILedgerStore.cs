@@ -1,19 +1,35 @@
 namespace ModelMeter.Ledger;
 
-/// <summary>Where ledger rows are kept and read back. Implementations: SQLite (embedded default).</summary>
-public interface ILedgerStore : IDisposable
+/// <summary>Cost reports over ledger rows: one replica's SQLite file, or the whole fleet's ClickHouse.</summary>
+public interface ILedgerReports
 {
-    /// <summary>Creates or migrates the schema.</summary>
-    void Initialize();
+    /// <summary>Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by minute).</summary>
+    Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken = default);
 
-    /// <summary>Writes a batch in one transaction: all rows or none.</summary>
-    void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle);
+    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket.</summary>
+    Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken = default);
+}
 
+/// <summary>Where a replica's ledger rows are committed and read back. Implementation: SQLite (embedded, and each replica's spool in fleet mode).</summary>
+public interface ILedgerStore : ILedgerReports, IDisposable
+{
     /// <summary>Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by minute).</summary>
     CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle);
 
     /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket.</summary>
     IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step);
+
+    Task<CostSummary> ILedgerReports.SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken) =>
+        Task.FromResult(Summarize(from, to, by, idle));
+
+    Task<IReadOnlyList<CostPoint>> ILedgerReports.TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken) =>
+        Task.FromResult(Timeseries(from, to, by, step));
+
+    /// <summary>Creates or migrates the schema.</summary>
+    void Initialize();
+
+    /// <summary>Writes a batch in one transaction: all rows or none.</summary>
+    void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle);
 
     /// <summary>All-time totals, to seed the Prometheus counters at start.</summary>
     LedgerTotals Totals();

@@ -4,7 +4,7 @@ namespace ModelMeter.Ledger;
 internal static class IdleAllocation
 {
     /// <param name="groups">Request totals by (group key, device).</param>
-    /// <param name="idle">Idle cost by (device, device) or, for <see cref="CostGrouping.Day"/>, (day, device).</param>
+    /// <param name="idle">Idle cost by (device, device) or, for <see cref="CostGrouping.Day"/> and <see cref="CostGrouping.Node"/>, (day or node, device).</param>
     /// <param name="by">The grouping.</param>
     /// <param name="sharing">How idle cost is shown.</param>
     public static IReadOnlyList<CostSummaryRow> Apply(
@@ -22,9 +22,9 @@ internal static class IdleAllocation
 
         foreach (var ((idleKey, device), idleUsd) in idle)
         {
-            if (by is CostGrouping.Day or CostGrouping.Device)
+            if (by is CostGrouping.Day or CostGrouping.Device or CostGrouping.Node)
             {
-                // The idle time belongs to the day or the device itself.
+                // The idle time belongs to the day, the device or the node itself.
                 AddIdle(rows, idleKey, idleUsd);
                 continue;
             }

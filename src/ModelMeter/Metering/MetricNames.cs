@@ -21,6 +21,9 @@ public static class MetricNames
     public const string BatchSize = "model_batch_size";
     public const string QueueWait = "model_queue_wait_seconds";
     public const string LedgerRowsDropped = "ledger_rows_dropped_total";
+    public const string LedgerShipLag = "ledger_ship_lag_seconds";
+    public const string LedgerShipFailures = "ledger_ship_failures_total";
+    public const string LedgerRowsShipped = "ledger_rows_shipped_total";
     public const string ReferencePrice = "model_reference_price_dollars_per_million_tokens";
 
     public const string Model = "model_name";

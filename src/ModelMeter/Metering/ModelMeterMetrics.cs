@@ -34,6 +34,9 @@ public sealed class ModelMeterMetrics
         QueueWait = factory.CreateHistogram(MetricNames.QueueWait, "Seconds a request waited for its model before computing (not charged).",
             new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = FirstTokenBuckets });
         LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
+        LedgerShipLag = factory.CreateGauge(MetricNames.LedgerShipLag, "Age of the oldest ledger row committed here and not yet in the fleet ledger, seconds (0 when all are shipped).");
+        LedgerShipFailures = factory.CreateCounter(MetricNames.LedgerShipFailures, "Shipments to the fleet ledger that failed (tried again later).");
+        LedgerRowsShipped = factory.CreateCounter(MetricNames.LedgerRowsShipped, "Ledger rows shipped to the fleet ledger, by kind (request, idle).", "kind");
         TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
         BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
         BudgetLimit = factory.CreateGauge(MetricNames.BudgetLimit, "The budget's limit per period, US dollars.", MetricNames.Budget);
@@ -80,6 +83,12 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Ledger rows given up, by kind: none should be, and each one is logged.</summary>
     public Counter LedgerRowsDropped { get; }
+
+    public Gauge LedgerShipLag { get; }
+
+    public Counter LedgerShipFailures { get; }
+
+    public Counter LedgerRowsShipped { get; }
 
     /// <summary>Configured reference API prices, for comparing self-hosting with an API.</summary>
     public Gauge ReferencePrice { get; }

@@ -4,12 +4,52 @@ namespace ModelMeter.AspNetCore.Hosting.Validation;
 
 internal sealed partial class ModelMeterOptionsValidator
 {
+    internal static bool IsClickHouse(LedgerOptions ledger) => string.Equals(ledger.Provider, "ClickHouse", StringComparison.OrdinalIgnoreCase);
+
+    private static void ValidateClickHouse(ClickHouseOptions clickHouse, List<string> errors)
+    {
+        const string key = $"{Root}:Ledger:ClickHouse";
+        if (!Uri.TryCreate(clickHouse.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key}:Url: '{clickHouse.Url}' is not an http(s) URL.");
+        }
+
+        if (clickHouse.Database.Length is 0 or > 64 || !clickHouse.Database.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(clickHouse.Database[0]))
+        {
+            errors.Add($"{key}:Database: '{clickHouse.Database}' is not a database name (letters, digits and underscores, not starting with a digit).");
+        }
+
+        if (clickHouse.PasswordEnv is { } variable && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
+        {
+            errors.Add($"{key}:PasswordEnv: the environment variable {variable} is not set.");
+        }
+
+        if (clickHouse.BatchSize is < 1 or > 1_000_000)
+        {
+            errors.Add($"{key}:BatchSize: {clickHouse.BatchSize} is out of range 1..1000000.");
+        }
+
+        if (clickHouse.ShipIntervalMs is < 10 or > 3_600_000)
+        {
+            errors.Add($"{key}:ShipIntervalMs: {clickHouse.ShipIntervalMs} is out of range 10..3600000.");
+        }
+
+        if (clickHouse.TimeoutSeconds is < 0.1 or > 3600 || !double.IsFinite(clickHouse.TimeoutSeconds))
+        {
+            errors.Add($"{key}:TimeoutSeconds: {clickHouse.TimeoutSeconds} is out of range 0.1..3600.");
+        }
+    }
+
     private static void ValidateLedgerAndAuth(ModelMeterOptions options, List<string> errors)
     {
         var ledger = options.Ledger;
-        if (!string.Equals(ledger.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        if (IsClickHouse(ledger))
         {
-            errors.Add($"{Root}:Ledger:Provider: '{ledger.Provider}' is not supported; use Sqlite.");
+            ValidateClickHouse(ledger.ClickHouse, errors);
+        }
+        else if (!string.Equals(ledger.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{Root}:Ledger:Provider: '{ledger.Provider}' is not supported; use Sqlite or ClickHouse.");
         }
 
         if (string.IsNullOrWhiteSpace(ledger.Path))

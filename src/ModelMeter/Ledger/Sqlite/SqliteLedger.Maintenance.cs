@@ -41,7 +41,7 @@ public sealed partial class SqliteLedger
     /// Each device's bill: the recorded minute bills, plus for minutes from before bills were recorded their idle cost and the
     /// cost of the requests that ended then (exact in shared-time allocation, where requests plus idle make the bill).
     /// </summary>
-    private static Dictionary<string, double> Bills(SqliteConnection connection)
+    private Dictionary<string, double> Bills(SqliteConnection connection)
     {
         var bills = new Dictionary<string, double>(StringComparer.Ordinal);
         ForEachRow(connection, """

@@ -33,7 +33,7 @@ public sealed partial class SqliteLedger
     /// Streams that committed a provisional row and have not ended (or whose process died mid-stream), shown as one
     /// <c>(provisional)</c> row: their count, and no cost, since what they ran is not known until they end.
     /// </summary>
-    private static IEnumerable<CostSummaryRow> Provisional(SqliteConnection connection, long from, long to)
+    private IEnumerable<CostSummaryRow> Provisional(SqliteConnection connection, long from, long to)
     {
         long count = 0;
         ForEachRow(connection, "SELECT COUNT(*) FROM requests WHERE status = 'provisional' AND started_ms >= $lo AND started_ms < $hi", from, to,
@@ -118,21 +118,28 @@ public sealed partial class SqliteLedger
         CostGrouping.User => "user",
         CostGrouping.Device => "device",
         CostGrouping.Day => $"strftime('%Y-%m-%d', {timeColumn} / 1000, 'unixepoch')",
+        CostGrouping.Node => "$node",
         _ => throw new ArgumentOutOfRangeException(nameof(by)),
     };
 
     private static string IdleGroupColumn(CostGrouping by) => by switch
     {
         CostGrouping.Day => "strftime('%Y-%m-%d', minute_ms / 1000, 'unixepoch')",
+        CostGrouping.Node => "$node",
         _ => "device",
     };
 
-    private static void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, Action<SqliteDataReader> read)
+    private void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, Action<SqliteDataReader> read)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Parameters.AddWithValue("$lo", lo);
         command.Parameters.AddWithValue("$hi", hi);
+        if (sql.Contains("$node", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("$node", Node);
+        }
+
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

@@ -36,6 +36,7 @@ public sealed partial class SqliteLedger
         using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated", "$deviceStarted"))
         using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
         using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
+        using (var ship = Command(connection, transaction, "INSERT INTO outbox (request_rowid) VALUES (last_insert_rowid())"))
         {
             foreach (var row in requests)
             {
@@ -51,6 +52,11 @@ public sealed partial class SqliteLedger
                 Bind(replace, row.RequestId);
                 replace.ExecuteNonQuery();
                 insert.ExecuteNonQuery();
+                if (_outbox)
+                {
+                    ship.ExecuteNonQuery(); // right after the insert, before the rollups: last_insert_rowid() is this row
+                }
+
                 Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
                 minutes.ExecuteNonQuery();
                 Bind(hours, Floor(ended, HourMs), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
@@ -59,11 +65,17 @@ public sealed partial class SqliteLedger
         }
 
         using (var upsert = Command(connection, transaction, UpsertIdle, "$device", "$minute", "$cost", "$hourly", "$bill"))
+        using (var ship = Command(connection, transaction, "INSERT INTO outbox (idle_device, idle_minute_ms) VALUES ($device, $minute)", "$device", "$minute"))
         {
             foreach (var row in idle)
             {
                 Bind(upsert, row.Device, MinuteOf(Ms(row.Minute)), row.CostUsd, row.HourlyUsd, row.BillUsd);
                 upsert.ExecuteNonQuery();
+                if (_outbox)
+                {
+                    Bind(ship, row.Device, MinuteOf(Ms(row.Minute)));
+                    ship.ExecuteNonQuery();
+                }
             }
         }
 

@@ -9,24 +9,32 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 7;
+    public const int SchemaVersion = 8;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
+    private readonly bool _outbox;
     private SqliteConnection? _writer;
 
     /// <param name="path">The database file; its directory is created.</param>
     /// <param name="fullSync">fsync every commit (<c>synchronous=FULL</c>) rather than at checkpoints.</param>
-    public SqliteLedger(string path, bool fullSync = true)
+    /// <param name="outbox">Also note every committed row in the outbox, in the same transaction, for a shipper to send on (fleet mode).</param>
+    /// <param name="node">This replica's name, the one group of a report by node; default the host name.</param>
+    public SqliteLedger(string path, bool fullSync = true, bool outbox = false, string? node = null)
     {
+        Node = node ?? Environment.MachineName;
         Path = System.IO.Path.GetFullPath(path);
         _fullSync = fullSync;
+        _outbox = outbox;
         // A busy database (another writer holding the lock) fails a command after 5 s rather than the default 30.
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false, DefaultTimeout = 5 }.ToString();
     }
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <summary>This replica's name in reports by node.</summary>
+    public string Node { get; }
 
     /// <inheritdoc />
     public void Initialize()
@@ -157,6 +165,11 @@ public sealed partial class SqliteLedger : ILedgerStore
         [
             // Version 7: provisional rows of streams in flight are found by id when their final row replaces them.
             "CREATE INDEX requests_provisional ON requests (request_id) WHERE status = 'provisional'",
+        ],
+        [
+            // Version 8: rows committed here and not yet shipped to the fleet ledger, in commit order (a request row by its
+            // rowid; an idle minute by its key, whose latest value is shipped).
+            "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_rowid INTEGER, idle_device TEXT, idle_minute_ms INTEGER)",
         ],
     ];
 

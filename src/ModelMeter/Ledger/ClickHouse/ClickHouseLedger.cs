@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace ModelMeter.Ledger.ClickHouse;
+
+/// <summary>
+/// The fleet's ledger in ClickHouse: every replica ships its committed rows here (<see cref="ShipAsync"/>) and reports
+/// read all of them, aggregated by ClickHouse. Shipping is idempotent: request rows are keyed by (end time, node,
+/// request id) and idle minutes by (minute, node, device) with the replica's outbox sequence as version, in
+/// <c>ReplacingMergeTree</c> tables read with <c>FINAL</c>, so a batch sent twice after a timeout counts once.
+/// The SQL runs on ClickHouse 18.16 and on current releases (no DateTime64, Map, LowCardinality or TTL).
+/// </summary>
+public sealed class ClickHouseLedger(ClickHouseClient client, string database) : ILedgerReports
+{
+    /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
+    public const int SchemaVersion = 1;
+
+    private string Requests => $"{database}.requests";
+
+    private string Idle => $"{database}.idle";
+
+    /// <summary>Creates the database and tables, or migrates them; fails when the schema is newer than this build.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (!IsIdentifier(database))
+        {
+            throw new ArgumentException($"'{database}' is not a ClickHouse database name (letters, digits, underscores).", nameof(database));
+        }
+
+        await client.ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken);
+        await client.ExecuteAsync($"CREATE TABLE IF NOT EXISTS {database}.schema_version (version UInt32, applied DateTime) ENGINE = MergeTree ORDER BY version", cancellationToken);
+        var rows = await client.QueryAsync($"SELECT max(version) AS v FROM {database}.schema_version", cancellationToken);
+        var version = rows.Count == 0 ? 0 : rows[0].GetProperty("v").GetInt32();
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException($"ClickHouse database {database} has ledger schema {version}; this build knows up to {SchemaVersion}.");
+        }
+
+        for (var step = version + 1; step <= SchemaVersion; step++)
+        {
+            foreach (var statement in Migrations(database)[step - 1])
+            {
+                await client.ExecuteAsync(statement, cancellationToken);
+            }
+
+            await client.InsertAsync($"{database}.schema_version", [new { version = step, applied = Iso(DateTimeOffset.UtcNow) }], cancellationToken);
+        }
+    }
+
+    /// <summary>Sends one replica's rows; sending the same rows again changes no report.</summary>
+    public async Task ShipAsync(string node, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
+    {
+        if (requests.Count > 0)
+        {
+            await client.InsertAsync(Requests, requests.Where(r => !r.IsProvisional).Select(r => new Dictionary<string, object?>
+            {
+                ["node"] = node, ["request_id"] = r.RequestId, ["started_ms"] = Ms(r.StartedAt), ["ended"] = Iso(r.EndedAt), ["ended_ms"] = Ms(r.EndedAt),
+                ["model"] = r.Model, ["endpoint"] = r.Endpoint, ["tenant"] = r.Tenant, ["user"] = r.User, ["device"] = r.Device,
+                ["input_tokens"] = r.InputTokens, ["output_tokens"] = r.OutputTokens, ["latency_seconds"] = r.LatencySeconds,
+                ["ttft_seconds"] = r.TimeToFirstTokenSeconds, ["cost_usd"] = r.CostUsd, ["status"] = r.Status, ["hourly_usd"] = r.HourlyUsd,
+                ["rate_version"] = r.RateVersion, ["usage_estimated"] = r.UsageEstimated ? 1 : 0, ["device_started_ms"] = Ms(r.DeviceStartedAt ?? r.StartedAt),
+            }), cancellationToken);
+        }
+
+        if (idle.Count > 0)
+        {
+            await client.InsertAsync(Idle, idle.Select(i => new Dictionary<string, object?>
+            {
+                ["node"] = node, ["device"] = i.Row.Device, ["minute"] = Iso(i.Row.Minute), ["minute_ms"] = Ms(i.Row.Minute),
+                ["cost_usd"] = i.Row.CostUsd, ["hourly_usd"] = i.Row.HourlyUsd, ["bill_usd"] = i.Row.BillUsd, ["version"] = i.Version,
+            }), cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Device time is per replica: idle cost is shared among the groups that used the same device of the same node.</remarks>
+    public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken = default)
+    {
+        var (lo, hi) = (Ms(from), Ms(to));
+        var groups = new Dictionary<(string Key, string Device), GroupTotals>();
+        foreach (var row in await client.QueryAsync($"""
+            SELECT {KeyColumn(by, "ended")} AS k, concat(node, '/', device) AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)} GROUP BY k, d
+            """, cancellationToken))
+        {
+            groups[(Text(row, "k"), Text(row, "d"))] = new GroupTotals(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
+        }
+
+        var idleCost = new Dictionary<(string Key, string Device), double>();
+        foreach (var row in await client.QueryAsync($"""
+            SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
+            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, d
+            """, cancellationToken))
+        {
+            var key = (Text(row, "k"), Text(row, "d"));
+            idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+        }
+
+        return new CostSummary(from, to, by, idle, IdleAllocation.Apply(groups, idleCost, by, idle));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken = default)
+    {
+        var (lo, hi) = (Ceiling(Ms(from), 60_000), Ms(to));
+        var stepMs = (long)step.TotalMilliseconds;
+        var rows = await client.QueryAsync($"""
+            SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)} GROUP BY k, b
+            UNION ALL
+            SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, b
+            """, cancellationToken);
+        return rows
+            .GroupBy(r => (Key: Text(r, "k"), Bucket: Long(r, "b")))
+            .Select(g => new CostPoint(g.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Bucket), g.Sum(r => r.GetProperty("c").GetDouble())))
+            .OrderBy(p => p.Start).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>[lo, hi) on the millisecond column, with the second-resolution sort key narrowed too so ClickHouse skips parts.</summary>
+    private static string Window(string time, long lo, long hi) =>
+        $"{time}_ms >= {lo} AND {time}_ms < {hi} AND {time} >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND {time} <= toDateTime({Math.Max(0, hi / 1000)})";
+
+    private static string KeyColumn(CostGrouping by, string time) => by switch
+    {
+        CostGrouping.Model => "model",
+        CostGrouping.Endpoint => "endpoint",
+        CostGrouping.Tenant => "tenant",
+        CostGrouping.User => "user",
+        CostGrouping.Device => "device",
+        CostGrouping.Node => "node",
+        CostGrouping.Day => $"formatDateTime({time}, '%Y-%m-%d', 'UTC')",
+        _ => throw new ArgumentOutOfRangeException(nameof(by)),
+    };
+
+    private static string IdleGroupColumn(CostGrouping by) => by switch
+    {
+        CostGrouping.Day => "formatDateTime(minute, '%Y-%m-%d', 'UTC')",
+        CostGrouping.Device => "device",
+        CostGrouping.Node => "node",
+        _ => "concat(node, '/', device)",
+    };
+
+    private static IReadOnlyList<string[]> Migrations(string db) =>
+    [
+        [
+            $"""
+            CREATE TABLE IF NOT EXISTS {db}.requests (
+                node String, request_id String, started_ms Int64, ended DateTime, ended_ms Int64,
+                model String, endpoint String, tenant String, user String, device String,
+                input_tokens UInt32, output_tokens UInt32, latency_seconds Float64, ttft_seconds Nullable(Float64),
+                cost_usd Float64, status String, hourly_usd Float64, rate_version Int32, usage_estimated UInt8, device_started_ms Int64)
+            ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(ended) ORDER BY (ended, node, request_id)
+            """,
+            $"""
+            CREATE TABLE IF NOT EXISTS {db}.idle (
+                node String, device String, minute DateTime, minute_ms Int64,
+                cost_usd Float64, hourly_usd Float64, bill_usd Nullable(Float64), version UInt64)
+            ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(minute) ORDER BY (minute, node, device)
+            """,
+        ],
+    ];
+
+    private static bool IsIdentifier(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0]);
+
+    private static string Text(JsonElement row, string name) => row.GetProperty(name).GetString() ?? "";
+
+    private static long Long(JsonElement row, string name) => row.GetProperty(name) is { ValueKind: JsonValueKind.String } s
+        ? long.Parse(s.GetString()!, CultureInfo.InvariantCulture)
+        : row.GetProperty(name).GetInt64();
+
+    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    private static long Floor(long ms, long unit) => ms - (((ms % unit) + unit) % unit);
+
+    private static long Ceiling(long ms, long unit) => Floor(ms, unit) == ms ? ms : Floor(ms, unit) + unit;
+}

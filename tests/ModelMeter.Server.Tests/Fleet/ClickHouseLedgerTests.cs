@@ -1,0 +1,98 @@
+using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
+
+namespace ModelMeter.Server.Tests.Fleet;
+
+/// <summary>The fleet ledger on Debian's real ClickHouse 18.16: idempotent shipping, aggregation, nodes.</summary>
+public sealed class ClickHouseLedgerTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Noon = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+    private ClickHouseServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await ClickHouseServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task ShippingTheSameRowsTwice_CountsThemOnce()
+    {
+        var ledger = await LedgerAsync("twice");
+        var rows = new[] { Row("a-1", "demo-small", "acme", 0.25, 10), Row("a-2", "demo-large", "acme", 0.5, 20), Row("a-3", "demo-large", "globex", 1.0, 30) };
+        var idle = new[] { (new IdleRow("cpu", Noon, 0.125, 0.17), 1L) };
+
+        await ledger.ShipAsync("node-a", rows, idle);
+        await ledger.ShipAsync("node-a", rows, idle); // a retry after a timeout whose first try did arrive
+
+        var summary = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
+        Assert.Equal(3, summary.Rows.Where(r => !r.IsIdle).Sum(r => r.Requests));
+        Assert.Equal(1.5, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 12);
+        Assert.Equal(0.125, summary.Rows.Single(r => r.IsIdle).IdleUsd, 12);
+        Assert.Equal(1.875, summary.TotalUsd, 12);
+    }
+
+    [Fact]
+    public async Task AnIdleMinuteShippedAgainWithMoreCost_TheLatestVersionCounts()
+    {
+        var ledger = await LedgerAsync("versions");
+        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
+        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
+        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
+
+        var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
+        Assert.Equal(0.3, summary.TotalUsd, 12);
+    }
+
+    [Fact]
+    public async Task TwoNodes_ByNodeAndIdleSharedOnlyWithinItsOwnNode()
+    {
+        var ledger = await LedgerAsync("nodes");
+        await ledger.ShipAsync("node-a", [Row("1", "demo-small", "acme", 1.0, 5)], [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L)]);
+        await ledger.ShipAsync("node-b", [Row("1", "demo-small", "globex", 3.0, 5)], [(new IdleRow("cpu", Noon, 2.0, 0.17), 1L)]);
+
+        var byNode = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Node, IdleSharing.Separate);
+        Assert.Equal(1.5, byNode.Rows.Single(r => r.Key == "node-a").TotalUsd, 12);
+        Assert.Equal(5.0, byNode.Rows.Single(r => r.Key == "node-b").TotalUsd, 12);
+
+        // The same request id on two nodes is two requests; each node's idle goes to the tenant that used that node.
+        var byTenant = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Tenant, IdleSharing.Proportional);
+        Assert.Equal(1.5, byTenant.Rows.Single(r => r.Key == "acme").TotalUsd, 12);
+        Assert.Equal(5.0, byTenant.Rows.Single(r => r.Key == "globex").TotalUsd, 12);
+        Assert.Equal(2, byTenant.Rows.Sum(r => r.Requests));
+    }
+
+    [Fact]
+    public async Task Timeseries_BucketsRequestsAndIdleByStep()
+    {
+        var ledger = await LedgerAsync("series");
+        await ledger.ShipAsync("node-a",
+            [Row("1", "demo-small", "acme", 1.0, 5), Row("2", "demo-small", "acme", 2.0, 65), Row("3", "demo-large", "acme", 4.0, 70)],
+            [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L), (new IdleRow("cpu", Noon.AddMinutes(1), 0.25, 0.17), 2L)]);
+
+        var points = await ledger.TimeseriesAsync(Noon, Noon.AddMinutes(2), CostGrouping.Model, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(
+            [("demo-small", Noon, 1.0), ("(idle)", Noon, 0.5), ("demo-large", Noon.AddMinutes(1), 4.0), ("demo-small", Noon.AddMinutes(1), 2.0), ("(idle)", Noon.AddMinutes(1), 0.25)],
+            points.Select(p => (p.Key, p.Start, p.CostUsd)).OrderBy(p => p.Start).ThenBy(p => p.Key == "(idle)").ThenBy(p => p.Key, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ADatabaseWithANewerSchema_IsRefusedAtStart()
+    {
+        var ledger = await LedgerAsync("newer");
+        await _server.Client.ExecuteAsync($"INSERT INTO newer.schema_version VALUES ({ClickHouseLedger.SchemaVersion + 1}, now())");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.InitializeAsync());
+        Assert.Contains($"has ledger schema {ClickHouseLedger.SchemaVersion + 1}", error.Message);
+    }
+
+    private async Task<ClickHouseLedger> LedgerAsync(string database)
+    {
+        var ledger = new ClickHouseLedger(_server.Client, database);
+        await ledger.InitializeAsync();
+        await ledger.InitializeAsync(); // a second replica starting finds the schema in place
+        return ledger;
+    }
+
+    private static LedgerRow Row(string id, string model, string tenant, double cost, int second) =>
+        new(id, Noon.AddSeconds(second - 1), Noon.AddSeconds(second).AddMilliseconds(250), model, "generate", tenant, "", "cpu", 10, 20, 1.0, 0.1, cost, "ok", 0.17);
+}
