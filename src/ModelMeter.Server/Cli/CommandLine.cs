@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Options;
+using ModelMeter.AspNetCore.Hosting.Validation;
+using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.AspNetCore.Configuration;
 
 namespace ModelMeter.Server.Cli;
 
-/// <summary>The command-line verbs besides serving: <c>report</c> and <c>reprice</c>, reading the configured ledger file.</summary>
+/// <summary>The command-line verbs besides serving: <c>report</c> (the configured ledger file, or the fleet's ClickHouse) and <c>reprice</c> (the file).</summary>
 internal static class CommandLine
 {
     public static bool IsVerb(string[] args) => args is ["report", ..] or ["reprice", ..];
@@ -15,6 +17,11 @@ internal static class CommandLine
         var (flags, settings) = Split(args[1..]);
         var builder = WebApplication.CreateBuilder(settings);
         var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
+        if (args[0] == "report" && !flags.ContainsKey("ledger") && ModelMeterOptionsValidator.IsClickHouse(options.Ledger))
+        {
+            return ReportFleet(options.Ledger.ClickHouse, flags, output, error);
+        }
+
         var path = Path.GetFullPath(flags.GetValueOrDefault("ledger") ?? options.Ledger.Path, builder.Environment.ContentRootPath);
         if (!File.Exists(path))
         {
@@ -34,6 +41,28 @@ internal static class CommandLine
         {
             error.WriteLine(e.Message);
             return 2;
+        }
+    }
+
+    /// <summary><c>report</c> in fleet mode: the whole fleet, from ClickHouse (give <c>--ledger</c> for this replica's file alone).</summary>
+    private static int ReportFleet(ClickHouseOptions o, Dictionary<string, string> flags, TextWriter output, TextWriter error)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
+        var password = o.PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        var fleet = new ClickHouseLedger(new ClickHouseClient(http, new Uri(o.Url), o.User ?? (password is null ? null : "default"), password), o.Database);
+        try
+        {
+            return ReportCommand.Run(fleet, flags, TimeProvider.System.GetUtcNow(), output, error);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is ClickHouseException or HttpRequestException or TaskCanceledException)
+        {
+            error.WriteLine($"The fleet ledger (ClickHouse at {o.Url}) cannot be read: {e.Message}");
+            return 1;
         }
     }
 

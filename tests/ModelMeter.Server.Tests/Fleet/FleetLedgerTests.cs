@@ -56,6 +56,18 @@ public sealed class FleetLedgerTests
             }
 
             Assert.True(Math.Abs(byNode.TotalUsd - bills.Values.Sum()) / bills.Values.Sum() < 1e-6);
+
+            // `report` on the command line reads the fleet too when ClickHouse is configured.
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = ModelMeter.Server.Cli.CommandLine.Run(
+                ["report", "--by", "node", "--since", "1h", "--format", "csv",
+                 "--ModelMeter:Ledger:Provider=ClickHouse", $"--ModelMeter:Ledger:ClickHouse:Url={clickHouse.Url}", "--ModelMeter:Ledger:ClickHouse:Database=fleet"],
+                output, error);
+            Assert.True(code == 0, error.ToString());
+            var lines = output.ToString().Trim().Split('\n').Skip(1).Select(l => l.Split(',')).ToDictionary(f => f[0]);
+            Assert.Equal(LedgerFile.RequestIds(a.LedgerPath).Count.ToString(System.Globalization.CultureInfo.InvariantCulture), lines["node-a"][1]);
+            Assert.Equal(LedgerFile.RequestIds(b.LedgerPath).Count.ToString(System.Globalization.CultureInfo.InvariantCulture), lines["node-b"][1]);
         }
         finally
         {

@@ -9,32 +9,37 @@ namespace ModelMeter.Server.Tests.Generation;
 public sealed class BatchingTests
 {
     [Fact]
-    public async Task SixteenConcurrent_MaxBatch8_SameAnswersAsOneAtATimeAndCostsAddUpToTheBill()
+    public async Task SixteenClientsOnDemoLarge_Batched_SameAnswersAsOneAtATime_AndThirtyTwoMixedRequestsAddUpToTheBill()
     {
         var prompts = Enumerable.Range(0, 16).Select(i => string.Concat(Enumerable.Repeat($"request {i} asks who spent the money. ", 1 + i % 5))).ToArray();
 
         Dictionary<string, string> alone;
         var oneAtATime = RunningServer.DemoSettings();
-        oneAtATime["ModelMeter:Models:demo-medium:MaxBatch"] = "1";
+        oneAtATime["ModelMeter:Models:demo-large:MaxBatch"] = "1";
         await using (var unbatched = await RunningServer.StartAsync(oneAtATime))
         {
-            alone = await AnswerAllAsync(unbatched, prompts);
+            alone = await AnswerAllAsync(unbatched, "demo-large", prompts, maxTokens: 32);
         }
 
         await using var clock = new RunningClock();
-        var settings = RunningServer.DemoSettings();
-        settings["ModelMeter:Models:demo-medium:MaxBatch"] = "8";
-        var batched = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        var batched = await RunningServer.StartAsync(RunningServer.DemoSettings(), services: s => s.AddSingleton<TimeProvider>(clock.Time)); // MaxBatch 8, the default
         try
         {
             var mostInFlight = 0.0;
-            var answering = AnswerAllAsync(batched, prompts);
+            var answering = AnswerAllAsync(batched, "demo-large", prompts, maxTokens: 32);
+            // Sixteen more at the same time, of other lengths (1 to 46 tokens) and prompts, so that 32 requests share the device.
+            var others = Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+            {
+                using var response = await batched.GenerateAsync("demo-large", new { prompt = new string('x', 1 + 7 * i), max_tokens = 1 + 3 * i });
+                response.EnsureSuccessStatusCode();
+            }));
             while (!answering.IsCompleted)
             {
-                mostInFlight = Math.Max(mostInFlight, (await batched.ScrapeAsync())["model_inflight_requests{model_name=\"demo-medium\"}"]);
+                mostInFlight = Math.Max(mostInFlight, (await batched.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"]);
             }
 
             var together = await answering;
+            await others;
             var steps = await batched.ScrapeAsync();
             var meter = batched.Services.GetRequiredService<CostMeter>();
             await clock.StopAsync();
@@ -42,11 +47,11 @@ public sealed class BatchingTests
 
             Assert.Equal(alone, together); // greedy: token for token the same, whatever ran beside it
             Assert.True(mostInFlight > 1, $"at most {mostInFlight} request(s) were computing at once");
-            var rowsPerStep = steps["model_batch_size_sum{model_name=\"demo-medium\"}"] / steps["model_batch_size_count{model_name=\"demo-medium\"}"];
+            var rowsPerStep = steps["model_batch_size_sum{model_name=\"demo-large\"}"] / steps["model_batch_size_count{model_name=\"demo-large\"}"];
             Assert.True(rowsPerStep > 2, $"{rowsPerStep} rows per step on average: the requests were not decoded together");
             var bill = meter.Devices.Single().Snapshot().BillUsd;
             var recorded = LedgerFile.RequestCostUsd(batched.LedgerPath) + LedgerFile.IdleCostUsd(batched.LedgerPath);
-            Assert.Equal(16, LedgerFile.RequestIds(batched.LedgerPath).Count);
+            Assert.Equal(32, LedgerFile.RequestIds(batched.LedgerPath).Count);
             Assert.InRange(Math.Abs(recorded - bill) / bill, 0, 1e-9);
         }
         finally
@@ -101,7 +106,7 @@ public sealed class BatchingTests
         var prompts = Enumerable.Range(0, 6).Select(i => $"request {i} asks who spent the money").ToArray();
 
         var mostInFlight = 0.0;
-        var answering = AnswerAllAsync(server, prompts);
+        var answering = AnswerAllAsync(server, "demo-medium", prompts, maxTokens: 24);
         while (!answering.IsCompleted)
         {
             mostInFlight = Math.Max(mostInFlight, (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-medium\"}"]);
@@ -114,11 +119,11 @@ public sealed class BatchingTests
         Assert.Equal(6, metrics["model_queue_wait_seconds_count{model_name=\"demo-medium\"}"]);
     }
 
-    private static async Task<Dictionary<string, string>> AnswerAllAsync(RunningServer server, string[] prompts)
+    private static async Task<Dictionary<string, string>> AnswerAllAsync(RunningServer server, string model, string[] prompts, int maxTokens)
     {
         var answers = await Task.WhenAll(prompts.Select(async prompt =>
         {
-            using var response = await server.GenerateAsync("demo-medium", new { prompt, max_tokens = 24 });
+            using var response = await server.GenerateAsync(model, new { prompt, max_tokens = maxTokens });
             response.EnsureSuccessStatusCode();
             return (prompt, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("text").GetString()!);
         }));
