@@ -10,6 +10,9 @@ namespace ModelMeter.Server.Onnx;
 /// <summary><c>"Backend": "Onnx"</c>: runs an Optimum export with ONNX Runtime here; writes the demo models on first use.</summary>
 internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
 {
+    /// <summary>The key/value cache a batched model may hold by default (<see cref="DefaultBatchTokens"/>).</summary>
+    private const long CacheBudgetBytes = 1L << 30;
+
     public string Name => "Onnx";
 
     public int DefaultMaxConcurrency => 1;
@@ -51,8 +54,6 @@ internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, M
 
     /// <summary>As many tokens of cache as fit in 1 GiB, and at least one full context.</summary>
     internal static long DefaultBatchTokens(OnnxCausalLm model) => Math.Max(model.ContextLength, CacheBudgetBytes / Math.Max(model.CacheBytesPerToken, 1));
-
-    private const long CacheBudgetBytes = 1L << 30;
 
     private string Resolve(string path) => Path.GetFullPath(path, environment.ContentRootPath);
 
