@@ -17,7 +17,7 @@ public static class SummarizeEndpoint
         MeteredScope scope;
         try
         {
-            scope = meter.Begin("echo", http, endpoint: "summarize", maxOutputTokens: request.MaxTokens);
+            scope = await meter.BeginAsync("echo", http, endpoint: "summarize", maxOutputTokens: request.MaxTokens);
         }
         catch (ModelMeterRefusedException refused)
         {

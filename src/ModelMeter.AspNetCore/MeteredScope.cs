@@ -95,7 +95,7 @@ public sealed class MeteredScope : IAsyncDisposable
         }
         finally
         {
-            _budgets.Settle(_admission, _metered.Model, charge.CostUsd, _metered.OutputTokens);
+            await _budgets.SettleAsync(_admission, _metered.Model, charge.CostUsd, _metered.OutputTokens);
             _probe?.Dispose();
         }
 

@@ -38,7 +38,7 @@ public sealed class ModelMeterScope
     /// <param name="http">The request being served.</param>
     /// <param name="endpoint"><c>custom</c>, or one of <c>ScopeEndpoints</c>.</param>
     /// <param name="maxOutputTokens">The most tokens the request may generate, for budget reservations.</param>
-    public MeteredScope Begin(string model, HttpContext http, string endpoint = DefaultEndpoint, int maxOutputTokens = 0)
+    public async Task<MeteredScope> BeginAsync(string model, HttpContext http, string endpoint = DefaultEndpoint, int maxOutputTokens = 0)
     {
         var payer = _tenants.Resolve(http.Request.Headers.Authorization.ToString(), http.Request.Headers["X-Tenant"].ToString());
         if (payer.Tenant is not { } tenant)
@@ -51,19 +51,6 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is metered here.", "model"));
         }
 
-        if (!_ledger.Writer.TryAdmit(out var probe))
-        {
-            _meter.Reject(model, endpoint, ErrorReason.LedgerUnavailable);
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
-        }
-
-        var admission = _budgets.Admit(model, tenant, 0, maxOutputTokens);
-        if (admission.RefusedBy is { } budget)
-        {
-            _meter.Reject(model, endpoint, ErrorReason.BudgetExhausted);
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period.") { Budget = budget, RetryAfter = admission.RetryAfter });
-        }
-
         var (user, field, problem) = TenantResolver.User(http.Request.Headers["X-User"].ToString(), null);
         if (problem is not null)
         {
@@ -71,10 +58,25 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField, problem, field));
         }
 
+        if (!_ledger.Writer.TryAdmit(out var probe))
+        {
+            _meter.Reject(model, endpoint, ErrorReason.LedgerUnavailable);
+            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
+        }
+
+        var requestId = GenerationPipeline.NewRequestId();
+        var admission = await _budgets.AdmitAsync(requestId, model, tenant, 0, maxOutputTokens);
+        if (admission.RefusedBy is { } budget)
+        {
+            probe?.Dispose();
+            _meter.Reject(model, endpoint, ErrorReason.BudgetExhausted);
+            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period.") { Budget = budget, RetryAfter = admission.RetryAfter });
+        }
+
         var metered = _meter.Begin(model, endpoint);
         metered.Tenant = tenant;
         metered.User = user;
         metered.StartOnDevice();
-        return new MeteredScope(metered, GenerationPipeline.NewRequestId(), admission, _budgets, _ledger.Writer, probe);
+        return new MeteredScope(metered, requestId, admission, _budgets, _ledger.Writer, probe);
     }
 }

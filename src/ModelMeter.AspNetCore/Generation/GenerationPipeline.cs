@@ -87,7 +87,7 @@ internal sealed partial class GenerationPipeline(
 
         using var held = lease; // held while the request runs (concurrency), released whatever happens
         var inputTokens = promptTokens ?? EstimateTokens(promptText); // counted where the backend can, else estimated
-        var admission = budgets.Admit(call.Model, tenant, inputTokens, maxTokens);
+        var admission = await budgets.AdmitAsync(requestId, call.Model, tenant, inputTokens, maxTokens);
         if (admission.RefusedBy is { } budget)
         {
             var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
@@ -115,7 +115,7 @@ internal sealed partial class GenerationPipeline(
         finally
         {
             // Always settled, even if the run threw: a reservation left behind would eat the budget for the rest of its period.
-            budgets.Settle(admission, call.Model, outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
+            await budgets.SettleAsync(admission, call.Model, outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
         }
     }
 

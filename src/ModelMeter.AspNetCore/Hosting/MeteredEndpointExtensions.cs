@@ -22,7 +22,7 @@ public static class MeteredEndpointExtensions
             MeteredScope scope;
             try
             {
-                scope = http.RequestServices.GetRequiredService<ModelMeterScope>().Begin(model, http, endpoint);
+                scope = await http.RequestServices.GetRequiredService<ModelMeterScope>().BeginAsync(model, http, endpoint);
             }
             catch (ModelMeterRefusedException refused)
             {

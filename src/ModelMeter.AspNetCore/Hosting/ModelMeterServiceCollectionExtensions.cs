@@ -54,6 +54,7 @@ public static class ModelMeterServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ModelMeterMetrics>()));
+        services.TryAddSingleton<IBudgetStore>(sp => sp.GetRequiredService<BudgetTracker>());
         AddWebhookClient(services);
         AddClickHouseClient(services);
         services.TryAddSingleton<BudgetNotifier>();

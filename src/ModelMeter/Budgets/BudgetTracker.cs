@@ -8,9 +8,10 @@ namespace ModelMeter.Budgets;
 /// reserved reaches the limit, so concurrent requests cannot overshoot it by more than the requests
 /// already in flight (as estimated).
 /// </summary>
-public sealed class BudgetTracker
+public sealed class BudgetTracker : IBudgetStore
 {
     private readonly State[] _states;
+    private readonly Dictionary<string, State> _byName;
     private readonly TimeProvider _time;
     private readonly ModelMeterMetrics _metrics;
     private readonly Lock _gate = new();
@@ -21,6 +22,7 @@ public sealed class BudgetTracker
         _metrics = metrics;
         var now = time.GetUtcNow();
         _states = budgets.Select(b => new State(b, b.PeriodOf(now))).ToArray();
+        _byName = _states.ToDictionary(s => s.Budget.Name, StringComparer.Ordinal);
         foreach (var state in _states)
         {
             Publish(state);
@@ -50,8 +52,16 @@ public sealed class BudgetTracker
         }
     }
 
+    /// <inheritdoc />
+    public ValueTask<BudgetAdmission> AdmitAsync(string requestId, string model, string tenant, double estimateUsd, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Admit(model, tenant, estimateUsd, requestId));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<BudgetCrossing>> SettleAsync(BudgetAdmission admission, double costUsd, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Settle(admission, costUsd));
+
     /// <summary>Admits a request unless an enforcing budget in scope is used up; reserves <paramref name="estimateUsd"/> in each budget in scope.</summary>
-    public BudgetAdmission Admit(string model, string tenant, double estimateUsd)
+    public BudgetAdmission Admit(string model, string tenant, double estimateUsd, string requestId = "")
     {
         lock (_gate)
         {
@@ -64,7 +74,7 @@ public sealed class BudgetTracker
                 // budget is used up. A request admitted just below it can overshoot by its own cost at most.
                 if (state.Budget.Enforce && state.SpentUsd + state.ReservedUsd >= state.Budget.LimitUsd)
                 {
-                    return new BudgetAdmission([], 0, state.Budget.Name, state.Period.End - now);
+                    return new BudgetAdmission(requestId, [], 0, state.Budget.Name, state.Period.End - now);
                 }
             }
 
@@ -73,25 +83,25 @@ public sealed class BudgetTracker
                 state.ReservedUsd += estimateUsd;
             }
 
-            return new BudgetAdmission(inScope.Select(s => (s, s.Period.Start)).ToArray(), estimateUsd, null, TimeSpan.Zero);
+            return new BudgetAdmission(requestId, inScope.Select(s => (s.Budget, s.Period.Start)).ToArray(), estimateUsd, null, TimeSpan.Zero);
         }
     }
 
     /// <summary>Replaces the admission's reservation with the real cost; returns the thresholds this crossed.</summary>
     public IReadOnlyList<BudgetCrossing> Settle(BudgetAdmission admission, double costUsd)
     {
-        if (admission.RefusedBy is not null || admission.Settled)
+        if (!admission.TryClaimSettlement())
         {
             return [];
         }
 
-        admission.Settled = true;
         var crossings = new List<BudgetCrossing>();
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            foreach (var (state, reservedIn) in admission.Reserved)
+            foreach (var (budget, reservedIn) in admission.Reserved)
             {
+                var state = _byName[budget.Name];
                 Roll(state, now);
 
                 // The reservation belongs to the period it was taken in: once that period has ended (here or in an
@@ -122,7 +132,7 @@ public sealed class BudgetTracker
     {
         lock (_gate)
         {
-            var state = _states.Single(s => s.Budget.Name == budget);
+            var state = _byName[budget];
             Roll(state, _time.GetUtcNow());
             return state.SpentUsd;
         }
@@ -149,7 +159,7 @@ public sealed class BudgetTracker
         _metrics.BudgetLimit.WithLabels(state.Budget.Name).Set(state.Budget.LimitUsd);
     }
 
-    internal sealed class State(BudgetDefinition budget, (DateTimeOffset Start, DateTimeOffset End) period)
+    private sealed class State(BudgetDefinition budget, (DateTimeOffset Start, DateTimeOffset End) period)
     {
         public BudgetDefinition Budget { get; } = budget;
 
