@@ -5,9 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the test suite starts itself (Prometheus and promtool for the monitoring bundle,
-# Chromium for the dashboard, ClickHouse for the fleet ledger).
+# Chromium for the dashboard, ClickHouse for the fleet ledger, Redis for fleet budgets).
 # Installed only when missing, with one apt-get update.
-packages=(prometheus chromium clickhouse-server)
+packages=(prometheus chromium clickhouse-server redis-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

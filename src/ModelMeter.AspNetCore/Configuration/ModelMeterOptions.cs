@@ -29,6 +29,9 @@ public sealed class ModelMeterOptions
     /// <summary>API keys.</summary>
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>Where budget spending is kept (this process, or Redis for a fleet).</summary>
+    public BudgetStoreOptions BudgetStore { get; set; } = new();
+
     /// <summary>Spending limits.</summary>
     public List<BudgetOptions> Budgets { get; set; } = [];
 

@@ -54,7 +54,10 @@ public static class ModelMeterServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ModelMeterMetrics>()));
-        services.TryAddSingleton<IBudgetStore>(sp => sp.GetRequiredService<BudgetTracker>());
+        services.TryAddSingleton<IBudgetStore>(sp =>
+            string.Equals(sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.BudgetStore.Provider, "Redis", StringComparison.OrdinalIgnoreCase)
+                ? CreateRedisBudgetStore(sp)
+                : sp.GetRequiredService<BudgetTracker>());
         AddWebhookClient(services);
         AddClickHouseClient(services);
         services.TryAddSingleton<BudgetNotifier>();
@@ -71,11 +74,28 @@ public static class ModelMeterServiceCollectionExtensions
             services.AddSingleton<LedgerHost>();
             services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
             services.AddHostedService(sp => sp.GetRequiredService<BudgetNotifier>());
+            services.AddHostedService<BudgetReconciler>();
             services.AddHostedService<ModelLoader>();
         }
 
         services.AddProblemDetails();
         return new ModelMeterBuilder(services);
+    }
+
+    /// <summary>Budgets in Redis: connects in the background (the server starts while Redis is down), each call bounded by TimeoutMs.</summary>
+    private static RedisBudgetStore CreateRedisBudgetStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<ModelMeterOptions>>().Value;
+        var redis = options.BudgetStore.Redis;
+        var configuration = StackExchange.Redis.ConfigurationOptions.Parse(redis.Configuration);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = redis.TimeoutMs;
+        configuration.SyncTimeout = redis.TimeoutMs;
+        configuration.AsyncTimeout = redis.TimeoutMs;
+        var connection = StackExchange.Redis.ConnectionMultiplexer.Connect(configuration);
+        return new RedisBudgetStore(
+            connection, [.. options.Budgets.Select(b => b.ToDefinition())], redis, options.BudgetStore.OnUnavailable,
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ModelMeterMetrics>(), services.GetRequiredService<ILogger<RedisBudgetStore>>());
     }
 
     /// <summary>ClickHouse: each attempt bounded by the configured timeout, retried twice with back-off (shipments are idempotent).</summary>

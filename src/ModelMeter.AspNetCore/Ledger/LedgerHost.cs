@@ -53,7 +53,7 @@ internal sealed partial class LedgerHost(
             estimator.Seed(model, costUsd, totals.TokensByModel.GetValueOrDefault((model, "output")));
         }
 
-        budgets.Seed((budget, from, to) => SpentInScope(store, budget, from, to));
+        budgets.Seed((budget, from, to) => BudgetSpending.In(store.Summarize(from, to, BudgetSpending.GroupingFor(budget), IdleSharing.Separate), budget));
         Writer = new LedgerWriter(
             store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path),
             (kind, count, why) =>
@@ -116,14 +116,6 @@ internal sealed partial class LedgerHost(
         _store?.Dispose();
         _stopping.Dispose();
         await ValueTask.CompletedTask;
-    }
-
-    private static double SpentInScope(ILedgerStore store, BudgetDefinition budget, DateTimeOffset from, DateTimeOffset to)
-    {
-        var by = budget.Scope == BudgetScope.Tenant ? CostGrouping.Tenant : CostGrouping.Model;
-        return store.Summarize(from, to, by, IdleSharing.Separate).Rows
-            .Where(r => budget.Scope == BudgetScope.Global ? !r.IsIdle : r.Key == budget.Target)
-            .Sum(r => r.CostUsd);
     }
 
     /// <summary>Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill.</summary>

@@ -16,6 +16,7 @@ public static class MetricNames
     public const string TenantCost = "model_tenant_cost_dollars_total";
     public const string BudgetSpent = "budget_spent_dollars";
     public const string BudgetLimit = "budget_limit_dollars";
+    public const string BudgetStoreUnavailable = "budget_store_unavailable_total";
     public const string Tenant = "tenant";
     public const string Budget = "budget";
     public const string BatchSize = "model_batch_size";

@@ -40,6 +40,7 @@ public sealed class ModelMeterMetrics
         TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
         BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
         BudgetLimit = factory.CreateGauge(MetricNames.BudgetLimit, "The budget's limit per period, US dollars.", MetricNames.Budget);
+        BudgetStoreUnavailable = factory.CreateCounter(MetricNames.BudgetStoreUnavailable, "Budget admissions or settlements the shared budget store (Redis) could not answer, by operation (admit, settle).", "operation");
         DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
     }
 
@@ -74,6 +75,8 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Limit per budget.</summary>
     public Gauge BudgetLimit { get; }
+
+    public Counter BudgetStoreUnavailable { get; }
 
     /// <summary>Rows per batched decode step, per model.</summary>
     public Histogram BatchSize { get; }

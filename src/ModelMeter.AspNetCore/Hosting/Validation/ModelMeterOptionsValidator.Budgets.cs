@@ -7,6 +7,29 @@ internal sealed partial class ModelMeterOptionsValidator
 {
     private static void ValidateBudgets(ModelMeterOptions options, List<string> errors)
     {
+        var store = options.BudgetStore;
+        if (string.Equals(store.Provider, "Redis", StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(store.Redis.Configuration))
+            {
+                errors.Add($"{Root}:BudgetStore:Redis:Configuration: give the Redis to use (127.0.0.1:6379).");
+            }
+
+            if (store.Redis.TimeoutMs is < 10 or > 60_000)
+            {
+                errors.Add($"{Root}:BudgetStore:Redis:TimeoutMs: {store.Redis.TimeoutMs} is out of range 10..60000.");
+            }
+        }
+        else if (!string.Equals(store.Provider, "Local", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{Root}:BudgetStore:Provider: '{store.Provider}' is not supported; use Local or Redis.");
+        }
+
+        if (store.ReconcileSeconds is < 0 or > 86_400)
+        {
+            errors.Add($"{Root}:BudgetStore:ReconcileSeconds: {store.ReconcileSeconds} is out of range 0..86400.");
+        }
+
         for (var i = 0; i < options.Budgets.Count; i++)
         {
             var b = options.Budgets[i];
