@@ -94,6 +94,35 @@ public sealed class FleetBudgetTests
         }, "the Closed replica to serve again once Redis is back");
     }
 
+    [Fact]
+    public async Task LostSettlements_AreHealedFromTheFleetLedger()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var clickHouse = await ClickHouseServer.StartAsync();
+        var settings = Replica(redis, hookUrl: null);
+        settings["ModelMeter:Budgets:0:Action"] = "Alert";
+        settings["ModelMeter:BudgetStore:ReconcileSeconds"] = "1";
+        settings["ModelMeter:Ledger:Provider"] = "ClickHouse";
+        settings["ModelMeter:Ledger:ClickHouse:Url"] = clickHouse.Url.ToString();
+        settings["ModelMeter:Ledger:ClickHouse:ShipIntervalMs"] = "100";
+        var noon = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero); // a fake clock at noon: the test cannot straddle midnight
+        await using var clock = new RunningClock(noon);
+        await using var server = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        for (var i = 0; i < 5; i++)
+        {
+            (await server.GenerateAsync("demo-small", new { prompt = $"spend {i}", max_tokens = 4 })).EnsureSuccessStatusCode();
+        }
+
+        // Redis loses what it knew (a restart without persistence, or settlements that failed while it was down).
+        await using var connection = await redis.ConnectAsync();
+        var key = $"modelmeter:budget:daily:{new DateTimeOffset(noon.Year, noon.Month, noon.Day, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds()}";
+        await connection.GetDatabase().HashSetAsync(key, "spent", "0");
+
+        var ledger = LedgerFile.RequestCostUsd(server.LedgerPath);
+        await Eventually.TrueAsync(async () => Math.Abs((double)await connection.GetDatabase().HashGetAsync(key, "spent") - ledger) < 1e-9,
+            "the budget's spend to be set from the fleet ledger again");
+    }
+
     private const double Limit = 1.0;
 
     private static Dictionary<string, string?> Replica(RedisServer redis, string? hookUrl)

@@ -53,6 +53,30 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_BadFleetKeys_FailsListingEveryKey()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Ledger:Provider"] = "ClickHouse";
+        settings["ModelMeter:Ledger:ClickHouse:Url"] = "ftp://clickhouse";
+        settings["ModelMeter:Ledger:ClickHouse:Database"] = "model meter; DROP";
+        settings["ModelMeter:Ledger:ClickHouse:PasswordEnv"] = "MODELMETER_TEST_UNSET_PASSWORD";
+        settings["ModelMeter:Ledger:ClickHouse:BatchSize"] = "0";
+        settings["ModelMeter:BudgetStore:Provider"] = "Memcached";
+        settings["ModelMeter:BudgetStore:ReconcileSeconds"] = "-1";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        foreach (var key in new[] { "Url", "Database", "PasswordEnv", "BatchSize" })
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith($"ModelMeter:Ledger:ClickHouse:{key}:", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:BudgetStore:Provider:", StringComparison.Ordinal) && f.Contains("Memcached"));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:BudgetStore:ReconcileSeconds:", StringComparison.Ordinal));
+        Assert.Equal(6, error.Failures.Count());
+    }
+
+    [Fact]
     public async Task Start_BadBackendKeys_EachBackendReportsItsOwnByKey()
     {
         var settings = RunningServer.DemoSettings();
