@@ -20,7 +20,7 @@ public sealed class ModelMeterOptions
     /// <summary>Request limits.</summary>
     public LimitsOptions Limits { get; set; } = new();
 
-    /// <summary>This replica's name in the fleet ledger (reports <c>by=node</c>). Default: the host name.</summary>
+    /// <summary>This replica's name in the fleet ledger (reports <c>by=node</c>). Default: the host name and the port it listens on.</summary>
     public string? Node { get; set; }
 
     /// <summary>The per-request ledger.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using ModelMeter.Budgets;
 using ModelMeter.Ledger;
@@ -16,7 +18,7 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// </summary>
 internal sealed partial class LedgerHost(
     IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, BudgetTracker budgets, CostEstimator estimator,
-    ModelMeterMetrics metrics, TimeProvider time, IHttpClientFactory http, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
+    ModelMeterMetrics metrics, TimeProvider time, IHttpClientFactory http, IServer server, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ILedgerStore? _store;
@@ -41,7 +43,7 @@ internal sealed partial class LedgerHost(
     {
         var o = options.Value.Ledger;
         var path = Path.GetFullPath(o.Path, environment.ContentRootPath);
-        var node = options.Value.Node ?? Environment.MachineName;
+        var node = options.Value.Node ?? Environment.MachineName; // the local file's name for itself; shipping adds the port
         var fleetMode = ModelMeterOptionsValidator.IsClickHouse(o);
         var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict, outbox: fleetMode, node: node);
         store.Initialize();
@@ -68,19 +70,46 @@ internal sealed partial class LedgerHost(
         LogOpened(path, o.Durability);
         if (fleetMode)
         {
-            await StartShippingAsync(store, o.ClickHouse, node);
+            await StartShippingAsync(store, o.ClickHouse);
         }
     }
 
-    private async Task StartShippingAsync(SqliteLedger store, ClickHouseOptions o, string node)
+    private async Task StartShippingAsync(SqliteLedger store, ClickHouseOptions o)
     {
         var password = o.PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
         var client = new ClickHouseClient(http.CreateClient(ClickHouseClientName), new Uri(o.Url), o.User ?? (password is null ? null : "default"), password);
         _fleet = new ClickHouseLedger(client, o.Database);
-        _shipper = new LedgerShipper(store, _fleet, node, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs), metrics, time, logger);
+        _shipper = new LedgerShipper(store, _fleet, NodeName, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs), metrics, time, logger);
         await _shipper.TryInitializeAsync(TimeSpan.FromSeconds(5));
         _shipper.Start();
-        LogShipping(o.Url, o.Database, node);
+        LogShipping(o.Url, o.Database);
+    }
+
+    private string? _nodeName;
+
+    /// <summary>
+    /// This replica in the fleet ledger: <c>ModelMeter:Node</c>, else the host name and the port it listens on (known once
+    /// the server has started, before the first shipment), so that two replicas on one host stay apart.
+    /// </summary>
+    private string NodeName()
+    {
+        if (_nodeName is { } known)
+        {
+            return known;
+        }
+
+        if (options.Value.Node is { } configured)
+        {
+            return _nodeName = configured;
+        }
+
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        if (address is null || !Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            return Environment.MachineName; // not listening (yet): not remembered, the next shipment asks again
+        }
+
+        return _nodeName = $"{Environment.MachineName}:{uri.Port}";
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -154,8 +183,8 @@ internal sealed partial class LedgerHost(
         }
     }
 
-    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Shipping ledger rows to ClickHouse at {Url}, database {Database}, as node {Node}")]
-    private partial void LogShipping(string url, string database, string node);
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Shipping ledger rows to ClickHouse at {Url}, database {Database}")]
+    private partial void LogShipping(string url, string database);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Ledger at {Path} ({Durability})")]
     private partial void LogOpened(string path, LedgerDurability durability);

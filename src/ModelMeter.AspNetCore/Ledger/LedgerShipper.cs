@@ -10,9 +10,10 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// (with back-off) until it succeeds; a shipment repeated after a timeout is harmless (the fleet ledger is idempotent).
 /// </summary>
 internal sealed partial class LedgerShipper(
-    SqliteLedger local, ClickHouseLedger fleet, string node, int batchSize, TimeSpan interval, ModelMeterMetrics metrics, TimeProvider time, ILogger logger)
+    SqliteLedger local, ClickHouseLedger fleet, Func<string> node, int batchSize, TimeSpan interval, ModelMeterMetrics metrics, TimeProvider time, ILogger logger)
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    /// <summary>After failures the wait doubles, up to 50 intervals and never more than 30 s.</summary>
+    private readonly TimeSpan _maxBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, interval.Ticks * 50));
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
     private bool _initialized;
@@ -68,7 +69,7 @@ internal sealed partial class LedgerShipper(
             }
 
             UpdateLag();
-            var wait = failures == 0 ? interval : TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, interval.Ticks << Math.Min(failures, 10)));
+            var wait = failures == 0 ? interval : TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, interval.Ticks << Math.Min(failures, 10)));
             try
             {
                 await Task.Delay(wait, time, stopping);
@@ -95,7 +96,7 @@ internal sealed partial class LedgerShipper(
             return false;
         }
 
-        await fleet.ShipAsync(node, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
+        await fleet.ShipAsync(node(), batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
         local.AcknowledgeOutbox(batch.LastSeq);
         metrics.LedgerRowsShipped.WithLabels("request").Inc(batch.Requests.Count);
         metrics.LedgerRowsShipped.WithLabels("idle").Inc(batch.Idle.Count);

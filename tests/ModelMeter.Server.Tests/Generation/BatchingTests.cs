@@ -90,8 +90,13 @@ public sealed class BatchingTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => long1);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => long2);
         await Eventually.TrueAsync(async () => (await server.ScrapeAsync())["model_inflight_requests{model_name=\"demo-large\"}"] == 0, "every row to leave");
-        var charged = LedgerFile.Rows(server.LedgerPath, "SELECT status, cost_usd FROM requests", r => (Status: r.GetString(0), Cost: r.GetDouble(1)));
-        Assert.Equal(3, charged.Count(r => r.Status == "client_closed"));
+        // A request leaves the device before its ledger row commits: wait for the rows, not only for the device.
+        List<(string Status, double Cost)> charged = [];
+        await Eventually.TrueAsync(() =>
+        {
+            charged = LedgerFile.Rows(server.LedgerPath, "SELECT status, cost_usd FROM requests", r => (Status: r.GetString(0), Cost: r.GetDouble(1)));
+            return charged.Count(r => r.Status == "client_closed") == 3;
+        }, "the three rows of the clients that left");
         Assert.All(charged, r => Assert.True(r.Cost > 0));
     }
 
