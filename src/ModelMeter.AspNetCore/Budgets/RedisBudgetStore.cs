@@ -167,6 +167,10 @@ internal sealed partial class RedisBudgetStore(
         metrics.BudgetSpent.WithLabels(budget.Name).Set(spentUsd);
     }
 
+    /// <inheritdoc />
+    public async ValueTask<double> SpentAsync(BudgetDefinition budget, CancellationToken cancellationToken = default) =>
+        await SpentAsync(budget, budget.PeriodOf(time.GetUtcNow()).Start);
+
     /// <summary>What <paramref name="budget"/> has spent in the period starting at <paramref name="periodStart"/>, per Redis.</summary>
     public async Task<double> SpentAsync(BudgetDefinition budget, DateTimeOffset periodStart) =>
         await redis.GetDatabase().HashGetAsync(PeriodKey(budget, periodStart), "spent") is { IsNull: false } value ? Number((string)value!) : 0;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ModelMeter.Ledger;
+using ModelMeter.Metering;
 using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Http;
@@ -30,24 +31,25 @@ internal static class CostEndpoints
             }
         });
 
-        costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time, CostMeter meter) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
                 || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
                 || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem)
-                || !TryLimit(query, out var limit, ref problem))
+                || !TryLimit(query, out var limit, ref problem)
+                || !TryModel(query, meter, out var model, ref problem))
             {
                 return problem!;
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
 
-            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, http.RequestAborted)).Limit(limit);
+            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, model, http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
                 from, to,
-                by = Name(by), idle = Name(idle),
+                by = Name(by), idle = Name(idle), model,
                 total_usd = summary.TotalUsd,
                 rows = summary.Rows.Select(r => new
                 {
@@ -57,12 +59,13 @@ internal static class CostEndpoints
             });
         });
 
-        costs.MapGet("/timeseries", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/timeseries", async (HttpContext http, LedgerHost ledger, TimeProvider time, CostMeter meter) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
                 || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
-                || !TryLimit(query, out var limit, ref problem))
+                || !TryLimit(query, out var limit, ref problem)
+                || !TryModel(query, meter, out var model, ref problem))
             {
                 return problem!;
             }
@@ -75,13 +78,16 @@ internal static class CostEndpoints
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
-            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, http.RequestAborted)).Limit(limit);
+            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, model, http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
+                model,
                 from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
                 points = points.Select(p => new { key = p.Key, start = p.Start, cost_usd = p.CostUsd }),
             });
         });
+
+        costs.MapDashboardData();
 
         costs.MapGet("/forecast", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
         {
@@ -98,8 +104,27 @@ internal static class CostEndpoints
         });
     }
 
+    /// <summary><c>model</c>: one configured model's requests only (no idle time); absent for all.</summary>
+    internal static bool TryModel(IQueryCollection query, CostMeter meter, out string? model, ref IResult? problem)
+    {
+        model = query["model"].ToString();
+        if (model.Length == 0)
+        {
+            model = null;
+            return true;
+        }
+
+        if (meter.IsKnown(model))
+        {
+            return true;
+        }
+
+        problem = Problems.BadField("model", $"No model named '{model}' is configured.");
+        return false;
+    }
+
     /// <summary>A window reaching into the current minute needs the idle time not yet written.</summary>
-    private static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
+    internal static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
         to > time.GetUtcNow().AddMinutes(-1) ? ledger.CatchUpIdleAsync() : Task.CompletedTask;
 
     /// <summary>The earliest and latest times a report may name; outside them arithmetic on times would overflow.</summary>
@@ -121,7 +146,7 @@ internal static class CostEndpoints
     }
 
     /// <summary>[from, to): to defaults to now, from to a day before to; both between 1970 and 9000.</summary>
-    private static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out IResult? problem)
+    internal static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out IResult? problem)
     {
         problem = null;
         from = default;

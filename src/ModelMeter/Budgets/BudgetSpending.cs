@@ -15,5 +15,5 @@ public static class BudgetSpending
 
     /// <summary>The budget's spend in [<paramref name="from"/>, <paramref name="to"/>) according to <paramref name="ledger"/>.</summary>
     public static async Task<double> SpentAsync(ILedgerReports ledger, BudgetDefinition budget, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
-        In(await ledger.SummarizeAsync(from, to, GroupingFor(budget), IdleSharing.Separate, cancellationToken), budget);
+        In(await ledger.SummarizeAsync(from, to, GroupingFor(budget), IdleSharing.Separate, cancellationToken: cancellationToken), budget);
 }

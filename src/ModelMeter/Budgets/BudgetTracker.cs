@@ -60,6 +60,9 @@ public sealed class BudgetTracker : IBudgetStore
     public ValueTask<IReadOnlyList<BudgetCrossing>> SettleAsync(BudgetAdmission admission, double costUsd, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Settle(admission, costUsd));
 
+    /// <inheritdoc />
+    public ValueTask<double> SpentAsync(BudgetDefinition budget, CancellationToken cancellationToken = default) => ValueTask.FromResult(SpentUsd(budget.Name));
+
     /// <summary>Admits a request unless an enforcing budget in scope is used up; reserves <paramref name="estimateUsd"/> in each budget in scope.</summary>
     public BudgetAdmission Admit(string model, string tenant, double estimateUsd, string requestId = "")
     {

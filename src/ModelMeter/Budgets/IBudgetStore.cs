@@ -15,4 +15,7 @@ public interface IBudgetStore
 
     /// <summary>Replaces the admission's reservation with <paramref name="costUsd"/>; returns the thresholds this crossed. Settling twice does nothing.</summary>
     ValueTask<IReadOnlyList<BudgetCrossing>> SettleAsync(BudgetAdmission admission, double costUsd, CancellationToken cancellationToken = default);
+
+    /// <summary>What <paramref name="budget"/> has spent in its current period, US dollars.</summary>
+    ValueTask<double> SpentAsync(BudgetDefinition budget, CancellationToken cancellationToken = default);
 }

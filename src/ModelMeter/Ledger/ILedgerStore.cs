@@ -3,27 +3,39 @@ namespace ModelMeter.Ledger;
 /// <summary>Cost reports over ledger rows: one replica's SQLite file, or the whole fleet's ClickHouse.</summary>
 public interface ILedgerReports
 {
-    /// <summary>Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by minute).</summary>
-    Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by
+    /// minute). With <paramref name="model"/>, only that model's requests, and no idle time (it belongs to no model).
+    /// </summary>
+    Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket.</summary>
-    Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken = default);
+    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket; with <paramref name="model"/>, that model's requests only.</summary>
+    Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Per-model request figures (tokens, cost, latency quantiles) and counts by endpoint and status, for requests ending in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    Task<LedgerStats> StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Where a replica's ledger rows are committed and read back. Implementation: SQLite (embedded, and each replica's spool in fleet mode).</summary>
 public interface ILedgerStore : ILedgerReports, IDisposable
 {
-    /// <summary>Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by minute).</summary>
-    CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle);
+    /// <summary>Request and idle cost (see <see cref="ILedgerReports.SummarizeAsync"/>).</summary>
+    CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null);
 
-    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket.</summary>
-    IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step);
+    /// <summary>Cost per group and bucket (see <see cref="ILedgerReports.TimeseriesAsync"/>).</summary>
+    IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null);
 
-    Task<CostSummary> ILedgerReports.SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken) =>
-        Task.FromResult(Summarize(from, to, by, idle));
+    Task<CostSummary> ILedgerReports.SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model, CancellationToken cancellationToken) =>
+        Task.FromResult(Summarize(from, to, by, idle, model));
 
-    Task<IReadOnlyList<CostPoint>> ILedgerReports.TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken) =>
-        Task.FromResult(Timeseries(from, to, by, step));
+    Task<IReadOnlyList<CostPoint>> ILedgerReports.TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model, CancellationToken cancellationToken) =>
+        Task.FromResult(Timeseries(from, to, by, step, model));
+
+    /// <summary>Per-model request figures and counts by endpoint and status (see <see cref="ILedgerReports.StatsAsync"/>).</summary>
+    LedgerStats Stats(DateTimeOffset from, DateTimeOffset to);
+
+    Task<LedgerStats> ILedgerReports.StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        Task.FromResult(Stats(from, to));
 
     /// <summary>Creates or migrates the schema.</summary>
     void Initialize();

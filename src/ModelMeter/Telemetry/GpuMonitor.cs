@@ -35,23 +35,30 @@ public sealed class GpuMonitor
     /// <summary>How many configured GPUs NVML answered for.</summary>
     public int Available => _gpus.Length;
 
+    /// <summary>What NVML says now about each configured GPU it answered for (a figure it did not give is null).</summary>
+    public IReadOnlyList<GpuReading> Read() => [.. _gpus.Select(g => new GpuReading(
+        g.Device,
+        MemoryPercent(g.Handle),
+        Nvml.UtilizationRates(g.Handle, out var utilization) == 0 ? (double?)utilization.Gpu : null,
+        Nvml.PowerUsage(g.Handle, out var milliwatts) == 0 ? (double?)(milliwatts / 1000.0) : null))];
+
     private void Publish()
     {
-        foreach (var (device, handle) in _gpus)
+        foreach (var reading in Read())
         {
-            if (MemoryPercent(handle) is { } percent)
+            if (reading.MemoryPercent is { } memory)
             {
-                _memory!.WithLabels(device).Set(percent);
+                _memory!.WithLabels(reading.Device).Set(memory);
             }
 
-            if (Nvml.UtilizationRates(handle, out var utilization) == 0)
+            if (reading.ComputePercent is { } compute)
             {
-                _compute!.WithLabels(device).Set(utilization.Gpu);
+                _compute!.WithLabels(reading.Device).Set(compute);
             }
 
-            if (Nvml.PowerUsage(handle, out var milliwatts) == 0)
+            if (reading.PowerWatts is { } watts)
             {
-                _power!.WithLabels(device).Set(milliwatts / 1000.0);
+                _power!.WithLabels(reading.Device).Set(watts);
             }
         }
     }
@@ -102,3 +109,10 @@ public sealed class GpuMonitor
         }
     }
 }
+
+/// <summary>One GPU's figures at one moment.</summary>
+/// <param name="Device">The configured device name.</param>
+/// <param name="MemoryPercent">Memory in use, percent of total.</param>
+/// <param name="ComputePercent">Share of the last sample period a kernel ran, percent.</param>
+/// <param name="PowerWatts">Power drawn, watts.</param>
+public sealed record GpuReading(string Device, double? MemoryPercent, double? ComputePercent, double? PowerWatts);

@@ -74,20 +74,20 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
 
     /// <inheritdoc />
     /// <remarks>Device time is per replica: idle cost is shared among the groups that used the same device of the same node.</remarks>
-    public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CancellationToken cancellationToken = default)
+    public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Ms(from), Ms(to));
         var groups = new Dictionary<(string Key, string Device), GroupTotals>();
         foreach (var row in await client.QueryAsync($"""
             SELECT {KeyColumn(by, "ended")} AS k, concat(node, '/', device) AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
-            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)} GROUP BY k, d
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{ModelFilter(model)} GROUP BY k, d
             """, cancellationToken))
         {
             groups[(Text(row, "k"), Text(row, "d"))] = new GroupTotals(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
         }
 
         var idleCost = new Dictionary<(string Key, string Device), double>();
-        foreach (var row in await client.QueryAsync($"""
+        foreach (var row in model is not null ? [] : await client.QueryAsync($"""
             SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
             FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, d
             """, cancellationToken))
@@ -100,16 +100,16 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Ceiling(Ms(from), 60_000), Ms(to));
         var stepMs = (long)step.TotalMilliseconds;
         var rows = await client.QueryAsync($"""
             SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
-            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)} GROUP BY k, b
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{ModelFilter(model)} GROUP BY k, b
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
-            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, b
+            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND {(model is null ? 1 : 0)} = 1 GROUP BY k, b
             """, cancellationToken);
         return rows
             .GroupBy(r => (Key: Text(r, "k"), Bucket: Long(r, "b")))
@@ -118,9 +118,41 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             .ToList();
     }
 
+    /// <inheritdoc />
+    public async Task<LedgerStats> StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        var (lo, hi) = (Ms(from), Ms(to));
+        var endpoints = (await client.QueryAsync($"""
+            SELECT model AS m, endpoint AS e, status AS s, count() AS n FROM {Requests} FINAL
+            WHERE {Window("ended", lo, hi)} GROUP BY m, e, s ORDER BY m, e, s
+            """, cancellationToken))
+            .Select(r => new EndpointStats(Text(r, "m"), Text(r, "e"), Text(r, "s"), Long(r, "n"))).ToList();
+
+        // Exact quantiles, rank floor(q × n): the figures the SQLite ledger gives too (the sampling quantile would differ).
+        var models = (await client.QueryAsync($"""
+            SELECT model AS m, count() AS n, countIf(status != 'ok') AS f, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c,
+                   countIf(status = 'ok') AS served, quantilesExactIf(0.5, 0.95, 0.99)(latency_seconds, status = 'ok') AS l,
+                   countIf(status = 'ok' AND isNotNull(ttft_seconds)) AS firsts,
+                   quantileExactIf(0.95)(assumeNotNull(ttft_seconds), status = 'ok' AND isNotNull(ttft_seconds)) AS t
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)} GROUP BY m ORDER BY m
+            """, cancellationToken))
+            .Select(r =>
+            {
+                var served = Long(r, "served") > 0;
+                var latency = r.GetProperty("l").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                return new ModelStats(Text(r, "m"), Long(r, "n"), Long(r, "f"), Long(r, "i"), Long(r, "o"), r.GetProperty("c").GetDouble(),
+                    served ? latency[0] : null, served ? latency[1] : null, served ? latency[2] : null,
+                    Long(r, "firsts") > 0 ? r.GetProperty("t").GetDouble() : null);
+            }).ToList();
+        return new LedgerStats(from, to, models, endpoints);
+    }
+
     /// <summary>[lo, hi) on the millisecond column, with the second-resolution sort key narrowed too so ClickHouse skips parts.</summary>
     private static string Window(string time, long lo, long hi) =>
         $"{time}_ms >= {lo} AND {time}_ms < {hi} AND {time} >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND {time} <= toDateTime({Math.Max(0, hi / 1000)})";
+
+    /// <summary>Keeps one model's rows. The name is a string literal with ClickHouse's escapes (callers pass only configured model names).</summary>
+    private static string ModelFilter(string? model) => model is null ? "" : $" AND model = '{model.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
 
     private static string KeyColumn(CostGrouping by, string time) => by switch
     {
