@@ -1,4 +1,5 @@
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.Server.Cli;
 using ModelMeter.Server.Hosting;
 using ModelMeter.Server.Onnx;
 
@@ -54,6 +55,7 @@ public static partial class ModelMeterServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapModelMeter();
+        app.MapDemoTraffic();
         return app;
     }
 

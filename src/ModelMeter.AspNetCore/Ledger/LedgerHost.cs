@@ -147,9 +147,15 @@ internal sealed partial class LedgerHost(
         await ValueTask.CompletedTask;
     }
 
-    /// <summary>Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill.</summary>
+    private readonly SemaphoreSlim _catchingUp = new(1, 1);
+
+    /// <summary>
+    /// Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill. One at a time:
+    /// a report that arrives while another's idle rows are being committed waits for them rather than reading without.
+    /// </summary>
     public async Task CatchUpIdleAsync()
     {
+        await _catchingUp.WaitAsync();
         try
         {
             if (_idle is not null)
@@ -160,6 +166,10 @@ internal sealed partial class LedgerHost(
         catch (LedgerUnavailableException)
         {
             // The rows stay queued for the next try; the report shows what the ledger holds.
+        }
+        finally
+        {
+            _catchingUp.Release();
         }
     }
 

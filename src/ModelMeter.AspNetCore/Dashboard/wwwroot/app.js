@@ -1,28 +1,82 @@
-// ModelMeter's built-in dashboard: reads the cost API and draws the figures. No dependencies.
+// ModelMeter's built-in dashboard: reads the cost API and draws it, charts with uPlot (ui/uPlot.iife.min.js).
 "use strict";
 
-const palette = ["#2f6fde", "#e3793b", "#2aa876", "#c2477f", "#8a63d2", "#c9a227", "#5d6677"];
+const palette = ["#2563c9", "#d1611f", "#16855a", "#b8336a", "#7046c2", "#8f7100", "#5d6677"];
 const units = { m: 60e3, h: 3600e3, d: 86400e3 };
 const $ = (id) => document.getElementById(id);
+const controls = ["range", "from", "to", "by", "model", "idle", "refresh"];
+let chart = null;
+let timer = null;
 
+const money = (digits) => new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits });
 function usd(value) {
-  const digits = value >= 100 ? 2 : value >= 1 ? 3 : 6;
-  return "$" + value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  if (value === null || value === undefined) return "–";
+  const size = Math.abs(value);
+  return money(size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6).format(value);
+}
+const count = (value) => Number(value).toLocaleString(undefined, { maximumSignificantDigits: Math.abs(value) >= 100 ? 21 : 3 });
+const tick = (value) => (value === 0 ? "$0" : "$" + Number(value.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 8 }));
+const seconds = (value) => (value === null || value === undefined ? "–" : value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(2)} s`);
+const percent = (value) => `${(value * 100).toFixed(1)} %`;
+const localAndUtc = (ms) => `${new Date(ms).toLocaleString()} (${new Date(ms).toISOString().slice(11, 16)} UTC)`;
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name === "vars") for (const [property, v] of Object.entries(value)) node.style.setProperty(property, String(v)); // CSSOM: allowed by the CSP
+    else if (name === "className") node.className = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
 }
 
-function windowMs(text) {
-  return parseFloat(text) * units[text.slice(-1)];
+// --- the state lives in the URL, so that a view can be shared ---------------------------------------------------
+function readState() {
+  const query = new URLSearchParams(location.search);
+  for (const id of controls) {
+    const value = query.get(id);
+    if (value !== null && [...($(id).options ?? [{ value }])].some((o) => o.value === value)) $(id).value = value;
+    else if (value !== null && $(id).tagName === "SELECT" && id === "model") $(id).dataset.wanted = value;
+  }
+  $("cumulative").checked = query.get("cumulative") === "1";
+  showCustom();
+}
+
+function writeState() {
+  const query = new URLSearchParams();
+  for (const id of controls) {
+    const value = $(id).value;
+    if (value && !(id === "from" || id === "to") || ($("range").value === "custom" && value)) query.set(id, value);
+  }
+  if ($("cumulative").checked) query.set("cumulative", "1");
+  history.replaceState(null, "", `${location.pathname}?${query}`);
+}
+
+function showCustom() {
+  for (const label of document.querySelectorAll(".custom")) label.hidden = $("range").value !== "custom";
+}
+
+function window_() {
+  if ($("range").value === "custom" && $("from").value && $("to").value) {
+    return { from: new Date($("from").value).getTime(), to: new Date($("to").value).getTime() };
+  }
+  const text = $("range").value === "custom" ? "24h" : $("range").value;
+  const to = Date.now();
+  return { from: to - parseFloat(text) * units[text.slice(-1)], to };
 }
 
 function stepFor(ms) {
-  const candidates = [["1m", 60e3], ["5m", 300e3], ["15m", 900e3], ["1h", 3600e3], ["6h", 21600e3], ["1d", 86400e3]];
-  const found = candidates.find(([, size]) => ms / size <= 60);
-  return found ? found[0] : "1d";
+  const steps = [["1m", 60e3], ["5m", 300e3], ["15m", 900e3], ["1h", 3600e3], ["6h", 21600e3], ["1d", 86400e3]];
+  return (steps.find(([, size]) => ms / size <= 120) ?? steps[steps.length - 1]);
 }
 
-async function getJson(url) {
+// --- the API -------------------------------------------------------------------------------------------------------
+async function getJson(url, init = {}) {
   const key = sessionStorage.getItem("modelmeter-admin-key");
-  const response = await fetch(url, { headers: key ? { Authorization: "Bearer " + key } : {} });
+  const headers = { ...(init.headers ?? {}), ...(key ? { Authorization: "Bearer " + key } : {}) };
+  const response = await fetch(url, { ...init, headers });
   if (response.status === 401) {
     $("key-label").hidden = false;
     throw new Error("The cost API needs the admin key (auth is on). Enter it above.");
@@ -34,39 +88,95 @@ async function getJson(url) {
   return response.json();
 }
 
+const iso = (ms) => encodeURIComponent(new Date(ms).toISOString());
+
+// --- panels --------------------------------------------------------------------------------------------------------
 function renderSummary(summary) {
   const body = $("summary").querySelector("tbody");
-  body.replaceChildren();
   const total = summary.total_usd;
   $("window-total").textContent = usd(total);
   $("window-total").dataset.usd = String(total);
-  if (summary.rows.length === 0) {
-    const row = body.insertRow();
-    const cell = row.insertCell();
-    cell.colSpan = 7;
-    cell.textContent = "No requests in this window yet.";
-    return;
-  }
-  for (const r of summary.rows) {
-    const row = body.insertRow();
-    row.dataset.key = r.key;
-    row.dataset.totalUsd = String(r.total_usd);
-    if (r.key.startsWith("(idle)")) row.className = "idle";
+  body.replaceChildren(...summary.rows.map((r) => {
     const share = total > 0 ? r.total_usd / total : 0;
-    for (const text of [r.key, r.requests.toLocaleString("en-US"), r.output_tokens.toLocaleString("en-US"), usd(r.cost_usd), usd(r.idle_usd), usd(r.total_usd)]) {
-      row.insertCell().textContent = text;
+    const bar = element("span", { className: "bar", vars: { "--share": share } });
+    return element("tr", { dataset: { key: r.key, totalUsd: String(r.total_usd), share: String(share) }, className: r.key.startsWith("(") ? "muted" : "" },
+      element("th", { scope: "row" }, r.key), element("td", {}, count(r.requests)), element("td", {}, usd(r.cost_usd)),
+      element("td", {}, usd(r.idle_usd)), element("td", {}, usd(r.total_usd)), element("td", { className: "share" }, bar, percent(share)));
+  }));
+  if (summary.rows.length === 0) body.append(element("tr", {}, element("td", { colspan: "6" }, "Nothing in this range.")));
+}
+
+function bars(list, items) {
+  const max = Math.max(1e-12, ...items.map((i) => i.max ?? i.value));
+  list.replaceChildren(...items.map((i) => {
+    const track = element("span", { className: "track" });
+    track.append(element("span", { className: "fill", vars: { "--part": i.value / max, "--color": i.color ?? palette[0] } }));
+    for (const [part, color] of i.parts ?? []) track.append(element("span", { className: "fill", vars: { "--part": part / max, "--color": color } }));
+    for (const mark of i.marks ?? []) track.append(element("span", { className: "mark", vars: { "--at": mark / max }, title: usd(mark) }));
+    return element("li", { dataset: i.dataset ?? {}, title: i.title ?? "" }, element("span", { className: "name" }, i.label), track, element("span", { className: "figure" }, i.text));
+  }));
+  if (items.length === 0) list.append(element("li", { className: "empty" }, list.dataset.empty ?? "Nothing yet."));
+}
+
+function renderToday(summary) {
+  const rows = summary.rows.filter((r) => !r.key.startsWith("("));
+  bars($("today-bars"), rows.map((r, i) => ({ label: r.key, value: r.total_usd, text: usd(r.total_usd), color: palette[i % palette.length], dataset: { key: r.key, usd: String(r.total_usd) } })));
+}
+
+function renderStats(stats) {
+  const models = stats.models;
+  $("reference").querySelector("tbody").replaceChildren(...models.map((m) => element("tr", {
+    dataset: { model: m.model, per1k: String(m.cost_per_1k_output_usd ?? ""), referencePer1k: String(m.reference?.cost_per_1k_output_usd ?? ""), saved: String(m.reference?.saved_usd ?? "") },
+  },
+    element("th", { scope: "row" }, m.model),
+    element("td", {}, usd(m.cost_per_1k_output_usd)),
+    element("td", {}, m.reference ? usd(m.reference.cost_per_1k_output_usd) : "no ReferencePrice"),
+    element("td", { className: m.reference ? (m.reference.saved_usd >= 0 ? "good" : "bad") : "" }, m.reference ? usd(m.reference.saved_usd) : "–"))));
+  $("latency-table").querySelector("tbody").replaceChildren(...models.map((m) => element("tr", { dataset: { model: m.model } },
+    element("th", { scope: "row" }, m.model), element("td", {}, count(m.requests_per_minute)), element("td", {}, seconds(m.latency_p50_seconds)),
+    element("td", {}, seconds(m.latency_p95_seconds)), element("td", {}, seconds(m.latency_p99_seconds)), element("td", {}, seconds(m.ttft_p95_seconds)))));
+  facts($("endpoints"), stats.endpoints.map((e) => `${e.model} · ${e.endpoint}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No requests in this range.");
+  facts($("errors"), stats.errors.map((e) => `${e.model} · ${e.reason}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No failed requests in this range.");
+}
+
+function facts(list, lines, empty) {
+  list.replaceChildren(...(lines.length ? lines : [empty]).map((line) => element("li", lines.length ? {} : { className: "empty" }, line)));
+}
+
+function renderDevices(byDevice, devices) {
+  const rows = byDevice.rows.filter((r) => !r.key.startsWith("("));
+  bars($("device-bars"), rows.map((r) => ({
+    label: r.key, value: r.cost_usd, parts: [[r.idle_usd, "#b9c0cc"]], max: r.total_usd,
+    text: `${usd(r.total_usd)} · ${r.total_usd > 0 ? percent(r.idle_usd / r.total_usd) : "–"} idle`,
+    title: `busy ${usd(r.cost_usd)}, idle ${usd(r.idle_usd)}`, dataset: { device: r.key, idleUsd: String(r.idle_usd), totalUsd: String(r.total_usd) },
+  })));
+  const gpus = devices.devices.filter((d) => d.gpu);
+  facts($("gpus"), gpus.map((d) => `${d.device}: memory ${d.gpu.memory_percent?.toFixed(1) ?? "–"} %, compute ${d.gpu.compute_percent ?? "–"} %, ${d.gpu.power_watts?.toFixed(0) ?? "–"} W`),
+    "No GPU on this server: the devices here are CPUs (or NVML is not available).");
+}
+
+function renderBudgets(budgets) {
+  $("budgets").dataset.empty = "No budgets configured (ModelMeter:Budgets).";
+  bars($("budgets"), budgets.budgets.map((b) => ({
+    label: `${b.name} (${b.period})`, value: Math.min(b.spent_usd, b.limit_usd * 1.5), max: b.limit_usd * 1.5,
+    color: b.spent_usd >= b.limit_usd ? "#b3261e" : palette[0], marks: b.thresholds.map((t) => t * b.limit_usd),
+    text: `${usd(b.spent_usd)} of ${usd(b.limit_usd)}${b.enforce ? ", enforced" : ""}`, dataset: { budget: b.name, spent: String(b.spent_usd), limit: String(b.limit_usd) },
+  })));
+}
+
+async function renderModels() {
+  const models = await getJson("v1/models");
+  const select = $("model");
+  const wanted = select.dataset.wanted ?? select.value;
+  if (select.options.length === 1) {
+    select.append(...models.data.map((m) => element("option", { value: m.id }, m.id)));
+    if (wanted && models.data.some((m) => m.id === wanted)) {
+      select.value = wanted;
+      delete select.dataset.wanted;
+      refresh();
     }
-    const cell = row.insertCell();
-    const wrap = document.createElement("div");
-    wrap.className = "share";
-    const bar = document.createElement("div");
-    bar.className = "bar";
-    bar.style.width = `${Math.round(share * 120)}px`;
-    const label = document.createElement("span");
-    label.textContent = (share * 100).toFixed(1) + "%";
-    wrap.append(bar, label);
-    cell.append(wrap);
   }
+  facts($("models"), models.data.map((m) => `${m.id} on ${m.device ?? "a paid API"}: ${m.ready ? "ready" : "loading"}`), "No models configured.");
 }
 
 function renderChart(series, from, to, stepMs) {
@@ -74,83 +184,89 @@ function renderChart(series, from, to, stepMs) {
   const totals = new Map(keys.map((k) => [k, 0]));
   for (const p of series.points) totals.set(p.key, totals.get(p.key) + p.cost_usd);
   const shown = keys.sort((a, b) => totals.get(b) - totals.get(a)).slice(0, palette.length - 1);
-  const color = (key) => shown.includes(key) ? palette[shown.indexOf(key)] : palette[palette.length - 1];
-
-  const buckets = Math.max(1, Math.ceil((to - from) / stepMs));
-  const stacks = Array.from({ length: buckets }, () => new Map());
+  const names = [...shown, ...(keys.length > shown.length ? ["(other)"] : [])];
+  const start = Math.floor(from / stepMs) * stepMs;
+  const buckets = Math.max(1, Math.ceil((to - start) / stepMs));
+  const xs = Array.from({ length: buckets }, (_, i) => (start + i * stepMs) / 1000);
+  const raw = names.map(() => new Array(buckets).fill(0));
   for (const p of series.points) {
-    const i = Math.floor((Date.parse(p.start) - from) / stepMs);
-    if (i < 0 || i >= buckets) continue;
-    const key = shown.includes(p.key) ? p.key : "other";
-    stacks[i].set(key, (stacks[i].get(key) || 0) + p.cost_usd);
+    const i = Math.floor((Date.parse(p.start) - start) / stepMs);
+    const s = shown.includes(p.key) ? shown.indexOf(p.key) : names.length - 1;
+    if (i >= 0 && i < buckets) raw[s][i] += p.cost_usd;
   }
-  const max = Math.max(1e-12, ...stacks.map((s) => [...s.values()].reduce((a, b) => a + b, 0)));
-
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${buckets * 10} 100`);
-  svg.setAttribute("preserveAspectRatio", "none");
-  stacks.forEach((stack, i) => {
-    let y = 100;
-    for (const [key, value] of stack) {
-      const h = (value / max) * 96;
-      const rect = document.createElementNS(ns, "rect");
-      Object.entries({ x: i * 10 + 1, y: y - h, width: 8, height: h, fill: color(key) }).forEach(([a, v]) => rect.setAttribute(a, v));
-      const title = document.createElementNS(ns, "title");
-      title.textContent = `${key}: ${usd(value)} from ${new Date(from + i * stepMs).toLocaleString()}`;
-      rect.append(title);
-      svg.append(rect);
-      y -= h;
-    }
+  const cumulative = $("cumulative").checked;
+  const values = raw.map((row) => {
+    let running = 0;
+    return row.map((v) => (cumulative ? (running += v) : v / (stepMs / 60e3)));
   });
-  $("chart").replaceChildren(svg);
-  $("legend").replaceChildren(...[...shown, ...(keys.length > shown.length ? ["other"] : [])].map((key) => {
-    const item = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.style.background = color(key);
-    item.append(swatch, key);
-    return item;
-  }));
+  // Stacked: each series is drawn at its top (the sum of it and those below), filled down to the one below.
+  const stacked = values.map((_, s) => values[0].map((__, i) => values.slice(s).reduce((sum, row) => sum + row[i], 0)));
+  $("over-time-unit").textContent = cumulative ? "US dollars, cumulative over the range" : "US dollars per minute";
+  $("chart").dataset.series = names.join("|");
+  $("chart").dataset.points = String(series.points.length);
+  const box = $("chart");
+  const options = {
+    width: Math.max(280, box.clientWidth - 16),
+    height: 260,
+    scales: { x: { time: true } },
+    axes: [{}, { size: 80, values: (u, ticks) => ticks.map(tick) }],
+    series: [
+      { value: (u, v) => (v === null ? "–" : localAndUtc(v * 1000)) },
+      ...names.map((name, s) => ({
+        label: name, stroke: palette[Math.min(s, palette.length - 1)], fill: palette[Math.min(s, palette.length - 1)] + "55", width: 1.5,
+        value: (u, v, si, i) => (i === null || i === undefined ? "–" : usd(values[s][i])),
+      })),
+    ],
+    legend: { live: true },
+  };
+  const data = [xs, ...stacked];
+  if (chart) chart.destroy();
+  box.replaceChildren();
+  chart = new uPlot(options, data, box);
 }
 
-async function renderModels() {
-  const models = await getJson("v1/models");
-  $("models").replaceChildren(...models.data.map((m) => {
-    const item = document.createElement("li");
-    item.textContent = `${m.id} on ${m.device ?? "a paid API"} `;
-    const state = document.createElement("span");
-    state.className = m.ready ? "ready" : "loading";
-    state.textContent = m.ready ? "ready" : "loading";
-    item.append(state);
-    return item;
-  }));
-}
-
+// --- refresh -------------------------------------------------------------------------------------------------------
 async function refresh() {
-  const span = windowMs($("window").value);
-  const to = Date.now();
-  const from = to - span;
-  const step = stepFor(span);
-  const range = `from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}`;
-  const by = $("by").value;
+  writeState();
+  const { from, to } = window_();
+  const [step, stepMs] = stepFor(to - from);
+  const range = `from=${iso(from)}&to=${iso(to)}`;
+  const model = $("model").value ? `&model=${encodeURIComponent($("model").value)}` : "";
+  const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
   try {
-    const [summary, series, forecast] = await Promise.all([
-      getJson(`api/costs/summary?${range}&by=${by}&idle=${$("idle").value}`),
-      getJson(`api/costs/timeseries?${range}&by=${by}&step=${step}`),
+    const [summary, series, forecast, stats, today, devicesSummary, budgets, devices] = await Promise.all([
+      getJson(`api/costs/summary?${range}&by=${$("by").value}&idle=${$("idle").value}${model}`),
+      getJson(`api/costs/timeseries?${range}&by=${$("by").value}&step=${step}${model}`),
       getJson("api/costs/forecast"),
+      getJson(`api/costs/stats?${range}`),
+      getJson(`api/costs/summary?from=${iso(midnight.getTime())}&by=model`),
+      getJson(`api/costs/summary?${range}&by=device`),
+      getJson("api/costs/budgets"),
+      getJson("api/costs/devices"),
     ]);
     $("error").hidden = true;
     $("mtd").textContent = usd(forecast.month_to_date_usd);
     $("projected").textContent = usd(forecast.projected_month_usd);
     $("daily").textContent = usd(forecast.trailing_7d_daily_usd);
+    $("empty").hidden = summary.rows.some((r) => r.requests > 0);
     renderSummary(summary);
-    renderChart(series, Date.parse(series.from), Date.parse(series.to), windowMs(step));
-    document.body.dataset.loaded = "true";
+    renderChart(series, from, to, stepMs);
+    renderToday(today);
+    renderStats(stats);
+    renderDevices(devicesSummary, devices);
+    renderBudgets(budgets);
+    document.body.dataset.loaded = String(Number(document.body.dataset.loaded ?? 0) + 1);
   } catch (error) {
     $("error").textContent = error.message;
     $("error").hidden = false;
   }
   renderModels().catch(() => {});
+}
+
+function schedule() {
+  clearInterval(timer);
+  const every = Number($("refresh").value);
+  if (every > 0) timer = setInterval(refresh, every * 1000);
 }
 
 $("controls").addEventListener("submit", (event) => {
@@ -159,6 +275,23 @@ $("controls").addEventListener("submit", (event) => {
   if (key) sessionStorage.setItem("modelmeter-admin-key", key);
   refresh();
 });
-for (const id of ["window", "by", "idle"]) $(id).addEventListener("change", refresh);
+for (const id of ["range", "from", "to", "by", "model", "idle"]) $(id).addEventListener("change", () => { showCustom(); refresh(); });
+$("refresh").addEventListener("change", () => { schedule(); writeState(); });
+$("cumulative").addEventListener("change", refresh);
+$("demo").addEventListener("click", async () => {
+  $("demo").disabled = true;
+  try {
+    const started = await getJson("api/demo-traffic", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    $("demo-status").textContent = `Sending ${started.requests_per_second} requests a second for ${started.seconds} s; the charts refresh every 10 s.`;
+    $("refresh").value = "10";
+    schedule();
+    writeState();
+  } catch (error) {
+    $("demo-status").textContent = error.message;
+    $("demo").disabled = false;
+  }
+});
+window.addEventListener("resize", () => chart?.setSize({ width: Math.max(280, $("chart").clientWidth - 16), height: 260 }));
+readState();
+schedule();
 refresh();
-setInterval(refresh, 15000);

@@ -1,0 +1,74 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace ModelMeter.Server.Cli;
+
+/// <summary>
+/// Real requests to a running ModelMeter's demo models, so that a newcomer sees the charts move: a steady rate of
+/// <c>/v1/generate</c> and <c>/v1/chat/completions</c> calls of varied lengths, from three tenants and a few users.
+/// </summary>
+internal sealed class DemoTraffic(HttpClient client)
+{
+    private static readonly string[] Tenants = ["acme", "globex", "initech"];
+    private static readonly string[] Prompts =
+    [
+        "Summarise last month's GPU bill", "Which model spent the most?", "Write a haiku about idle time",
+        "Explain cost per token to a new engineer", "Draft a budget alert for the team", "List three ways to cut inference cost",
+    ];
+
+    /// <summary>Sends <paramref name="requestsPerSecond"/> requests a second for <paramref name="duration"/>; returns how many were answered and how many failed.</summary>
+    public async Task<(int Answered, int Failed)> RunAsync(double requestsPerSecond, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var models = (await client.GetFromJsonAsync<JsonElement>("v1/models", cancellationToken)).GetProperty("data").EnumerateArray()
+            .Where(m => m.GetProperty("ready").GetBoolean()).Select(m => m.GetProperty("id").GetString()!).ToArray();
+        if (models.Length == 0)
+        {
+            throw new InvalidOperationException("The server has no ready model to send requests to.");
+        }
+
+        var random = new Random(7);
+        var (answered, failed) = (0, 0);
+        var running = new List<Task>();
+        var interval = TimeSpan.FromSeconds(1 / requestsPerSecond);
+        var started = DateTime.UtcNow;
+        for (var i = 0; DateTime.UtcNow - started < duration && !cancellationToken.IsCancellationRequested; i++)
+        {
+            var (model, tenant, prompt, tokens, chat) = (models[i % models.Length], Tenants[random.Next(Tenants.Length)], Prompts[random.Next(Prompts.Length)], random.Next(8, 49), i % 4 == 3);
+            running.Add(Task.Run(async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, chat ? "v1/chat/completions" : $"v1/generate/{model}")
+                {
+                    Content = chat
+                        ? JsonContent.Create(new { model, messages = new[] { new { role = "user", content = prompt } }, max_tokens = tokens, user = $"user-{tokens % 5}" })
+                        : JsonContent.Create(new { prompt, max_tokens = tokens, user = $"user-{tokens % 5}" }),
+                };
+                request.Headers.Add("X-Tenant", tenant);
+                try
+                {
+                    using var response = await client.SendAsync(request, cancellationToken);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref answered);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }, CancellationToken.None));
+            running.RemoveAll(t => t.IsCompleted);
+            var next = started + (i + 1) * interval - DateTime.UtcNow;
+            if (next > TimeSpan.Zero)
+            {
+                await Task.Delay(next, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+
+        await Task.WhenAll(running);
+        return (answered, failed);
+    }
+}
