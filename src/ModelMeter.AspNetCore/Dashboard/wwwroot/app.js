@@ -12,7 +12,7 @@ const money = (digits) => new Intl.NumberFormat(undefined, { style: "currency", 
 function usd(value) {
   if (value === null || value === undefined) return "–";
   const size = Math.abs(value);
-  return money(size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6).format(value);
+  return money(size === 0 || size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6).format(value);
 }
 const count = (value) => Number(value).toLocaleString(undefined, { maximumSignificantDigits: Math.abs(value) >= 100 ? 21 : 3 });
 const tick = (value) => (value === 0 ? "$0" : "$" + Number(value.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 8 }));
