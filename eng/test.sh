@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # Installed only when missing, with one apt-get update.
 packages=(prometheus chromium clickhouse-server redis-server)
 missing=()
+# The build runs npm ci in web/ (the dashboard's uPlot); Debian's npm brings Node.js.
+command -v npm >/dev/null || missing+=(npm)
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q && apt-get -o DPkg::Lock::Timeout=300 install -y -q "${missing[@]}" || { echo "0 passed, 1 failed"; exit 1; }
