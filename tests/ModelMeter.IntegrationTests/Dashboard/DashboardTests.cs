@@ -142,7 +142,7 @@ public sealed class DashboardTests
 
         Assert.True(await page.Locator("#empty").IsVisibleAsync());
         Assert.True(await page.Locator("#demo").IsVisibleAsync());
-        Assert.Contains("Nothing yet", await page.Locator("#today-bars").InnerTextAsync());
+        Assert.Contains("Nothing since midnight yet", await page.Locator("#today-bars").InnerTextAsync());
         var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
         Assert.True(overflow <= 1, $"the page is {overflow} px wider than a 390 px phone screen");
 

@@ -115,12 +115,16 @@ function bars(list, items) {
     for (const mark of i.marks ?? []) track.append(element("span", { className: "mark", vars: { "--at": mark / max }, title: usd(mark) }));
     return element("li", { dataset: i.dataset ?? {}, title: i.title ?? "" }, element("span", { className: "name" }, i.label), track, element("span", { className: "figure" }, i.text));
   }));
-  if (items.length === 0) list.append(element("li", { className: "empty" }, list.dataset.empty ?? "Nothing yet."));
+  if (items.length === 0) list.append(element("li", { className: "empty" }, list.dataset.empty ?? "Nothing yet: send requests, or widen the time range."));
 }
 
 function renderToday(summary) {
   const rows = summary.rows.filter((r) => !r.key.startsWith("("));
-  bars($("today-bars"), rows.map((r, i) => ({ label: r.key, value: r.total_usd, text: usd(r.total_usd), color: palette[i % palette.length], dataset: { key: r.key, usd: String(r.total_usd) } })));
+  $("today-bars").dataset.empty = "Nothing since midnight yet: send requests (or demo traffic) and they show here.";
+  bars($("today-bars"), rows.map((r, i) => ({
+    label: r.key, value: r.total_usd, text: usd(r.total_usd), color: palette[i % palette.length], dataset: { key: r.key, usd: String(r.total_usd) },
+    title: `${r.key}: ${usd(r.cost_usd)} own cost + ${usd(r.idle_usd)} idle, ${count(r.requests)} requests since midnight`,
+  })));
 }
 
 function renderStats(stats) {
@@ -135,7 +139,7 @@ function renderStats(stats) {
   $("latency-table").querySelector("tbody").replaceChildren(...models.map((m) => element("tr", { dataset: { model: m.model } },
     element("th", { scope: "row" }, m.model), element("td", {}, count(m.requests_per_minute)), element("td", {}, seconds(m.latency_p50_seconds)),
     element("td", {}, seconds(m.latency_p95_seconds)), element("td", {}, seconds(m.latency_p99_seconds)), element("td", {}, seconds(m.ttft_p95_seconds)))));
-  facts($("endpoints"), stats.endpoints.map((e) => `${e.model} · ${e.endpoint}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No requests in this range.");
+  facts($("endpoints"), stats.endpoints.map((e) => `${e.model} · ${e.endpoint}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No requests in this range: send some, or widen it.");
   facts($("errors"), stats.errors.map((e) => `${e.model} · ${e.reason}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No failed requests in this range.");
 }
 
@@ -152,7 +156,7 @@ function renderDevices(byDevice, devices) {
   })));
   const gpus = devices.devices.filter((d) => d.gpu);
   facts($("gpus"), gpus.map((d) => `${d.device}: memory ${d.gpu.memory_percent?.toFixed(1) ?? "–"} %, compute ${d.gpu.compute_percent ?? "–"} %, ${d.gpu.power_watts?.toFixed(0) ?? "–"} W`),
-    "No GPU on this server: the devices here are CPUs (or NVML is not available).");
+    "No GPU on this server: the devices here are CPUs (or NVML is not available). Configure a device with Kind Gpu to see its memory and compute here.");
 }
 
 function renderBudgets(budgets) {
