@@ -38,6 +38,13 @@ public class FleetLedgerBenchmarks
                        20, 64, 0.5, 0.05, 0.0001 * (number % 7 + 1), 'ok', 2.5, 0, 0, ({startSeconds} + intDiv(number * 2592, 10000)) * 1000
                 FROM numbers({Rows})
                 """).GetAwaiter().GetResult();
+            // The hourly totals shipping writes alongside (here in one piece, as the schema migration backfills them).
+            client.ExecuteAsync("""
+                INSERT INTO bench.requests_hourly
+                SELECT toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, 0, 0, model, endpoint, tenant, device, status,
+                       count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
+                FROM bench.requests GROUP BY toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, model, endpoint, tenant, device, status
+                """).GetAwaiter().GetResult();
             client.ExecuteAsync($"""
                 INSERT INTO bench.idle
                 SELECT concat('node-', toString(n % 4)), 'gpu0', toDateTime({startSeconds} + intDiv(n, 4) * 60), ({startSeconds} + intDiv(n, 4) * 60) * 1000, 0.01, 2.5, 0.04, 1
@@ -57,7 +64,7 @@ public class FleetLedgerBenchmarks
     public async Task Ship5000Rows()
     {
         var node = $"ship-{_shipment++}";
-        await _ledger.ShipAsync(node, _batch, []);
+        await _ledger.ShipAsync(node, 1, _batch.Length, _batch, []);
     }
 
     [Benchmark]

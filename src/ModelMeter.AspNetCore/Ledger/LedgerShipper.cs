@@ -96,7 +96,7 @@ internal sealed partial class LedgerShipper(
             return false;
         }
 
-        await fleet.ShipAsync(node(), batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
+        await fleet.ShipAsync(node(), batch.FirstSeq, batch.LastSeq, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
         local.AcknowledgeOutbox(batch.LastSeq);
         metrics.LedgerRowsShipped.WithLabels("request").Inc(batch.Requests.Count);
         metrics.LedgerRowsShipped.WithLabels("idle").Inc(batch.Idle.Count);

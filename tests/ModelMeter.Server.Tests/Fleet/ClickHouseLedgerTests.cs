@@ -20,8 +20,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         var rows = new[] { Row("a-1", "demo-small", "acme", 0.25, 10), Row("a-2", "demo-large", "acme", 0.5, 20), Row("a-3", "demo-large", "globex", 1.0, 30) };
         var idle = new[] { (new IdleRow("cpu", Noon, 0.125, 0.17), 1L) };
 
-        await ledger.ShipAsync("node-a", rows, idle);
-        await ledger.ShipAsync("node-a", rows, idle); // a retry after a timeout whose first try did arrive
+        await ledger.ShipAsync("node-a", 1, 4, rows, idle);
+        await ledger.ShipAsync("node-a", 1, 4, rows, idle); // a retry after a timeout whose first try did arrive
 
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(3, summary.Rows.Where(r => !r.IsIdle).Sum(r => r.Requests));
@@ -31,12 +31,35 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AShipmentRepeatedFromTheSameFirstEntryWithMoreRows_CountsEachRowOnce_InWholeAndPartialHours()
+    {
+        var ledger = await LedgerAsync("superset");
+        var rows = new[] { -1800, 600, 3000, 4800, 7500 }.Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second)).ToArray();
+        await ledger.ShipAsync("node-a", 1, 3, rows[..3], []); // landed, but its acknowledgement was lost (a crash)
+        await ledger.ShipAsync("node-a", 1, 5, rows, []); // after the restart: from the same first entry, with more rows
+
+        // 11:15 to 14:10: partial hours at both ends (rows), 12:00 to 14:00 whole (hourly totals).
+        var (from, to) = (Noon.AddMinutes(-45), Noon.AddHours(2).AddMinutes(10));
+        var expected = rows.Where(r => r.EndedAt >= from && r.EndedAt < to).ToList();
+        var byModel = await ledger.SummarizeAsync(from, to, CostGrouping.Model, IdleSharing.Separate);
+        var byUser = await ledger.SummarizeAsync(from, to, CostGrouping.User, IdleSharing.Separate); // rows only
+        var byDay = await ledger.SummarizeAsync(from, to, CostGrouping.Day, IdleSharing.Separate);
+
+        Assert.Equal(expected.Count, byModel.Rows.Sum(r => r.Requests));
+        Assert.Equal(expected.Sum(r => r.CostUsd), byModel.TotalUsd, 12);
+        Assert.Equal(expected.Where(r => r.Model == "demo-large").Sum(r => r.CostUsd), byModel.Rows.Single(r => r.Key == "demo-large").CostUsd, 12);
+        Assert.Equal(byModel.TotalUsd, byUser.TotalUsd, 12);
+        Assert.Equal("2026-11-27", byDay.Rows.Single().Key);
+        Assert.Equal(expected.Sum(r => r.OutputTokens), byDay.Rows.Single().OutputTokens);
+    }
+
+    [Fact]
     public async Task AnIdleMinuteShippedAgainWithMoreCost_TheLatestVersionCounts()
     {
         var ledger = await LedgerAsync("versions");
-        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
-        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
-        await ledger.ShipAsync("node-a", [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
+        await ledger.ShipAsync("node-a", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
+        await ledger.ShipAsync("node-a", 9, 9, [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
+        await ledger.ShipAsync("node-a", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
 
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(0.3, summary.TotalUsd, 12);
@@ -46,8 +69,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     public async Task TwoNodes_ByNodeAndIdleSharedOnlyWithinItsOwnNode()
     {
         var ledger = await LedgerAsync("nodes");
-        await ledger.ShipAsync("node-a", [Row("1", "demo-small", "acme", 1.0, 5)], [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L)]);
-        await ledger.ShipAsync("node-b", [Row("1", "demo-small", "globex", 3.0, 5)], [(new IdleRow("cpu", Noon, 2.0, 0.17), 1L)]);
+        await ledger.ShipAsync("node-a", 1, 2, [Row("1", "demo-small", "acme", 1.0, 5)], [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L)]);
+        await ledger.ShipAsync("node-b", 1, 2, [Row("1", "demo-small", "globex", 3.0, 5)], [(new IdleRow("cpu", Noon, 2.0, 0.17), 1L)]);
 
         var byNode = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Node, IdleSharing.Separate);
         Assert.Equal(1.5, byNode.Rows.Single(r => r.Key == "node-a").TotalUsd, 12);
@@ -64,7 +87,7 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     public async Task Timeseries_BucketsRequestsAndIdleByStep()
     {
         var ledger = await LedgerAsync("series");
-        await ledger.ShipAsync("node-a",
+        await ledger.ShipAsync("node-a", 1, 5,
             [Row("1", "demo-small", "acme", 1.0, 5), Row("2", "demo-small", "acme", 2.0, 65), Row("3", "demo-large", "acme", 4.0, 70)],
             [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L), (new IdleRow("cpu", Noon.AddMinutes(1), 0.25, 0.17), 2L)]);
 

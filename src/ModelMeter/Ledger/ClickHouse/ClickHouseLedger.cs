@@ -13,11 +13,15 @@ namespace ModelMeter.Ledger.ClickHouse;
 public sealed class ClickHouseLedger(ClickHouseClient client, string database) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
+
+    private const long HourMs = 3_600_000;
 
     private string Requests => $"{database}.requests";
 
     private string Idle => $"{database}.idle";
+
+    private string Hourly => $"{database}.requests_hourly";
 
     /// <summary>Creates the database and tables, or migrates them; fails when the schema is newer than this build.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
@@ -47,12 +51,19 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
         }
     }
 
-    /// <summary>Sends one replica's rows; sending the same rows again changes no report.</summary>
-    public async Task ShipAsync(string node, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Sends one replica's rows: outbox entries <paramref name="firstSeq"/> to <paramref name="lastSeq"/>. Sending them again
+    /// changes no report: raw rows are deduplicated on read, and the hourly totals of a shipment are keyed by its first entry
+    /// and versioned by its last, so a repeat replaces them, and a later shipment from the same first entry (it can only
+    /// hold more) wins.
+    /// </summary>
+    public async Task ShipAsync(
+        string node, long firstSeq, long lastSeq, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
     {
-        if (requests.Count > 0)
+        var final = requests.Where(r => !r.IsProvisional).ToList();
+        if (final.Count > 0)
         {
-            await client.InsertAsync(Requests, requests.Where(r => !r.IsProvisional).Select(r => new Dictionary<string, object?>
+            await client.InsertAsync(Requests, final.Select(r => new Dictionary<string, object?>
             {
                 ["node"] = node, ["request_id"] = r.RequestId, ["started_ms"] = Ms(r.StartedAt), ["ended"] = Iso(r.EndedAt), ["ended_ms"] = Ms(r.EndedAt),
                 ["model"] = r.Model, ["endpoint"] = r.Endpoint, ["tenant"] = r.Tenant, ["user"] = r.User, ["device"] = r.Device,
@@ -60,6 +71,14 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
                 ["ttft_seconds"] = r.TimeToFirstTokenSeconds, ["cost_usd"] = r.CostUsd, ["status"] = r.Status, ["hourly_usd"] = r.HourlyUsd,
                 ["rate_version"] = r.RateVersion, ["usage_estimated"] = r.UsageEstimated ? 1 : 0, ["device_started_ms"] = Ms(r.DeviceStartedAt ?? r.StartedAt),
             }), cancellationToken);
+            await client.InsertAsync(Hourly, final
+                .GroupBy(r => (Hour: Floor(Ms(r.EndedAt), HourMs), r.Model, r.Endpoint, r.Tenant, r.Device, r.Status))
+                .Select(g => new Dictionary<string, object?>
+                {
+                    ["hour_ms"] = g.Key.Hour, ["hour"] = Iso(DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Hour)), ["node"] = node, ["batch"] = firstSeq, ["version"] = lastSeq,
+                    ["model"] = g.Key.Model, ["endpoint"] = g.Key.Endpoint, ["tenant"] = g.Key.Tenant, ["device"] = g.Key.Device, ["status"] = g.Key.Status,
+                    ["requests"] = g.Count(), ["input_tokens"] = g.Sum(r => (long)r.InputTokens), ["output_tokens"] = g.Sum(r => (long)r.OutputTokens), ["cost_usd"] = g.Sum(r => r.CostUsd),
+                }), cancellationToken);
         }
 
         if (idle.Count > 0)
@@ -73,17 +92,38 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     }
 
     /// <inheritdoc />
-    /// <remarks>Device time is per replica: idle cost is shared among the groups that used the same device of the same node.</remarks>
+    /// <remarks>
+    /// Whole hours are read from the hourly totals, the partial hours at the window's ends from the rows (a report by user
+    /// reads rows throughout). Device time is per replica: idle cost is shared among the groups that used the same device
+    /// of the same node.
+    /// </remarks>
     public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Ms(from), Ms(to));
-        var groups = new Dictionary<(string Key, string Device), GroupTotals>();
-        foreach (var row in await client.QueryAsync($"""
+        var (firstHour, lastHour) = (Ceiling(lo, HourMs), Floor(hi, HourMs));
+        var useHours = by != CostGrouping.User && firstHour < lastHour;
+        var rawWindow = useHours
+            ? $"(({Window("ended", lo, firstHour)}) OR ({Window("ended", lastHour, hi)}))"
+            : Window("ended", lo, hi);
+        var sql = $"""
             SELECT {KeyColumn(by, "ended")} AS k, concat(node, '/', device) AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
-            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{ModelFilter(model)} GROUP BY k, d
-            """, cancellationToken))
+            FROM {Requests} FINAL WHERE {rawWindow}{ModelFilter(model)} GROUP BY k, d
+            """;
+        if (useHours)
         {
-            groups[(Text(row, "k"), Text(row, "d"))] = new GroupTotals(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
+            sql += $"""
+
+                UNION ALL
+                SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
+                FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)}{ModelFilter(model)} GROUP BY k, d
+                """;
+        }
+
+        var groups = new Dictionary<(string Key, string Device), GroupTotals>();
+        foreach (var row in await client.QueryAsync(sql, cancellationToken))
+        {
+            var key = (Text(row, "k"), Text(row, "d"));
+            groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
         }
 
         var idleCost = new Dictionary<(string Key, string Device), double>();
@@ -147,7 +187,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
         return new LedgerStats(from, to, models, endpoints);
     }
 
-    /// <summary>[lo, hi) on the millisecond column, with the second-resolution sort key narrowed too so ClickHouse skips parts.</summary>
+    /// <summary>[lo, hi) on the millisecond column (<c>{time}_ms</c>), with the second-resolution sort key narrowed too so ClickHouse skips parts.</summary>
     private static string Window(string time, long lo, long hi) =>
         $"{time}_ms >= {lo} AND {time}_ms < {hi} AND {time} >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND {time} <= toDateTime({Math.Max(0, hi / 1000)})";
 
@@ -190,6 +230,23 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
                 node String, device String, minute DateTime, minute_ms Int64,
                 cost_usd Float64, hourly_usd Float64, bill_usd Nullable(Float64), version UInt64)
             ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(minute) ORDER BY (minute, node, device)
+            """,
+        ],
+        [
+            // Version 2: hourly totals per shipment (its first outbox entry, versioned by its last), so reports over long
+            // windows read hours; rows shipped before it are totalled once, as shipment 0.
+            $"""
+            CREATE TABLE IF NOT EXISTS {db}.requests_hourly (
+                hour DateTime, hour_ms Int64, node String, batch Int64, version Int64,
+                model String, endpoint String, tenant String, device String, status String,
+                requests UInt64, input_tokens UInt64, output_tokens UInt64, cost_usd Float64)
+            ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(hour) ORDER BY (hour, node, batch, model, endpoint, tenant, device, status)
+            """,
+            $"""
+            INSERT INTO {db}.requests_hourly
+            SELECT toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, 0, 0, model, endpoint, tenant, device, status,
+                   count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
+            FROM {db}.requests FINAL GROUP BY toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, model, endpoint, tenant, device, status
             """,
         ],
     ];

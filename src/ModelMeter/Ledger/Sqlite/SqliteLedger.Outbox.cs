@@ -14,7 +14,7 @@ public sealed partial class SqliteLedger
         using var connection = Open();
         var requests = new List<LedgerRow>();
         var idle = new Dictionary<(string Device, long Minute), (IdleRow Row, long Seq)>();
-        long last = 0;
+        long first = 0, last = 0;
         var entries = 0;
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -32,7 +32,7 @@ public sealed partial class SqliteLedger
         while (reader.Read())
         {
             last = reader.GetInt64(0);
-            entries++;
+            first = entries++ == 0 ? last : first;
             if (!reader.IsDBNull(1))
             {
                 if (!reader.IsDBNull(21))
@@ -58,7 +58,7 @@ public sealed partial class SqliteLedger
             }
         }
 
-        return new OutboxBatch(last, entries, requests, [.. idle.Values.Select(v => new ShippedIdleRow(v.Row, v.Seq))]);
+        return new OutboxBatch(first, last, entries, requests, [.. idle.Values.Select(v => new ShippedIdleRow(v.Row, v.Seq))]);
     }
 
     /// <summary>Removes the outbox entries up to and including <paramref name="lastSeq"/>: they are shipped.</summary>
@@ -85,8 +85,8 @@ public sealed partial class SqliteLedger
     private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 }
 
-/// <summary>Rows waiting to be shipped: <see cref="Entries"/> outbox entries up to <see cref="LastSeq"/> (0: none).</summary>
-public sealed record OutboxBatch(long LastSeq, int Entries, IReadOnlyList<LedgerRow> Requests, IReadOnlyList<ShippedIdleRow> Idle)
+/// <summary>Rows waiting to be shipped: <see cref="Entries"/> outbox entries from <see cref="FirstSeq"/> to <see cref="LastSeq"/> (0: none).</summary>
+public sealed record OutboxBatch(long FirstSeq, long LastSeq, int Entries, IReadOnlyList<LedgerRow> Requests, IReadOnlyList<ShippedIdleRow> Idle)
 {
     /// <summary>Whether nothing waits.</summary>
     public bool IsEmpty => LastSeq == 0;
