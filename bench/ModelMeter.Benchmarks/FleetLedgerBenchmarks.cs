@@ -41,7 +41,7 @@ public class FleetLedgerBenchmarks
             // The hourly totals shipping writes alongside (here in one piece, as the schema migration backfills them).
             client.ExecuteAsync("""
                 INSERT INTO bench.requests_hourly
-                SELECT toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, 0, 0, model, endpoint, tenant, device, status,
+                SELECT toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, '', 0, 0, model, endpoint, tenant, device, status,
                        count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
                 FROM bench.requests GROUP BY toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, model, endpoint, tenant, device, status
                 """).GetAwaiter().GetResult();
@@ -64,7 +64,7 @@ public class FleetLedgerBenchmarks
     public async Task Ship5000Rows()
     {
         var node = $"ship-{_shipment++}";
-        await _ledger.ShipAsync(node, 1, _batch.Length, _batch, []);
+        await _ledger.ShipAsync(node, "bench", 1, _batch.Length, _batch, []);
     }
 
     [Benchmark]

@@ -17,6 +17,7 @@ internal sealed partial class LedgerShipper(
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
     private bool _initialized;
+    private string? _spool;
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
 
@@ -96,7 +97,8 @@ internal sealed partial class LedgerShipper(
             return false;
         }
 
-        await fleet.ShipAsync(node(), batch.FirstSeq, batch.LastSeq, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
+        _spool ??= local.SpoolId;
+        await fleet.ShipAsync(node(), _spool, batch.FirstSeq, batch.LastSeq, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
         local.AcknowledgeOutbox(batch.LastSeq);
         metrics.LedgerRowsShipped.WithLabels("request").Inc(batch.Requests.Count);
         metrics.LedgerRowsShipped.WithLabels("idle").Inc(batch.Idle.Count);

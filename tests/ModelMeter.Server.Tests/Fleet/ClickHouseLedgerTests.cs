@@ -20,8 +20,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         var rows = new[] { Row("a-1", "demo-small", "acme", 0.25, 10), Row("a-2", "demo-large", "acme", 0.5, 20), Row("a-3", "demo-large", "globex", 1.0, 30) };
         var idle = new[] { (new IdleRow("cpu", Noon, 0.125, 0.17), 1L) };
 
-        await ledger.ShipAsync("node-a", 1, 4, rows, idle);
-        await ledger.ShipAsync("node-a", 1, 4, rows, idle); // a retry after a timeout whose first try did arrive
+        await ledger.ShipAsync("node-a", "spool-1", 1, 4, rows, idle);
+        await ledger.ShipAsync("node-a", "spool-1", 1, 4, rows, idle); // a retry after a timeout whose first try did arrive
 
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(3, summary.Rows.Where(r => !r.IsIdle).Sum(r => r.Requests));
@@ -35,8 +35,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     {
         var ledger = await LedgerAsync("superset");
         var rows = new[] { -1800, 600, 3000, 4800, 7500 }.Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second)).ToArray();
-        await ledger.ShipAsync("node-a", 1, 3, rows[..3], []); // landed, but its acknowledgement was lost (a crash)
-        await ledger.ShipAsync("node-a", 1, 5, rows, []); // after the restart: from the same first entry, with more rows
+        await ledger.ShipAsync("node-a", "spool-1", 1, 3, rows[..3], []); // landed, but its acknowledgement was lost (a crash)
+        await ledger.ShipAsync("node-a", "spool-1", 1, 5, rows, []); // after the restart: from the same first entry, with more rows
 
         // 11:15 to 14:10: partial hours at both ends (rows), 12:00 to 14:00 whole (hourly totals).
         var (from, to) = (Noon.AddMinutes(-45), Noon.AddHours(2).AddMinutes(10));
@@ -54,12 +54,24 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALedgerFileMadeAnew_ItsShipmentsNumberedFromOneAgain_DoNotReplaceTheEarlierFilesTotals()
+    {
+        var ledger = await LedgerAsync("anew");
+        await ledger.ShipAsync("node-a", "old-file", 1, 1, [Row("old", "demo-small", "acme", 1.0, 60)], []);
+        await ledger.ShipAsync("node-a", "new-file", 1, 1, [Row("new", "demo-small", "acme", 2.0, 120)], []); // same node, same hour, same first entry
+
+        var summary = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
+        Assert.Equal(3.0, summary.TotalUsd, 12);
+        Assert.Equal(2, summary.Rows.Single().Requests);
+    }
+
+    [Fact]
     public async Task AnIdleMinuteShippedAgainWithMoreCost_TheLatestVersionCounts()
     {
         var ledger = await LedgerAsync("versions");
-        await ledger.ShipAsync("node-a", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
-        await ledger.ShipAsync("node-a", 9, 9, [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
-        await ledger.ShipAsync("node-a", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
+        await ledger.ShipAsync("node-a", "spool-1", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
+        await ledger.ShipAsync("node-a", "spool-1", 9, 9, [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
+        await ledger.ShipAsync("node-a", "spool-1", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
 
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(0.3, summary.TotalUsd, 12);
@@ -69,8 +81,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     public async Task TwoNodes_ByNodeAndIdleSharedOnlyWithinItsOwnNode()
     {
         var ledger = await LedgerAsync("nodes");
-        await ledger.ShipAsync("node-a", 1, 2, [Row("1", "demo-small", "acme", 1.0, 5)], [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L)]);
-        await ledger.ShipAsync("node-b", 1, 2, [Row("1", "demo-small", "globex", 3.0, 5)], [(new IdleRow("cpu", Noon, 2.0, 0.17), 1L)]);
+        await ledger.ShipAsync("node-a", "spool-1", 1, 2, [Row("1", "demo-small", "acme", 1.0, 5)], [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L)]);
+        await ledger.ShipAsync("node-b", "spool-1", 1, 2, [Row("1", "demo-small", "globex", 3.0, 5)], [(new IdleRow("cpu", Noon, 2.0, 0.17), 1L)]);
 
         var byNode = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Node, IdleSharing.Separate);
         Assert.Equal(1.5, byNode.Rows.Single(r => r.Key == "node-a").TotalUsd, 12);
@@ -87,7 +99,7 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     public async Task Timeseries_BucketsRequestsAndIdleByStep()
     {
         var ledger = await LedgerAsync("series");
-        await ledger.ShipAsync("node-a", 1, 5,
+        await ledger.ShipAsync("node-a", "spool-1", 1, 5,
             [Row("1", "demo-small", "acme", 1.0, 5), Row("2", "demo-small", "acme", 2.0, 65), Row("3", "demo-large", "acme", 4.0, 70)],
             [(new IdleRow("cpu", Noon, 0.5, 0.17), 1L), (new IdleRow("cpu", Noon.AddMinutes(1), 0.25, 0.17), 2L)]);
 

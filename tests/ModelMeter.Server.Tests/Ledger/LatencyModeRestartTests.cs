@@ -24,7 +24,7 @@ public sealed class LatencyModeRestartTests
         }
 
         var requestsAndIdle = LedgerFile.RequestCostUsd(Path.Combine(contentRoot, "data", "ledger.db")) + LedgerFile.IdleCostUsd(Path.Combine(contentRoot, "data", "ledger.db"));
-        Assert.True(requestsAndIdle > billBefore + 5, $"the traffic should overlap: requests + idle {requestsAndIdle} vs bill {billBefore}");
+        Assert.True(requestsAndIdle > 2 * billBefore, $"the traffic should overlap: requests + idle {requestsAndIdle} vs bill {billBefore}");
 
         double billAfter;
         await using (var second = await RunningServer.StartAsync(settings, contentRoot: contentRoot))
@@ -35,6 +35,7 @@ public sealed class LatencyModeRestartTests
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(contentRoot, recursive: true);
         Assert.True(billAfter >= billBefore - 1e-9, $"the bill continues: {billAfter} after, {billBefore} before");
-        Assert.True(billAfter < requestsAndIdle - 3, $"the overcharge did not become bill: {billAfter} after, requests + idle {requestsAndIdle}");
+        // Inflated, the bill would start from requests + idle; continued, it is the old bill plus the second start's seconds.
+        Assert.True(billAfter < (billBefore + requestsAndIdle) / 2, $"the overcharge did not become bill: {billAfter} after, {billBefore} before, requests + idle {requestsAndIdle}");
     }
 }

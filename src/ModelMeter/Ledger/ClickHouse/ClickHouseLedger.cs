@@ -52,13 +52,14 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     }
 
     /// <summary>
-    /// Sends one replica's rows: outbox entries <paramref name="firstSeq"/> to <paramref name="lastSeq"/>. Sending them again
+    /// Sends one replica's rows: outbox entries <paramref name="firstSeq"/> to <paramref name="lastSeq"/> of its ledger file
+    /// <paramref name="spool"/>. Sending them again
     /// changes no report: raw rows are deduplicated on read, and the hourly totals of a shipment are keyed by its first entry
     /// and versioned by its last, so a repeat replaces them, and a later shipment from the same first entry (it can only
     /// hold more) wins.
     /// </summary>
     public async Task ShipAsync(
-        string node, long firstSeq, long lastSeq, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
+        string node, string spool, long firstSeq, long lastSeq, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
     {
         var final = requests.Where(r => !r.IsProvisional).ToList();
         if (final.Count > 0)
@@ -75,7 +76,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
                 .GroupBy(r => (Hour: Floor(Ms(r.EndedAt), HourMs), r.Model, r.Endpoint, r.Tenant, r.Device, r.Status))
                 .Select(g => new Dictionary<string, object?>
                 {
-                    ["hour_ms"] = g.Key.Hour, ["hour"] = Iso(DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Hour)), ["node"] = node, ["batch"] = firstSeq, ["version"] = lastSeq,
+                    ["hour_ms"] = g.Key.Hour, ["hour"] = Iso(DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Hour)), ["node"] = node, ["spool"] = spool, ["batch"] = firstSeq, ["version"] = lastSeq,
                     ["model"] = g.Key.Model, ["endpoint"] = g.Key.Endpoint, ["tenant"] = g.Key.Tenant, ["device"] = g.Key.Device, ["status"] = g.Key.Status,
                     ["requests"] = g.Count(), ["input_tokens"] = g.Sum(r => (long)r.InputTokens), ["output_tokens"] = g.Sum(r => (long)r.OutputTokens), ["cost_usd"] = g.Sum(r => r.CostUsd),
                 }), cancellationToken);
@@ -233,18 +234,18 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             """,
         ],
         [
-            // Version 2: hourly totals per shipment (its first outbox entry, versioned by its last), so reports over long
-            // windows read hours; rows shipped before it are totalled once, as shipment 0.
+            // Version 2: hourly totals per shipment (its ledger file and first outbox entry, versioned by its last), so
+            // reports over long windows read hours; rows shipped before it are totalled once, as shipment 0.
             $"""
             CREATE TABLE IF NOT EXISTS {db}.requests_hourly (
-                hour DateTime, hour_ms Int64, node String, batch Int64, version Int64,
+                hour DateTime, hour_ms Int64, node String, spool String, batch Int64, version Int64,
                 model String, endpoint String, tenant String, device String, status String,
                 requests UInt64, input_tokens UInt64, output_tokens UInt64, cost_usd Float64)
-            ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(hour) ORDER BY (hour, node, batch, model, endpoint, tenant, device, status)
+            ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(hour) ORDER BY (hour, node, spool, batch, model, endpoint, tenant, device, status)
             """,
             $"""
             INSERT INTO {db}.requests_hourly
-            SELECT toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, 0, 0, model, endpoint, tenant, device, status,
+            SELECT toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, '', 0, 0, model, endpoint, tenant, device, status,
                    count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
             FROM {db}.requests FINAL GROUP BY toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, model, endpoint, tenant, device, status
             """,

@@ -61,6 +61,16 @@ public sealed partial class SqliteLedger
         return new OutboxBatch(first, last, entries, requests, [.. idle.Values.Select(v => new ShippedIdleRow(v.Row, v.Seq))]);
     }
 
+    /// <summary>This file's random id (made with the schema): names its shipments in the fleet ledger.</summary>
+    public string SpoolId
+    {
+        get
+        {
+            using var connection = Open();
+            return (string)Scalar(connection, "SELECT value FROM ledger_meta WHERE key = 'spool'")!;
+        }
+    }
+
     /// <summary>Removes the outbox entries up to and including <paramref name="lastSeq"/>: they are shipped.</summary>
     public void AcknowledgeOutbox(long lastSeq)
     {

@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 8;
+    public const int SchemaVersion = 9;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -170,6 +170,12 @@ public sealed partial class SqliteLedger : ILedgerStore
             // Version 8: rows committed here and not yet shipped to the fleet ledger, in commit order (a request row by its
             // rowid; an idle minute by its key, whose latest value is shipped).
             "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_rowid INTEGER, idle_device TEXT, idle_minute_ms INTEGER)",
+        ],
+        [
+            // Version 9: this file's own random id: shipments name it, so a file made anew (its outbox numbered from 1
+            // again) never takes the place of an earlier file's shipments in the fleet ledger.
+            "CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "INSERT INTO ledger_meta (key, value) VALUES ('spool', lower(hex(randomblob(16))))",
         ],
     ];
 
