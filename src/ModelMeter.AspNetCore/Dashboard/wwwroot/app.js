@@ -58,7 +58,7 @@ function showCustom() {
   for (const label of document.querySelectorAll(".custom")) label.hidden = $("range").value !== "custom";
 }
 
-function window_() {
+function currentWindow() {
   if ($("range").value === "custom" && $("from").value && $("to").value) {
     return { from: new Date($("from").value).getTime(), to: new Date($("to").value).getTime() };
   }
@@ -232,7 +232,7 @@ function renderChart(series, from, to, stepMs) {
 // --- refresh -------------------------------------------------------------------------------------------------------
 async function refresh() {
   writeState();
-  const { from, to } = window_();
+  const { from, to } = currentWindow();
   const [step, stepMs] = stepFor(to - from);
   const range = `from=${iso(from)}&to=${iso(to)}`;
   const model = $("model").value ? `&model=${encodeURIComponent($("model").value)}` : "";
