@@ -1,8 +1,7 @@
 using System.Diagnostics;
+using ModelMeter.Server.Tests;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace ModelMeter.IntegrationTests;
@@ -36,7 +35,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
             Assert.True(exitCode == 0, $"promtool backfill failed: {output}");
         }
 
-        var port = FreePort();
+        var port = FreePorts.Next();
         var start = new ProcessStartInfo("prometheus")
         {
             WorkingDirectory = directory,
@@ -126,12 +125,5 @@ internal sealed class PrometheusServer : IAsyncDisposable
         {
             // The log writer may still hold its file for a moment; the temp directory is left behind then.
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

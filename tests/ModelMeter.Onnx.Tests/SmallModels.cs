@@ -1,4 +1,5 @@
 using ModelMeter.Onnx.Building;
+using ModelMeter.Onnx.Generation;
 
 namespace ModelMeter.Onnx.Tests;
 
@@ -25,6 +26,13 @@ public sealed class SmallModels : IDisposable
     public string LongContext => Path.Combine(Root, "long-context");
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
+
+    /// <summary>A prompt of exactly <paramref name="tokens"/> token ids (ordinary word tokens, cycled).</summary>
+    public static int[] Prompt(OnnxCausalLm model, int tokens)
+    {
+        var words = model.Tokenize(" where did the money go and who ate the budget this month");
+        return Enumerable.Range(0, tokens).Select(i => words[i % words.Count]).ToArray();
+    }
 }
 
 [CollectionDefinition(Name)]

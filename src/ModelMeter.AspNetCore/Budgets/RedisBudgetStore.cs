@@ -116,14 +116,13 @@ internal sealed partial class RedisBudgetStore(
 
         // An admission that reserved nothing (no budget covered it, or Redis was down then) adds nothing: in the second
         // case the cost is in the ledger, and reconciliation brings it into the budget.
-        var now = time.GetUtcNow();
-        var settled = admission.Reserved.Count > 0
-            ? admission.Reserved.Select(r => (r.Budget, ReservedIn: r.PeriodStart, Period: r.Budget.PeriodOf(now))).ToArray()
-            : [];
-        if (settled.Length == 0 || costUsd < 0)
+        if (admission.Reserved.Count == 0 || costUsd < 0)
         {
             return [];
         }
+
+        var now = time.GetUtcNow();
+        var settled = admission.Reserved.Select(r => (r.Budget, ReservedIn: r.PeriodStart, Period: r.Budget.PeriodOf(now))).ToArray();
 
         var keys = settled.SelectMany(s => new RedisKey[] { PeriodKey(s.Budget, s.Period.Start), PeriodKey(s.Budget, s.ReservedIn), ReservationKey(s.Budget, s.ReservedIn, admission.RequestId) })
             .Append(Key($"settled:{admission.RequestId}")).ToArray();

@@ -13,9 +13,6 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens
     private int _running;
     private long _tokens;
 
-    /// <summary>The most tokens of cache the running requests may hold together.</summary>
-    public long MaxTokens => maxTokens;
-
     /// <summary>Waits for a turn for a request of <paramref name="tokens"/> tokens; returns null at once when the queue is full.</summary>
     public async ValueTask<Slot?> TryEnterAsync(long tokens, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
 
 namespace ModelMeter.AspNetCore.Configuration;
 
@@ -53,4 +54,11 @@ public sealed class ClickHouseOptions
 
     /// <summary>Seconds one shipment may take before it is tried again. Default 30.</summary>
     public double TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The fleet ledger these options name, talking through <paramref name="http"/> (the password read from <see cref="PasswordEnv"/>).</summary>
+    internal ClickHouseLedger CreateLedger(HttpClient http)
+    {
+        var password = PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        return new ClickHouseLedger(new ClickHouseClient(http, new Uri(Url), User ?? (password is null ? null : "default"), password), Database);
+    }
 }

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using ModelMeter.Budgets;
 using ModelMeter.Ledger;
@@ -7,6 +6,7 @@ using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.Metering;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting;
 using ModelMeter.AspNetCore.Hosting.Validation;
 
 namespace ModelMeter.AspNetCore.Ledger;
@@ -76,9 +76,7 @@ internal sealed partial class LedgerHost(
 
     private async Task StartShippingAsync(SqliteLedger store, ClickHouseOptions o)
     {
-        var password = o.PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
-        var client = new ClickHouseClient(http.CreateClient(ClickHouseClientName), new Uri(o.Url), o.User ?? (password is null ? null : "default"), password);
-        _fleet = new ClickHouseLedger(client, o.Database);
+        _fleet = o.CreateLedger(http.CreateClient(ClickHouseClientName));
         _shipper = new LedgerShipper(store, _fleet, NodeName, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs), metrics, time, logger);
         await _shipper.TryInitializeAsync(TimeSpan.FromSeconds(5));
         _shipper.Start();
@@ -103,13 +101,9 @@ internal sealed partial class LedgerHost(
             return _nodeName = configured;
         }
 
-        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        if (address is null || !Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-        {
-            return Environment.MachineName; // not listening (yet): not remembered, the next shipment asks again
-        }
-
-        return _nodeName = $"{Environment.MachineName}:{uri.Port}";
+        return ServerAddresses.Local(server) is { } uri
+            ? _nodeName = $"{Environment.MachineName}:{uri.Port}"
+            : Environment.MachineName; // not listening (yet): not remembered, the next shipment asks again
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

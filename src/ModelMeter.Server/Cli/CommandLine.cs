@@ -92,8 +92,7 @@ internal static class CommandLine
     private static int ReportFleet(ClickHouseOptions o, Dictionary<string, string> flags, TextWriter output, TextWriter error)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
-        var password = o.PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
-        var fleet = new ClickHouseLedger(new ClickHouseClient(http, new Uri(o.Url), o.User ?? (password is null ? null : "default"), password), o.Database);
+        var fleet = o.CreateLedger(http);
         try
         {
             return ReportCommand.Run(fleet, flags, TimeProvider.System.GetUtcNow(), output, error);

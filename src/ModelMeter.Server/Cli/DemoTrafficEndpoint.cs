@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting;
 
 namespace ModelMeter.Server.Cli;
 
@@ -31,8 +31,7 @@ internal static class DemoTrafficEndpoint
                     detail: "Demo traffic carries no API keys, so it runs only with auth off; use ModelMeter.Server demo-traffic against a test server.");
             }
 
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-            if (address is null || !Uri.TryCreate(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1") + "/", UriKind.Absolute, out var baseAddress))
+            if (ServerAddresses.Local(server) is not { } baseAddress)
             {
                 return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not listening", detail: "The server does not know its own address yet.");
             }

@@ -12,7 +12,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
     public async Task FourRequestsAtOnce_DecodedTogether_EachGetsItsOwnGreedyTokens()
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
-        var prompts = new[] { Prompt(model, 2), Prompt(model, 11), Prompt(model, 40), Prompt(model, 5) };
+        var prompts = new[] { SmallModels.Prompt(model, 2), SmallModels.Prompt(model, 11), SmallModels.Prompt(model, 40), SmallModels.Prompt(model, 5) };
         var request = new GenerationRequest(16);
         var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
         var steps = new ConcurrentQueue<int>();
@@ -34,7 +34,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
         var request = new GenerationRequest(20);
-        var prompts = Enumerable.Range(0, 6).Select(i => Prompt(model, 10 + i)).ToArray();
+        var prompts = Enumerable.Range(0, 6).Select(i => SmallModels.Prompt(model, 10 + i)).ToArray();
         var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
         var steps = new ConcurrentQueue<int>();
         // Each row may hold up to 30..35 tokens: 75 tokens leave room for two rows, never three, though MaxBatch allows 8.
@@ -55,7 +55,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
         var request = new GenerationRequest(30);
-        var prompt = Prompt(model, 50);
+        var prompt = SmallModels.Prompt(model, 50);
         var steps = new ConcurrentQueue<int>();
         using var scheduler = new BatchScheduler(model, maxBatch: 8, maxBatchTokens: 10, onStep: steps.Enqueue);
 
@@ -70,7 +70,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
         var request = new GenerationRequest(200);
-        var prompt = Prompt(model, 8);
+        var prompt = SmallModels.Prompt(model, 8);
         var expected = model.GenerateTokens(prompt, request, default).ToList();
         using var scheduler = new BatchScheduler(model, maxBatch: 4);
         using var cancel = new CancellationTokenSource();
@@ -101,12 +101,5 @@ public sealed class BatchSchedulerTests(SmallModels models)
         }
 
         return tokens;
-    }
-
-    /// <summary>A prompt of exactly <paramref name="tokens"/> token ids (ordinary word tokens, cycled).</summary>
-    private static int[] Prompt(OnnxCausalLm model, int tokens)
-    {
-        var words = model.Tokenize(" where did the money go and who ate the budget this month");
-        return Enumerable.Range(0, tokens).Select(i => words[i % words.Count]).ToArray();
     }
 }

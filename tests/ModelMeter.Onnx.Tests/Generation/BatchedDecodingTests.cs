@@ -11,7 +11,7 @@ public sealed class BatchedDecodingTests(SmallModels models)
     public void DecodeStep_PromptsOf1And7And300Tokens_SameGreedyTokensAsAlone()
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
-        var prompts = new[] { Prompt(model, 1), Prompt(model, 7), Prompt(model, 300) };
+        var prompts = new[] { SmallModels.Prompt(model, 1), SmallModels.Prompt(model, 7), SmallModels.Prompt(model, 300) };
         var request = new GenerationRequest(12);
         var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
 
@@ -40,8 +40,8 @@ public sealed class BatchedDecodingTests(SmallModels models)
         using var model = OnnxCausalLm.Load(models.LongContext);
         var shortRequest = new GenerationRequest(3);
         var longRequest = new GenerationRequest(10);
-        var first = Prompt(model, 5);
-        var late = Prompt(model, 40);
+        var first = SmallModels.Prompt(model, 5);
+        var late = SmallModels.Prompt(model, 40);
         var expectedFirst = model.GenerateTokens(first, longRequest, default).ToList();
         var expectedShort = model.GenerateTokens(first, shortRequest, default).ToList();
         var expectedLate = model.GenerateTokens(late, longRequest, default).ToList();
@@ -67,23 +67,16 @@ public sealed class BatchedDecodingTests(SmallModels models)
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
         var seeded = new GenerationRequest(8, Temperature: 1.2, TopP: 0.95, Seed: 42);
-        var prompt = Prompt(model, 9);
+        var prompt = SmallModels.Prompt(model, 9);
         var alone = model.GenerateTokens(prompt, seeded, default).ToList();
 
         using var row = model.StartRow(prompt, seeded);
-        using var other = model.StartRow(Prompt(model, 30), new GenerationRequest(8, Temperature: 1.2, Seed: 7));
+        using var other = model.StartRow(SmallModels.Prompt(model, 30), new GenerationRequest(8, Temperature: 1.2, Seed: 7));
         while (!row.Finished)
         {
             model.DecodeStep(new[] { row, other }.Where(r => !r.Finished).ToList());
         }
 
         Assert.Equal(alone, row.Generated);
-    }
-
-    /// <summary>A prompt of exactly <paramref name="tokens"/> token ids (ordinary word tokens, cycled).</summary>
-    private static int[] Prompt(OnnxCausalLm model, int tokens)
-    {
-        var words = model.Tokenize(" where did the money go and who ate the budget this month");
-        return Enumerable.Range(0, tokens).Select(i => words[i % words.Count]).ToArray();
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using ModelMeter.Ledger.ClickHouse;
 
 namespace ModelMeter.Server.Tests.Fleet;
@@ -34,7 +32,7 @@ public sealed class ClickHouseServer : IAsyncDisposable
     {
         Assert.True(File.Exists(Executable), $"{Executable} is missing: eng/test.sh installs Debian's clickhouse-server.");
         var directory = Directory.CreateTempSubdirectory("modelmeter-clickhouse-").FullName;
-        var (httpPort, tcpPort) = (FreePort(), FreePort());
+        var (httpPort, tcpPort) = (FreePorts.Next(), FreePorts.Next());
         await File.WriteAllTextAsync(Path.Combine(directory, "config.xml"), $"""
             <?xml version="1.0"?>
             <yandex>
@@ -112,12 +110,5 @@ public sealed class ClickHouseServer : IAsyncDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

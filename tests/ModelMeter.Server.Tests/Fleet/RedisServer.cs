@@ -29,7 +29,7 @@ public sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync()
     {
         Assert.True(File.Exists(Executable), $"{Executable} is missing: eng/test.sh installs Debian's redis-server.");
-        var server = new RedisServer(Directory.CreateTempSubdirectory("modelmeter-redis-").FullName, FreePort());
+        var server = new RedisServer(Directory.CreateTempSubdirectory("modelmeter-redis-").FullName, FreePorts.Next());
         await server.StartAgainAsync();
         return server;
     }
@@ -97,12 +97,5 @@ public sealed class RedisServer : IAsyncDisposable
         await StopAsync();
         _process?.Dispose();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace ModelMeter.Server.Tests.Hosting;
 
@@ -17,7 +16,7 @@ public sealed class HostingConventionsTests : IDisposable
     [Fact]
     public async Task AspNetCoreUrls_FromTheEnvironment_IsWhereItListens()
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
 
         await using var server = await ServerProcess.StartAsync(_contentRoot, OneModel(), environment: new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
 
@@ -29,7 +28,7 @@ public sealed class HostingConventionsTests : IDisposable
     public async Task HttpPorts_AllInterfacesWithAuthOff_RefusesToStartNamingTheSetting()
     {
         var error = await Assert.ThrowsAsync<ServerProcess.ServerExitedException>(() =>
-            ServerProcess.StartAsync(_contentRoot, OneModel(), environment: new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = FreePort().ToString() }));
+            ServerProcess.StartAsync(_contentRoot, OneModel(), environment: new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = FreePorts.Next().ToString() }));
 
         Assert.Contains("AllowAnonymousRemote", error.Message);
     }
@@ -39,7 +38,7 @@ public sealed class HostingConventionsTests : IDisposable
     {
         var settings = OneModel();
         settings["ModelMeter:Auth:AllowAnonymousRemote"] = "true";
-        var port = FreePort();
+        var port = FreePorts.Next();
 
         await using var server = await ServerProcess.StartAsync(_contentRoot, settings, environment: new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = port.ToString() });
 
@@ -66,12 +65,5 @@ public sealed class HostingConventionsTests : IDisposable
         settings.Remove("ModelMeter:Models:demo-large:Path");
         settings.Remove("ModelMeter:Models:demo-large:Device");
         return settings;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

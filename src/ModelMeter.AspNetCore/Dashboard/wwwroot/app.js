@@ -37,8 +37,10 @@ function readState() {
   const query = new URLSearchParams(location.search);
   for (const id of controls) {
     const value = query.get(id);
-    if (value !== null && [...($(id).options ?? [{ value }])].some((o) => o.value === value)) $(id).value = value;
-    else if (value !== null && $(id).tagName === "SELECT" && id === "model") $(id).dataset.wanted = value;
+    if (value === null) continue;
+    const control = $(id);
+    if (control.tagName !== "SELECT" || [...control.options].some((o) => o.value === value)) control.value = value;
+    else if (id === "model") control.dataset.wanted = value; // the models are listed once v1/models answers
   }
   $("cumulative").checked = query.get("cumulative") === "1";
   showCustom();
@@ -48,7 +50,8 @@ function writeState() {
   const query = new URLSearchParams();
   for (const id of controls) {
     const value = $(id).value;
-    if (value && !(id === "from" || id === "to") || ($("range").value === "custom" && value)) query.set(id, value);
+    const custom = id === "from" || id === "to";
+    if (value && (!custom || $("range").value === "custom")) query.set(id, value);
   }
   if ($("cumulative").checked) query.set("cumulative", "1");
   history.replaceState(null, "", `${location.pathname}?${query}`);

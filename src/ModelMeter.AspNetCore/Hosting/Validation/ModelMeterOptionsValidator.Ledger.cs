@@ -14,7 +14,7 @@ internal sealed partial class ModelMeterOptionsValidator
             errors.Add($"{key}:Url: '{clickHouse.Url}' is not an http(s) URL.");
         }
 
-        if (clickHouse.Database.Length is 0 or > 64 || !clickHouse.Database.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(clickHouse.Database[0]))
+        if (!ModelMeter.Ledger.ClickHouse.ClickHouseLedger.IsIdentifier(clickHouse.Database))
         {
             errors.Add($"{key}:Database: '{clickHouse.Database}' is not a database name (letters, digits and underscores, not starting with a digit).");
         }

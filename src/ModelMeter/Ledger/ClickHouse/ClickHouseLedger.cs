@@ -252,7 +252,8 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
         ],
     ];
 
-    private static bool IsIdentifier(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0]);
+    /// <summary>Whether <paramref name="name"/> can be a database name as ModelMeter writes it into SQL: letters, digits and underscores, not starting with a digit.</summary>
+    public static bool IsIdentifier(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0]);
 
     private static string Text(JsonElement row, string name) => row.GetProperty(name).GetString() ?? "";
 
