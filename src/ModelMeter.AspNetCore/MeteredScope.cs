@@ -1,5 +1,4 @@
-using ModelMeter.AspNetCore.Budgets;
-using ModelMeter.Budgets;
+using ModelMeter.AspNetCore.Generation;
 using ModelMeter.Ledger;
 using ModelMeter.Metering;
 
@@ -9,21 +8,16 @@ namespace ModelMeter.AspNetCore;
 public sealed class MeteredScope : IAsyncDisposable
 {
     private readonly MeteredRequest _metered;
-    private readonly BudgetAdmission _admission;
-    private readonly BudgetGate _budgets;
+    private readonly AdmittedRequest _admitted;
     private readonly LedgerWriter _ledger;
     private int _outputTokens;
     private bool _ended;
 
-    private readonly IDisposable? _probe;
-
-    internal MeteredScope(MeteredRequest metered, string requestId, BudgetAdmission admission, BudgetGate budgets, LedgerWriter ledger, IDisposable? probe)
+    internal MeteredScope(MeteredRequest metered, AdmittedRequest admitted, LedgerWriter ledger)
     {
-        _probe = probe;
         _metered = metered;
-        RequestId = requestId;
-        _admission = admission;
-        _budgets = budgets;
+        _admitted = admitted;
+        RequestId = admitted.RequestId;
         _ledger = ledger;
     }
 
@@ -82,7 +76,7 @@ public sealed class MeteredScope : IAsyncDisposable
                 _metered.MarkServed(charge);
             }
         }
-        catch (LedgerUnavailableException)
+        catch (LedgerUnavailableException e)
         {
             // Strict: not billed, so not to be served; the row waits as failed until the ledger can write.
             if (reason is null)
@@ -90,13 +84,16 @@ public sealed class MeteredScope : IAsyncDisposable
                 _metered.MarkFailed(ErrorReason.LedgerUnavailable);
             }
 
-            await _ledger.RecordDeferredAsync(_metered.ToLedgerRow(RequestId, charge, reason ?? ErrorReason.LedgerUnavailable));
+            if (!e.RowKept)
+            {
+                await _ledger.RecordDeferredAsync(_metered.ToLedgerRow(RequestId, charge, reason ?? ErrorReason.LedgerUnavailable));
+            }
+
             throw;
         }
         finally
         {
-            await _budgets.SettleAsync(_admission, _metered.Model, charge.CostUsd, _metered.OutputTokens);
-            _probe?.Dispose();
+            await _admitted.ReleaseAsync(charge.CostUsd, _metered.OutputTokens);
         }
 
         return charge;

@@ -1,4 +1,3 @@
-using ModelMeter.AspNetCore.Budgets;
 using ModelMeter.AspNetCore.Generation;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Tenancy;
@@ -8,8 +7,9 @@ namespace ModelMeter.AspNetCore;
 
 /// <summary>
 /// Meters requests that your own endpoint serves (library mode): begin on a model, report tokens, complete or fail.
-/// The same metrics, ledger rows, tenants and budgets as ModelMeter's own routes. Models metered this way are
-/// configured with <c>"Backend": "External"</c> and a <c>Device</c> or <c>Price</c>.
+/// The same metrics, ledger rows, tenants, rate limits and budgets as ModelMeter's own routes, admitted by the same steps
+/// in the same order with the same errors. Models metered this way are configured with <c>"Backend": "External"</c> and
+/// a <c>Device</c> or <c>Price</c>.
 /// </summary>
 public sealed class ModelMeterScope
 {
@@ -17,22 +17,21 @@ public sealed class ModelMeterScope
     public const string DefaultEndpoint = "custom";
 
     private readonly CostMeter _meter;
-    private readonly TenantResolver _tenants;
-    private readonly BudgetGate _budgets;
+    private readonly GenerationPipeline _pipeline;
     private readonly LedgerHost _ledger;
 
-    internal ModelMeterScope(CostMeter meter, TenantResolver tenants, BudgetGate budgets, LedgerHost ledger)
+    internal ModelMeterScope(CostMeter meter, GenerationPipeline pipeline, LedgerHost ledger)
     {
         _meter = meter;
-        _tenants = tenants;
-        _budgets = budgets;
+        _pipeline = pipeline;
         _ledger = ledger;
     }
 
     /// <summary>
     /// Starts metering a request to <paramref name="model"/> now: who pays comes from <paramref name="http"/>'s
     /// <c>Authorization</c> / <c>X-Tenant</c> / <c>X-User</c> headers. Throws <see cref="ModelMeterRefusedException"/>
-    /// (with the status code to answer) for an unknown model, a missing key, a spent budget or a ledger that cannot write.
+    /// (with the status code and <c>Retry-After</c> to answer) for a missing key, an unknown model or endpoint, a tenant
+    /// over its rate limit, a spent budget or a ledger that cannot write; nothing is held after a refusal.
     /// </summary>
     /// <param name="model">A configured model.</param>
     /// <param name="http">The request being served.</param>
@@ -40,43 +39,38 @@ public sealed class ModelMeterScope
     /// <param name="maxOutputTokens">The most tokens the request may generate, for budget reservations.</param>
     public async Task<MeteredScope> BeginAsync(string model, HttpContext http, string endpoint = DefaultEndpoint, int maxOutputTokens = 0)
     {
-        var payer = _tenants.Resolve(http.Request.Headers.Authorization.ToString(), http.Request.Headers["X-Tenant"].ToString());
-        if (payer.Tenant is not { } tenant)
+        var requestId = GenerationPipeline.NewRequestId();
+        var headers = http.Request.Headers;
+        var (tenant, unknown) = _pipeline.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), headers["X-User"].ToString()));
+        if (tenant is null)
         {
-            throw new ModelMeterRefusedException(new GenerationError(payer.Unauthorized ? GenerationErrorKind.Unauthorized : GenerationErrorKind.InvalidField, payer.Problem!));
+            throw new ModelMeterRefusedException(unknown!);
         }
 
-        if (!_meter.IsKnown(model))
+        if (!_meter.IsKnownEndpoint(model, endpoint))
         {
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is metered here.", "model"));
+            // Checked before anything is taken; not counted, since an unknown label would make a new series.
+            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField,
+                $"Endpoint '{endpoint}' is not one ModelMeter meters; add it to ModelMeter:ScopeEndpoints.", "endpoint"));
         }
 
-        var (user, field, problem) = TenantResolver.User(http.Request.Headers["X-User"].ToString(), null);
+        var (user, field, problem) = TenantResolver.User(headers["X-User"].ToString(), null);
         if (problem is not null)
         {
             _meter.Reject(model, endpoint, ErrorReason.BadRequest);
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField, problem, field));
         }
 
-        if (!_ledger.Writer.TryAdmit(out var probe))
+        var (admitted, refused) = await _pipeline.AdmitAsync(requestId, model, endpoint, tenant, 0, Math.Max(0, maxOutputTokens));
+        if (refused is not null)
         {
-            _meter.Reject(model, endpoint, ErrorReason.LedgerUnavailable);
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.LedgerUnavailable, "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = TimeSpan.FromSeconds(5) });
-        }
-
-        var requestId = GenerationPipeline.NewRequestId();
-        var admission = await _budgets.AdmitAsync(requestId, model, tenant, 0, maxOutputTokens);
-        if (admission.RefusedBy is { } budget)
-        {
-            probe?.Dispose();
-            _meter.Reject(model, endpoint, ErrorReason.BudgetExhausted);
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period.") { Budget = budget, RetryAfter = admission.RetryAfter });
+            throw new ModelMeterRefusedException(refused);
         }
 
         var metered = _meter.Begin(model, endpoint);
         metered.Tenant = tenant;
         metered.User = user;
         metered.StartOnDevice();
-        return new MeteredScope(metered, requestId, admission, _budgets, _ledger.Writer, probe);
+        return new MeteredScope(metered, admitted!, _ledger.Writer);
     }
 }

@@ -6,7 +6,7 @@ using ModelMeter.Server.Onnx;
 namespace ModelMeter.Server;
 
 /// <summary>The host's wiring: ModelMeter with the ONNX backend, where to listen, Kestrel's body limit, and the error pages.</summary>
-public static partial class ModelMeterServer
+public static class ModelMeterServer
 {
     /// <summary>
     /// Adds ModelMeter with the ONNX backend. Listens on <c>http://127.0.0.1:8000</c> unless <c>--urls</c>,
@@ -39,6 +39,7 @@ public static partial class ModelMeterServer
         }
 
         builder.Services.AddModelMeter(configuration).AddBackendFactory<OnnxBackendFactory>();
+        builder.Services.AddHostedService<AnonymousRemoteGuard>();
         var maxBody = configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
         return builder;
@@ -47,18 +48,10 @@ public static partial class ModelMeterServer
     /// <summary>Maps ModelMeter's routes with the host's error handling.</summary>
     public static WebApplication MapModelMeterServer(this WebApplication app)
     {
-        if (!ListenAddresses.AreLoopbackOnly(app.Configuration) && !app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelMeterOptions>>().Value.Auth.Enabled)
-        {
-            LogAnonymousRemote(app.Logger);
-        }
-
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapModelMeter();
         app.MapDemoTraffic();
         return app;
     }
-
-    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Listening beyond loopback with auth off (Auth:AllowAnonymousRemote): anyone who reaches this server can spend its budget and read its costs")]
-    private static partial void LogAnonymousRemote(ILogger logger);
 }

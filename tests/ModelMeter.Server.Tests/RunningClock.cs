@@ -20,12 +20,17 @@ internal sealed class RunningClock : IAsyncDisposable
             while (!_ticking.IsCancellationRequested)
             {
                 await Task.Delay(5);
-                Time.Advance(TimeSpan.FromMilliseconds(5));
+                var advancing = System.Diagnostics.Stopwatch.StartNew();
+                Time.Advance(TimeSpan.FromMilliseconds(5)); // runs due timer callbacks on this thread
+                LongestAdvance = advancing.Elapsed > LongestAdvance ? advancing.Elapsed : LongestAdvance;
             }
         });
     }
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>The longest one tick took: a timer callback that works (or blocks) on the clock's thread stops the clock meanwhile.</summary>
+    public TimeSpan LongestAdvance { get; private set; }
 
     /// <summary>Freezes the clock.</summary>
     public async Task StopAsync()

@@ -47,7 +47,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
         var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = process.StandardError.ReadToEndAsync();
-        _ = Task.Run(async () =>
+        var exited = Task.Run(async () =>
         {
             var output = new System.Text.StringBuilder();
             while (await process.StandardOutput.ReadLineAsync() is { } line)
@@ -60,12 +60,31 @@ internal sealed partial class ServerProcess : IAsyncDisposable
                 }
             }
 
-            address.TrySetException(new ServerExitedException(output + await errors));
+            var exit = new ServerExitedException(output + await errors);
+            address.TrySetException(exit);
+            return exit;
         });
 
         var server = new ServerProcess(process, await address.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        for (var i = 0; i < 600 && !(await server.Client.GetAsync(readyPath)).IsSuccessStatusCode; i++)
+        for (var i = 0; i < 600; i++)
         {
+            try
+            {
+                if ((await server.Client.GetAsync(readyPath)).IsSuccessStatusCode)
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Refused: it may have listened, then stopped its start (a check after binding failed). Say what it printed.
+                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(5))) == exited)
+                {
+                    await server.DisposeAsync();
+                    throw await exited;
+                }
+            }
+
             await Task.Delay(100);
         }
 

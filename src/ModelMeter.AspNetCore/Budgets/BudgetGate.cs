@@ -8,11 +8,11 @@ internal sealed class BudgetGate(IBudgetStore store, CostEstimator estimator, Bu
 {
     /// <summary>Reserves the most the request can cost: exact for a model priced per token, from recent cost per token for a device.</summary>
     public ValueTask<BudgetAdmission> AdmitAsync(string requestId, string model, string tenant, int inputTokens, int maxTokens) =>
-        store.AdmitAsync(requestId, model, tenant, meter.PriceOf(model) is { } price ? price.CostUsd(inputTokens, maxTokens) : estimator.EstimateUsd(model, maxTokens));
+        store.AdmitAsync(requestId, model, tenant, meter.PriceOf(model) is { } price ? price.CostUsd(inputTokens, maxTokens) : estimator.EstimateUsd(model, tenant, maxTokens));
 
-    public async Task SettleAsync(BudgetAdmission admission, string model, double costUsd, int outputTokens)
+    public async Task SettleAsync(BudgetAdmission admission, string model, string tenant, double costUsd, int outputTokens)
     {
-        estimator.Observe(model, costUsd, outputTokens);
+        estimator.Observe(model, tenant, costUsd, outputTokens);
         notifier.Notify(await store.SettleAsync(admission, costUsd));
     }
 }

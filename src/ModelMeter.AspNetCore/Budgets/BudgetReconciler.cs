@@ -26,7 +26,7 @@ internal sealed partial class BudgetReconciler(
         {
             while (true)
             {
-                await Task.Delay(TimeSpan.FromSeconds(o.BudgetStore.ReconcileSeconds), time, stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(o.BudgetStore.ReconcileSeconds), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                 await ReconcileAsync(redis, stoppingToken);
             }
         }

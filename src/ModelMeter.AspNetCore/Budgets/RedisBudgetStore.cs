@@ -19,24 +19,29 @@ internal sealed partial class RedisBudgetStore(
 {
     // KEYS[1..n]: each budget's hash for the current period; ARGV[1]: estimate, ARGV[2]: seconds to keep keys,
     // ARGV[2+i]: budget i's limit when it enforces, else -1. KEYS[n+1..2n]: the request's reservation key in each.
-    // Returns 0 when admitted, else the index of the spent budget.
+    // Returns {0, reserved} when admitted (the estimate, capped at what is left of each enforcing budget), else
+    // {index of the refusing budget, 1 when it is spent or 0 when only reserved by requests in flight}.
     private const string AdmitScript = """
         local n = #KEYS / 2
+        local reserve = tonumber(ARGV[1])
         for i = 1, n do
           local limit = tonumber(ARGV[2 + i])
           if limit >= 0 then
             local spent = tonumber(redis.call('HGET', KEYS[i], 'spent') or '0')
             local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
-            if spent + reserved >= limit then return i end
+            if spent >= limit then return {i, 1} end
+            if spent + reserved >= limit then return {i, 0} end
+            reserve = math.min(reserve, limit - spent - reserved)
           end
         end
+        local text = string.format('%.17g', reserve)
         for i = 1, n do
-          if redis.call('SET', KEYS[n + i], ARGV[1], 'NX', 'EX', ARGV[2]) then
-            redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', ARGV[1])
+          if redis.call('SET', KEYS[n + i], text, 'NX', 'EX', ARGV[2]) then
+            redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', text)
           end
           redis.call('EXPIRE', KEYS[i], ARGV[2])
         end
-        return 0
+        return {0, text}
         """;
 
     // Per budget i, three keys: KEYS[3i-2] the hash of the period it settles in (now), KEYS[3i-1] the hash the
@@ -85,14 +90,18 @@ internal sealed partial class RedisBudgetStore(
         RedisValue[] arguments = [Text(estimateUsd), KeepSeconds(inScope, now), .. inScope.Select(s => (RedisValue)(s.Budget.Enforce ? Text(s.Budget.LimitUsd) : "-1"))];
         try
         {
-            var refusedBy = (int)await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript, keys, arguments);
+            var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript, keys, arguments))!;
+            var refusedBy = (int)result[0];
             if (refusedBy > 0)
             {
                 var (budget, period) = inScope[refusedBy - 1];
-                return new BudgetAdmission(requestId, [], 0, budget.Name, period.End - now);
+                return (int)result[1] == 1
+                    ? new BudgetAdmission(requestId, [], 0, budget.Name, period.End - now)
+                    : new BudgetAdmission(requestId, [], 0, budget.Name, BudgetAdmission.HeldRetryAfter) { HeldByRequestsInFlight = true };
             }
 
-            return new BudgetAdmission(requestId, [.. inScope.Select(s => (s.Budget, s.Period.Start))], estimateUsd, null, TimeSpan.Zero);
+            var reserved = double.Parse((string)result[1]!, System.Globalization.CultureInfo.InvariantCulture);
+            return new BudgetAdmission(requestId, [.. inScope.Select(s => (s.Budget, s.Period.Start))], reserved, null, TimeSpan.Zero);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

@@ -62,6 +62,15 @@ public sealed class ModelOptions
     /// <summary>OpenAI: a tiktoken model name (<c>gpt2</c>) whose tokenizer counts tokens when the upstream reports no usage; optional.</summary>
     public string? Tokenizer { get; set; }
 
+    /// <summary>OpenAI: the longest line of an upstream's event stream, bytes; a longer one breaks the answer off (502). Default 1 MiB.</summary>
+    public int MaxLineBytes { get; set; } = 1 << 20;
+
+    /// <summary>OpenAI: the most bytes of one upstream answer (whole or streamed); beyond it the answer is broken off (502). Default 32 MiB.</summary>
+    public long MaxAnswerBytes { get; set; } = 32L << 20;
+
+    /// <summary>OpenAI: the most bytes of an upstream's error body read for its message; the rest is not read. Default 64 KiB.</summary>
+    public int MaxErrorBytes { get; set; } = 64 << 10;
+
     /// <summary>OpenAI: the upstream model's context window in tokens, checked before forwarding when <see cref="Tokenizer"/> is set; optional.</summary>
     public int? ContextLength { get; set; }
 }

@@ -7,8 +7,6 @@ namespace ModelMeter.AspNetCore.Gateway;
 
 internal partial class OpenAiGatewayBackend
 {
-    private const int MaxErrorBytes = 64 * 1024;
-
     /// <summary>Snake_case both ways; nulls are not sent, so the upstream's defaults apply to what the client left out.</summary>
     internal static readonly JsonSerializerOptions UpstreamJson = new(JsonSerializerDefaults.Web)
     {
@@ -17,19 +15,18 @@ internal partial class OpenAiGatewayBackend
     };
 
     /// <summary>A non-streamed answer: one object.</summary>
-    private static async IAsyncEnumerable<UpstreamAnswer> ReadWholeAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    private async IAsyncEnumerable<UpstreamAnswer> ReadWholeAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
     {
         await using var body = await response.Content.ReadAsStreamAsync(token);
-        yield return await JsonSerializer.DeserializeAsync<UpstreamAnswer>(body, UpstreamJson, token)
-            ?? throw new JsonException("The upstream's answer was null.");
+        var bytes = await UpstreamBody.ReadAsync(body, upstream.Limits.AnswerBytes, token);
+        yield return JsonSerializer.Deserialize<UpstreamAnswer>(bytes, UpstreamJson) ?? throw new JsonException("The upstream's answer was null.");
     }
 
     /// <summary>Server-sent events: each <c>data:</c> line is one chunk until <c>data: [DONE]</c>; a stream that ends without it was broken off.</summary>
-    private static async IAsyncEnumerable<UpstreamAnswer> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    private async IAsyncEnumerable<UpstreamAnswer> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
     {
         await using var body = await response.Content.ReadAsStreamAsync(token);
-        using var reader = new StreamReader(body);
-        while (await reader.ReadLineAsync(token) is { } line)
+        await foreach (var line in UpstreamBody.LinesAsync(body, upstream.Limits, token))
         {
             if (!line.StartsWith("data:", StringComparison.Ordinal))
             {
@@ -48,14 +45,24 @@ internal partial class OpenAiGatewayBackend
         throw new IOException("The stream ended without data: [DONE].");
     }
 
-    /// <summary>The message of an error answer: OpenAI's <c>error.message</c>, a problem's <c>detail</c>, or the text itself (cut short).</summary>
-    private static async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken token)
+    /// <summary>
+    /// The message of an error answer: OpenAI's <c>error.message</c>, a problem's <c>detail</c>, or the text itself (cut
+    /// short), from at most the error-body limit's bytes, with the configured key scrubbed out.
+    /// </summary>
+    private async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        var message = upstream.Scrub(await ReadErrorMessageAsync(response, token)); // scrubbed whole, then cut short
+        return message.Length > 500 ? message[..500] : message;
+    }
+
+    private async Task<string> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken token)
     {
         string text;
         try
         {
-            var bytes = await response.Content.ReadAsByteArrayAsync(token);
-            text = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, MaxErrorBytes));
+            await using var body = await response.Content.ReadAsStreamAsync(token);
+            var bytes = await UpstreamBody.ReadAtMostAsync(body, upstream.Limits.ErrorBytes, token);
+            text = System.Text.Encoding.UTF8.GetString(bytes);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -66,6 +73,11 @@ internal partial class OpenAiGatewayBackend
         {
             using var json = JsonDocument.Parse(text);
             var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return text.Trim();
+            }
+
             if (root.TryGetProperty("error", out var error))
             {
                 return error.ValueKind == JsonValueKind.String ? error.GetString()!
@@ -82,6 +94,6 @@ internal partial class OpenAiGatewayBackend
         }
 
         text = text.Trim();
-        return text.Length == 0 ? response.ReasonPhrase ?? "no message" : text[..Math.Min(text.Length, 500)];
+        return text.Length == 0 ? response.ReasonPhrase ?? "no message" : text;
     }
 }

@@ -23,8 +23,9 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
         var chunks = request.Stream ? ReadStreamAsync(response, token) : ReadWholeAsync(response, token);
         await using var reader = chunks.GetAsyncEnumerator(token);
         var text = new System.Text.StringBuilder();
-        var count = 0;
-        TokenUsage? usage = null;
+        var delivered = 0;
+        var cutOff = false;
+        (long? Input, long? Output)? reported = null;
         while (true)
         {
             UpstreamAnswer? answer;
@@ -41,39 +42,43 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
             {
                 throw new GenerationException(GenerationFailure.UpstreamTimeout, $"The upstream did not finish within {upstream.Timeout.TotalSeconds:0.###} s.");
             }
+            catch (UpstreamTooLargeException e)
+            {
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream's answer was cut off after {delivered} chunks: {e.Message}", inner: e);
+            }
             catch (Exception e) when (e is IOException or HttpRequestException or JsonException)
             {
-                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream broke off its answer after {count} chunks: {e.Message}", inner: e);
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream broke off its answer after {delivered} chunks: {upstream.Scrub(e.Message)}", inner: e);
             }
 
             if (answer.Error is { } error)
             {
-                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream reported an error mid-answer: {error.Message}");
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream reported an error mid-answer: {upstream.Scrub(error.Message)}");
             }
 
-            if (answer.Usage is { } u)
+            if (answer.Usage is not null)
             {
-                usage = new TokenUsage(u.PromptTokens, u.CompletionTokens);
+                reported = UpstreamUsage.Read(answer.Usage); // the last one counts; checked once the answer is whole
             }
 
             if (answer.Choices is [var choice, ..])
             {
                 var delta = choice.TextOf();
+                if (delta.Length > 0 && delivered >= request.MaxTokens)
+                {
+                    // The client's limit is enforced here too: text past it (each chunk is at least a token) is not passed on.
+                    cutOff = true;
+                    break;
+                }
+
                 text.Append(delta);
-                count += delta.Length > 0 ? 1 : 0;
-                yield return new GenerationChunk(delta, usage?.OutputTokens ?? count, choice.FinishReason, usage);
-            }
-            else if (usage is not null)
-            {
-                yield return new GenerationChunk("", usage.OutputTokens, null, usage);
+                delivered += delta.Length > 0 ? 1 : 0;
+                yield return new GenerationChunk(delta, delivered, choice.FinishReason);
             }
         }
 
-        if (usage is null)
-        {
-            // The upstream gave no counts: count them here and say so in the ledger.
-            yield return new GenerationChunk("", count, null, Estimate(prompt, text.ToString(), count));
-        }
+        var usage = UpstreamUsage.Check(cutOff ? null : reported, prompt, delivered, request.MaxTokens, () => Estimate(prompt, text.ToString(), delivered));
+        yield return new GenerationChunk("", usage.OutputTokens, cutOff ? "length" : null, usage);
     }
 
     public void Dispose() => upstream.Client.Dispose();
@@ -103,7 +108,7 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
         }
         catch (HttpRequestException e)
         {
-            throw new GenerationException(GenerationFailure.UpstreamUnreachable, $"The upstream at {upstream.Client.BaseAddress} could not be reached: {e.Message}", inner: e);
+            throw new GenerationException(GenerationFailure.UpstreamUnreachable, $"The upstream at {upstream.Client.BaseAddress} could not be reached: {upstream.Scrub(e.Message)}", inner: e);
         }
 
         if (!response.IsSuccessStatusCode)
@@ -111,6 +116,19 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
             using (response)
             {
                 var status = (int)response.StatusCode;
+                if (status is 401 or 403)
+                {
+                    // The upstream refused ModelMeter's own credentials: not the tenant's fault, and its text may echo the key.
+                    throw new GenerationException(GenerationFailure.UpstreamAuth,
+                        $"The upstream refused this gateway's credentials ({status}); the operator must check the model's ApiKeyEnv.", status,
+                        inner: new HttpRequestException(await ErrorMessageAsync(response, token)));
+                }
+
+                if (status is >= 300 and < 400)
+                {
+                    throw new GenerationException(GenerationFailure.UpstreamRejected, $"The upstream answered {status} (a redirect, which the gateway does not follow).", status);
+                }
+
                 throw new GenerationException(GenerationFailure.UpstreamRejected, $"The upstream answered {status}: {await ErrorMessageAsync(response, token)}", status);
             }
         }

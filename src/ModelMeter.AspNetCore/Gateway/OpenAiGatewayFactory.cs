@@ -57,6 +57,21 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
             yield return $"Tokenizer: '{name}' is not a tiktoken model name known here (gpt2).";
         }
 
+        if (options.MaxLineBytes is < 1024 or > 1 << 30)
+        {
+            yield return $"MaxLineBytes: {options.MaxLineBytes} is out of range 1024..1073741824.";
+        }
+
+        if (options.MaxAnswerBytes < options.MaxLineBytes || options.MaxAnswerBytes > 1L << 34)
+        {
+            yield return $"MaxAnswerBytes: {options.MaxAnswerBytes} must be at least MaxLineBytes ({options.MaxLineBytes}) and at most 17179869184.";
+        }
+
+        if (options.MaxErrorBytes is < 256 or > 1 << 24)
+        {
+            yield return $"MaxErrorBytes: {options.MaxErrorBytes} is out of range 256..16777216.";
+        }
+
         if (options.ContextLength is < 1)
         {
             yield return $"ContextLength: {options.ContextLength} must be at least 1.";
@@ -69,7 +84,10 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
         {
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(options.ConnectTimeoutSeconds, options.TimeoutSeconds)),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AutomaticDecompression = DecompressionMethods.All,
+            // An upstream's sizes are input: no decompression (a small gzip body could be a huge answer) and no redirects
+            // (a 307 would send the client's body, and our key, to another host).
+            AutomaticDecompression = DecompressionMethods.None,
+            AllowAutoRedirect = false,
         };
         var client = new HttpClient(new ResilienceHandler(Pipeline(options)) { InnerHandler = sockets })
         {
@@ -82,7 +100,11 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         }
 
-        var upstream = new Upstream(client, options.UpstreamModel ?? model, TimeSpan.FromSeconds(options.TimeoutSeconds), time);
+        var upstream = new Upstream(client, options.UpstreamModel ?? model, TimeSpan.FromSeconds(options.TimeoutSeconds), time)
+        {
+            ApiKey = key,
+            Limits = new UpstreamLimits(options.MaxLineBytes, options.MaxAnswerBytes, options.MaxErrorBytes),
+        };
         IModelBackend backend = options.Tokenizer is { Length: > 0 } name
             ? new CountingGatewayBackend(upstream, LoadTokenizer(name)!, options.ContextLength)
             : new OpenAiGatewayBackend(upstream);

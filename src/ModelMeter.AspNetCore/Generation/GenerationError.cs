@@ -25,7 +25,7 @@ public sealed record GenerationError(GenerationErrorKind Kind, string Message, s
         GenerationErrorKind.UnsupportedMediaType => 415,
         GenerationErrorKind.BudgetExhausted or GenerationErrorKind.RateLimited => 429,
         GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded or GenerationErrorKind.LedgerUnavailable => 503,
-        GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamBroken => 502,
+        GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamBroken or GenerationErrorKind.UpstreamAuth => 502,
         GenerationErrorKind.UpstreamTimeout => 504,
         GenerationErrorKind.UpstreamRejected => UpstreamStatus is >= 400 and < 600 ? UpstreamStatus.Value : 502,
         GenerationErrorKind.ClientClosed => 499,
@@ -80,6 +80,9 @@ public enum GenerationErrorKind
 
     /// <summary>The upstream answered with an error; its status is passed on.</summary>
     UpstreamRejected,
+
+    /// <summary>The upstream refused the gateway's credentials (502).</summary>
+    UpstreamAuth,
 
     /// <summary>The upstream broke off its answer (502, or an error event in a stream).</summary>
     UpstreamBroken,

@@ -14,15 +14,6 @@ internal sealed partial class GenerationPipeline
     {
         var (requestId, call, served) = (run.RequestId, run.Call, run.Served);
         var writer = ledger.Writer;
-        if (!writer.TryAdmit(out var probe))
-        {
-            // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
-            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.LedgerUnavailable,
-                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure });
-        }
-
-        using var probing = probe;
-
         var metered = meter.Begin(served.Name, call.Endpoint);
         metered.Tenant = run.Tenant;
         metered.User = run.User;
@@ -108,7 +99,7 @@ internal sealed partial class GenerationPipeline
                 }
 
                 charge = metered.Fail(Reason(error.Kind));
-                LogUpstreamFailed(requestId, served.Name, e.Failure, e.UpstreamStatus, e.Message);
+                LogUpstreamFailed(requestId, served.Name, e.Failure, e.UpstreamStatus, e.Message, e.InnerException?.Message ?? "");
             }
             catch (Exception e)
             {
@@ -140,7 +131,10 @@ internal sealed partial class GenerationPipeline
                 };
             }
 
-            await writer.RecordDeferredAsync(metered.ToLedgerRow(requestId, charge, Reason(error.Kind)));
+            if (!e.RowKept)
+            {
+                await writer.RecordDeferredAsync(metered.ToLedgerRow(requestId, charge, Reason(error.Kind)));
+            }
         }
 
         return Ended(run, metered, charge, error, finishReason) with { Text = error is null ? text.ToString() : "", Started = started };
@@ -161,6 +155,7 @@ internal sealed partial class GenerationPipeline
         GenerationFailure.UpstreamUnreachable => new GenerationError(GenerationErrorKind.UpstreamUnreachable, e.Message),
         GenerationFailure.UpstreamTimeout => new GenerationError(GenerationErrorKind.UpstreamTimeout, e.Message),
         GenerationFailure.UpstreamRejected => new GenerationError(GenerationErrorKind.UpstreamRejected, e.Message) { UpstreamStatus = e.UpstreamStatus },
+        GenerationFailure.UpstreamAuth => new GenerationError(GenerationErrorKind.UpstreamAuth, e.Message) { UpstreamStatus = e.UpstreamStatus },
         _ => new GenerationError(GenerationErrorKind.UpstreamBroken, e.Message),
     };
 
@@ -173,6 +168,6 @@ internal sealed partial class GenerationPipeline
     [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Request {RequestId} to {Model} could not be recorded in the ledger")]
     private partial void LogUnbilled(Exception exception, string requestId, string model);
 
-    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Request {RequestId} to {Model}: upstream failure {Failure} (status {Status}): {Message}")]
-    private partial void LogUpstreamFailed(string requestId, string model, GenerationFailure failure, int? status, string message);
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Request {RequestId} to {Model}: upstream failure {Failure} (status {Status}): {Message} {Detail}")]
+    private partial void LogUpstreamFailed(string requestId, string model, GenerationFailure failure, int? status, string message, string detail);
 }

@@ -6,6 +6,7 @@ using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Tenancy;
 using ModelMeter.Budgets;
+using ModelMeter.Ledger;
 using ModelMeter.Metering;
 using ModelMeter.Serving;
 
@@ -27,29 +28,22 @@ internal sealed partial class GenerationPipeline(
     public async Task<GenerationOutcome> RunAsync(GenerationCall call, IGenerationObserver? observer, CancellationToken aborted)
     {
         var requestId = NewRequestId();
-        var payer = tenants.Resolve(call.Caller.Authorization, call.Caller.Tenant);
-        if (payer.Tenant is not { } tenant)
+        var (tenant, unknown) = Identify(call.Model, call.Caller);
+        if (tenant is null)
         {
-            var kind = payer.Unauthorized ? GenerationErrorKind.Unauthorized : GenerationErrorKind.InvalidField;
-            return new GenerationOutcome(requestId, call.Model, new GenerationError(kind, payer.Problem!, payer.Unauthorized ? null : "X-Tenant"));
-        }
-
-        if (!meter.IsKnown(call.Model))
-        {
-            return new GenerationOutcome(requestId, call.Model, new GenerationError(
-                GenerationErrorKind.UnknownModel, $"No model named '{call.Model}' is served here; GET /v1/models lists them.", "model"));
+            return new GenerationOutcome(requestId, call.Model, unknown!);
         }
 
         var (user, userField, userProblem) = TenantResolver.User(call.Caller.User, call.User);
         if ((call.BodyError ?? Validate(call) ?? (userProblem is null ? null : Invalid(userField!, userProblem))) is { } invalid)
         {
-            return Refuse(requestId, call, invalid);
+            return Refuse(requestId, call.Model, call.Endpoint, invalid);
         }
 
         if (!catalog.TryGet(call.Model, out var served) || served.Backend is null)
         {
             var loading = served is null ? $"Model '{call.Model}' is still loading." : $"Model '{call.Model}' is served by the application's own endpoint, not by this route.";
-            return Refuse(requestId, call, new GenerationError(served is null ? GenerationErrorKind.NotReady : GenerationErrorKind.InvalidField, loading, served is null ? null : "model")
+            return Refuse(requestId, call.Model, call.Endpoint, new GenerationError(served is null ? GenerationErrorKind.NotReady : GenerationErrorKind.InvalidField, loading, served is null ? null : "model")
             {
                 RetryAfter = served is null ? TimeSpan.FromSeconds(5) : null,
             });
@@ -62,7 +56,7 @@ internal sealed partial class GenerationPipeline(
         if (promptText.Length > maxChars)
         {
             // Checked before tokenizing, so that a huge prompt costs no CPU before the queue.
-            return Refuse(requestId, call, Invalid(call.PromptField, $"{call.PromptField} has {promptText.Length} characters; at most {maxChars} for this model."));
+            return Refuse(requestId, call.Model, call.Endpoint, Invalid(call.PromptField, $"{call.PromptField} has {promptText.Length} characters; at most {maxChars} for this model."));
         }
 
         int? promptTokens = null;
@@ -71,31 +65,16 @@ internal sealed partial class GenerationPipeline(
             promptTokens = counter.CountTokens(call.Prompt!);
             if (counter.ContextLength is { } context && promptTokens + maxTokens > context)
             {
-                return Refuse(requestId, call, new GenerationError(GenerationErrorKind.InvalidField,
+                return Refuse(requestId, call.Model, call.Endpoint, new GenerationError(GenerationErrorKind.InvalidField,
                     $"The prompt has {promptTokens} tokens; with {call.MaxTokensField} {maxTokens} that is over the model's context of {context}.", call.PromptField));
             }
         }
 
-        var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
-        if (lease is null)
-        {
-            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
-            {
-                RetryAfter = retryAfter,
-            });
-        }
-
-        using var held = lease; // held while the request runs (concurrency), released whatever happens
         var inputTokens = promptTokens ?? EstimateTokens(promptText); // counted where the backend can, else estimated
-        var admission = await budgets.AdmitAsync(requestId, call.Model, tenant, inputTokens, maxTokens);
-        if (admission.RefusedBy is { } budget)
+        var (admitted, refused) = await AdmitAsync(requestId, call.Model, call.Endpoint, tenant, inputTokens, maxTokens);
+        if (refused is not null)
         {
-            var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
-            return Refuse(requestId, call, new GenerationError(GenerationErrorKind.BudgetExhausted, $"Budget '{budget}' is spent for this period; it resets in {seconds} s.")
-            {
-                Budget = budget,
-                RetryAfter = TimeSpan.FromSeconds(seconds),
-            });
+            return new GenerationOutcome(requestId, call.Model, refused);
         }
 
         var request = new GenerationRequest(maxTokens, call.Temperature ?? call.DefaultTemperature, call.TopP, call.Seed)
@@ -105,7 +84,7 @@ internal sealed partial class GenerationPipeline(
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
-        var run = new Run(requestId, call, served, tenant, user, request, inputTokens, promptTokens is null, admission.EstimateUsd);
+        var run = new Run(requestId, call, served, tenant, user, request, inputTokens, promptTokens is null, admitted!.ReservedUsd);
         GenerationOutcome? outcome = null;
         try
         {
@@ -114,9 +93,77 @@ internal sealed partial class GenerationPipeline(
         }
         finally
         {
-            // Always settled, even if the run threw: a reservation left behind would eat the budget for the rest of its period.
-            await budgets.SettleAsync(admission, call.Model, outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
+            // Released even if the run threw: the reservation settles, the probe and the lease go back.
+            await admitted.ReleaseAsync(outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
         }
+    }
+
+    /// <summary>Who pays (from the credentials) and whether the model is configured; unknown callers and models are not counted (no series).</summary>
+    internal (string? Tenant, GenerationError? Error) Identify(string model, Caller caller)
+    {
+        var payer = tenants.Resolve(caller.Authorization, caller.Tenant);
+        if (payer.Tenant is not { } tenant)
+        {
+            var kind = payer.Unauthorized ? GenerationErrorKind.Unauthorized : GenerationErrorKind.InvalidField;
+            return (null, new GenerationError(kind, payer.Problem!, payer.Unauthorized ? null : "X-Tenant"));
+        }
+
+        if (!meter.IsKnown(model))
+        {
+            return (null, new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is served here; GET /v1/models lists them.", "model"));
+        }
+
+        return (tenant, null);
+    }
+
+    /// <summary>
+    /// Admission, in one order for every entry point: the tenant's rate limit, the budgets (reserving the most the request
+    /// can cost), then the ledger (in Strict, refused while it cannot write, one probe at a time). What each step took is
+    /// given back if a later one refuses; the admitted request holds it all until it is released.
+    /// </summary>
+    internal async Task<(AdmittedRequest? Admitted, GenerationError? Refused)> AdmitAsync(string requestId, string model, string endpoint, string tenant, int inputTokens, int maxTokens)
+    {
+        var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
+        if (lease is null)
+        {
+            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+            {
+                RetryAfter = retryAfter,
+            }));
+        }
+
+        BudgetAdmission admission;
+        try
+        {
+            admission = await budgets.AdmitAsync(requestId, model, tenant, inputTokens, maxTokens);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        if (admission.RefusedBy is { } budget)
+        {
+            lease.Dispose();
+            var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
+            var why = admission.HeldByRequestsInFlight
+                ? $"Budget '{budget}' is held by requests in flight; retry after {seconds} s."
+                : $"Budget '{budget}' is spent for this period; it resets in {seconds} s.";
+            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
+        }
+
+        var admitted = ledger.Writer.TryAdmit(out var probe);
+        var request = new AdmittedRequest(requestId, model, tenant, lease, admission, probe, budgets);
+        if (!admitted)
+        {
+            // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
+            await request.ReleaseAsync(0, 0);
+            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.LedgerUnavailable,
+                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure }));
+        }
+
+        return (request, null);
     }
 
     /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>
@@ -131,10 +178,14 @@ internal sealed partial class GenerationPipeline(
     /// <summary>A rough token count (4 characters a token) where no tokenizer is at hand.</summary>
     internal static int EstimateTokens(string text) => (text.Length + 3) / 4;
 
-    private GenerationOutcome Refuse(string requestId, GenerationCall call, GenerationError error)
+    private GenerationOutcome Refuse(string requestId, string model, string endpoint, GenerationError error) =>
+        new(requestId, model, Counted(model, endpoint, error));
+
+    /// <summary>Counts a refusal of a configured model once, under its bounded reason.</summary>
+    private GenerationError Counted(string model, string endpoint, GenerationError error)
     {
-        meter.Reject(call.Model, call.Endpoint, Reason(error.Kind));
-        return new GenerationOutcome(requestId, call.Model, error);
+        meter.Reject(model, endpoint, Reason(error.Kind));
+        return error;
     }
 
     private GenerationError? Validate(GenerationCall call)
@@ -194,6 +245,7 @@ internal sealed partial class GenerationPipeline(
         GenerationErrorKind.UpstreamTimeout => ErrorReason.UpstreamTimeout,
         GenerationErrorKind.UpstreamRejected => ErrorReason.UpstreamRejected,
         GenerationErrorKind.UpstreamBroken => ErrorReason.UpstreamBroken,
+        GenerationErrorKind.UpstreamAuth => ErrorReason.UpstreamAuth,
         _ => ErrorReason.BadRequest,
     };
 

@@ -76,6 +76,7 @@ internal static class Problems
         GenerationErrorKind.UpstreamTimeout => "Upstream timed out",
         GenerationErrorKind.UpstreamRejected => "Upstream refused the request",
         GenerationErrorKind.UpstreamBroken => "Upstream broke off",
+        GenerationErrorKind.UpstreamAuth => "Upstream refused the gateway's credentials",
         _ => "Generation failed",
     };
 }

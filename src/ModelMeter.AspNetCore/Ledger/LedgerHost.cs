@@ -175,7 +175,7 @@ internal sealed partial class LedgerHost(
             {
                 var now = time.GetUtcNow();
                 var nextMinute = TimeSpan.FromTicks(TimeSpan.TicksPerMinute - now.Ticks % TimeSpan.TicksPerMinute);
-                await Task.Delay(nextMinute, time, stopping);
+                await Task.Delay(nextMinute, time, stopping).ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // work off the timer's callback
                 foreach (var row in _idle!.Collect())
                 {
                     await Writer.RecordIdleAsync(row);

@@ -73,7 +73,8 @@ internal sealed partial class LedgerShipper(
             var wait = failures == 0 ? interval : TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, interval.Ticks << Math.Min(failures, 10)));
             try
             {
-                await Task.Delay(wait, time, stopping);
+                // Yield: the shipment must not run on the timer's callback (a fake clock in tests would stop while it ships).
+                await Task.Delay(wait, time, stopping).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             }
             catch (OperationCanceledException)
             {

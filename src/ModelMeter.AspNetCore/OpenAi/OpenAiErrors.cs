@@ -24,7 +24,7 @@ internal static class OpenAiErrors
         GenerationErrorKind.BudgetExhausted => "insufficient_quota",
         GenerationErrorKind.RateLimited => "rate_limit_error",
         GenerationErrorKind.UpstreamRejected when error.UpstreamStatus is >= 400 and < 500 => "invalid_request_error",
-        GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamTimeout or GenerationErrorKind.UpstreamRejected or GenerationErrorKind.UpstreamBroken => "upstream_error",
+        GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamTimeout or GenerationErrorKind.UpstreamRejected or GenerationErrorKind.UpstreamBroken or GenerationErrorKind.UpstreamAuth => "upstream_error",
         _ => "server_error",
     };
 
@@ -44,6 +44,7 @@ internal static class OpenAiErrors
         GenerationErrorKind.UpstreamUnreachable => "upstream_unreachable",
         GenerationErrorKind.UpstreamTimeout => "upstream_timeout",
         GenerationErrorKind.UpstreamBroken => "upstream_broken",
+        GenerationErrorKind.UpstreamAuth => "upstream_auth",
         _ => null,
     };
 }

@@ -9,6 +9,8 @@ namespace ModelMeter.Onnx.Generation;
 /// thread computes; requests await their tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
 /// tokens of cache (each row counts its prompt plus its token limit) run; the model's admission gate keeps the rest
 /// waiting (uncharged) outside, and the scheduler holds back any that would still exceed them.
+/// A row belongs to the request that reads its tokens: when that reader stops for any reason (end of text, a stop
+/// string, the client gone, an exception) the row leaves before the next step, so no step computes for no one.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
@@ -18,12 +20,20 @@ public sealed class BatchScheduler : IDisposable
     private readonly Channel<Pending> _incoming = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _loop;
     private readonly Action<int>? _onStep;
+    private readonly Action<int>? _onRunning;
+    private readonly Action<int>? _onWithoutOwner;
+    private long _steps;
+    private long _rowsWithoutOwner;
+    private int _running;
 
     /// <param name="model">A model with a key/value cache.</param>
     /// <param name="maxBatch">The most rows in one step.</param>
     /// <param name="maxBatchTokens">The most tokens of cache the rows may hold together; a larger request runs alone.</param>
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
-    public BatchScheduler(OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null)
+    /// <param name="onRunning">Told the number of running rows whenever it changes.</param>
+    /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
+    public BatchScheduler(
+        OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
@@ -31,6 +41,8 @@ public sealed class BatchScheduler : IDisposable
         _maxBatch = maxBatch;
         _maxBatchTokens = maxBatchTokens;
         _onStep = onStep;
+        _onRunning = onRunning;
+        _onWithoutOwner = onWithoutOwner;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
     }
@@ -41,15 +53,35 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>The most tokens of cache the rows may hold together.</summary>
     public long MaxBatchTokens => _maxBatchTokens;
 
-    /// <summary>The generated tokens of one request, each as soon as its step ends; end-of-text ends the sequence.</summary>
+    /// <summary>Rows running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Row-steps computed for a request that had ended before the step began; 0 unless a row leaks.</summary>
+    public long RowsWithoutOwner => Interlocked.Read(ref _rowsWithoutOwner);
+
+    /// <summary>
+    /// The generated tokens of one request, each as soon as its step ends; end-of-text ends the sequence. The row lives
+    /// as long as this enumeration: stop reading (or dispose it) and the row leaves the batch before the next step.
+    /// </summary>
     public async IAsyncEnumerable<int> GenerateTokensAsync(
         IReadOnlyList<int> promptIds, GenerationRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var tokens = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        await _incoming.Writer.WriteAsync(new Pending(promptIds, request, tokens.Writer, cancellationToken), cancellationToken);
-        await foreach (var token in tokens.Reader.ReadAllAsync(cancellationToken))
+        using var owner = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pending = new Pending(promptIds, request, tokens.Writer, owner.Token);
+        try
         {
-            yield return token;
+            await _incoming.Writer.WriteAsync(pending, cancellationToken);
+            await foreach (var token in tokens.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return token;
+            }
+        }
+        finally
+        {
+            // Cancel first, then note the step: a row the loop still steps after this note was already past its check.
+            await owner.CancelAsync();
+            pending.Leave(Interlocked.Read(ref _steps));
         }
     }
 
@@ -77,13 +109,24 @@ public sealed class BatchScheduler : IDisposable
                 }
             }
 
+            Count(running);
+
+            var step = Interlocked.Increment(ref _steps);
+            Leave(running, (_, request) => request.Cancellation.IsCancellationRequested); // owners gone since the last step
             try
             {
-                var rows = running.Select(r => r.Row).Where(r => !r.Finished).ToList();
-                _model.DecodeStep(rows);
-                if (rows.Count > 0)
+                var stepped = running.Where(r => !r.Row.Finished).ToList();
+                _model.DecodeStep([.. stepped.Select(r => r.Row)]);
+                if (stepped.Count > 0)
                 {
-                    _onStep?.Invoke(rows.Count);
+                    _onStep?.Invoke(stepped.Count);
+                }
+
+                var orphans = stepped.Count(r => r.Request.LeftAt is { } left && left < step);
+                if (orphans > 0)
+                {
+                    Interlocked.Add(ref _rowsWithoutOwner, orphans);
+                    _onWithoutOwner?.Invoke(orphans);
                 }
             }
             catch (Exception e)
@@ -95,6 +138,7 @@ public sealed class BatchScheduler : IDisposable
                 }
 
                 running.Clear();
+                Count(running);
                 continue;
             }
 
@@ -107,13 +151,34 @@ public sealed class BatchScheduler : IDisposable
                 }
 
                 running[i] = (row, request, sent);
-                if (row.Finished || request.Cancellation.IsCancellationRequested)
-                {
-                    request.Output.TryComplete(request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null);
-                    row.Dispose();
-                    running.RemoveAt(i);
-                }
             }
+
+            Leave(running, (row, request) => row.Finished || request.Cancellation.IsCancellationRequested);
+        }
+    }
+
+    /// <summary>Removes the rows that <paramref name="leaves"/>, completing their token streams.</summary>
+    private void Leave(List<(DecodeRow Row, Pending Request, int Sent)> running, Func<DecodeRow, Pending, bool> leaves)
+    {
+        for (var i = running.Count - 1; i >= 0; i--)
+        {
+            var (row, request, _) = running[i];
+            if (leaves(row, request))
+            {
+                request.Output.TryComplete(request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null);
+                row.Dispose();
+                running.RemoveAt(i);
+            }
+        }
+
+        Count(running);
+    }
+
+    private void Count(List<(DecodeRow Row, Pending Request, int Sent)> running)
+    {
+        if (Interlocked.Exchange(ref _running, running.Count) != running.Count)
+        {
+            _onRunning?.Invoke(running.Count);
         }
     }
 
@@ -154,7 +219,14 @@ public sealed class BatchScheduler : IDisposable
 
     private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Output, CancellationToken Cancellation)
     {
+        private long _leftAt = -1;
+
         /// <summary>The cache the row may grow to: its prompt plus its token limit.</summary>
         public long Tokens { get; } = Math.Max(PromptIds.Count, 1) + (long)Request.MaxTokens;
+
+        /// <summary>The number of steps begun when the request stopped reading; null while it reads.</summary>
+        public long? LeftAt => Interlocked.Read(ref _leftAt) is >= 0 and var left ? left : null;
+
+        public void Leave(long steps) => Interlocked.Exchange(ref _leftAt, steps);
     }
 }

@@ -31,6 +31,12 @@ internal static class DemoTrafficEndpoint
                     detail: "Demo traffic carries no API keys, so it runs only with auth off; use ModelMeter.Server demo-traffic against a test server.");
             }
 
+            if (!options.Value.Models.Any(m => DemoTraffic.IsDemo(m.Key, m.Value.Backend)))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "No demo models",
+                    detail: "Demo traffic goes only to the demo models (demo-small, demo-medium, demo-large), and this server serves none; it would otherwise spend real money.");
+            }
+
             if (ServerAddresses.Local(server) is not { } baseAddress)
             {
                 return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not listening", detail: "The server does not know its own address yet.");

@@ -27,7 +27,8 @@ internal static class ListenAddresses
         return string.IsNullOrEmpty(urls) || urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(IsLoopback);
     }
 
-    private static bool IsLoopback(string url)
+    /// <summary>Whether <paramref name="url"/> (as Kestrel reports or is given it) is on loopback only; wildcards and other hosts are not.</summary>
+    public static bool IsLoopback(string url)
     {
         var host = url.Split("://", 2) is [_, var rest] ? rest : url;
         host = host.Split('/', 2)[0];

@@ -45,9 +45,11 @@ internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, M
         var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads);
         LogLoaded(model, directory, lm.UsesCache);
         // Models without cache inputs re-run the whole sequence per token and are not batched.
-        var batchSize = metrics.BatchSize.WithLabels(model);
+        var (batchSize, batchRows, withoutOwner) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model));
+        withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
-            ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm), rows => batchSize.Observe(rows))
+            ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
+                onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows))
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }

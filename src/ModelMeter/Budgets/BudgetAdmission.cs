@@ -11,8 +11,17 @@ public sealed class BudgetAdmission(
 {
     private int _settled;
 
+    /// <summary>How long a request refused because in-flight reservations fill the budget waits: they settle soon.</summary>
+    public static readonly TimeSpan HeldRetryAfter = TimeSpan.FromSeconds(1);
+
     /// <summary>The request.</summary>
     public string RequestId { get; } = requestId;
+
+    /// <summary>
+    /// Refused though the budget is not spent: what is left of it is reserved by requests in flight, which settle soon
+    /// (and usually for less than they reserved). Retry after <see cref="HeldRetryAfter"/>.
+    /// </summary>
+    public bool HeldByRequestsInFlight { get; init; }
 
     /// <summary>Null when admitted; else the name of the enforcing budget that is spent.</summary>
     public string? RefusedBy { get; } = refusedBy;

@@ -73,12 +73,25 @@ public sealed class BudgetTracker : IBudgetStore
             foreach (var state in inScope)
             {
                 Roll(state, now);
+                if (!state.Budget.Enforce)
+                {
+                    continue;
+                }
+
                 // Spent plus what requests in flight are expected to spend: once that reaches the limit, the
                 // budget is used up. A request admitted just below it can overshoot by its own cost at most.
-                if (state.Budget.Enforce && state.SpentUsd + state.ReservedUsd >= state.Budget.LimitUsd)
+                if (state.SpentUsd >= state.Budget.LimitUsd)
                 {
                     return new BudgetAdmission(requestId, [], 0, state.Budget.Name, state.Period.End - now);
                 }
+
+                if (state.SpentUsd + state.ReservedUsd >= state.Budget.LimitUsd)
+                {
+                    return new BudgetAdmission(requestId, [], 0, state.Budget.Name, BudgetAdmission.HeldRetryAfter) { HeldByRequestsInFlight = true };
+                }
+
+                // A reservation is never more than what is left: an estimate, however high, cannot shut the budget alone.
+                estimateUsd = Math.Min(estimateUsd, state.Budget.LimitUsd - state.SpentUsd - state.ReservedUsd);
             }
 
             foreach (var state in inScope)

@@ -47,6 +47,9 @@ public sealed class LedgerWriter : IAsyncDisposable
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
+    /// <summary>The status a request row is written with when its Strict caller stopped waiting for its commit (and refused the request).</summary>
+    public const string AbandonedStatus = "ledger_unavailable";
+
     /// <summary>How long after the ledger fails (and after each probe) the next probe may try it again.</summary>
     public static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
 
@@ -94,15 +97,21 @@ public sealed class LedgerWriter : IAsyncDisposable
         }
 
         var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Entry(row, null, committed), cancellationToken);
+        var entry = new Entry(row, null, committed) { Claim = new CommitClaim() };
+        await _queue.Writer.WriteAsync(entry, cancellationToken);
         try
         {
             await committed.Task.WaitAsync(_commitTimeout, cancellationToken);
         }
-        catch (TimeoutException e)
+        catch (TimeoutException e) when (entry.Claim.TryAbandon())
         {
-            // A commit that hangs must not hang the request: it is refused. (The row may still commit later.)
-            throw new LedgerUnavailableException($"The ledger did not commit within {_commitTimeout.TotalSeconds:0.#} s.", e);
+            // A commit that hangs must not hang the request: it is refused, and its row, still queued, is written as
+            // failed (never as an answer that was not given). A row whose commit had begun is waited for instead.
+            throw new LedgerUnavailableException($"The ledger did not commit within {_commitTimeout.TotalSeconds:0.#} s.", e) { RowKept = true };
+        }
+        catch (TimeoutException)
+        {
+            await committed.Task;
         }
     }
 
@@ -163,6 +172,18 @@ public sealed class LedgerWriter : IAsyncDisposable
             _retained.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var entry))
             {
+                if (entry.Claim is { } claim && !claim.TryTake())
+                {
+                    // A Strict caller that gave up waiting answered 503: its row is kept as failed, with nobody to tell; a
+                    // provisional row is only a placeholder (its request's final row follows), so it is not written at all.
+                    if (!entry.Request!.IsProvisional)
+                    {
+                        batch.Add(new Entry(entry.Request with { Status = AbandonedStatus }, null, null));
+                    }
+
+                    continue;
+                }
+
                 batch.Add(entry);
             }
 
@@ -255,5 +276,19 @@ public sealed class LedgerWriter : IAsyncDisposable
         }
     }
 
-    private sealed record Entry(LedgerRow? Request, IdleRow? Idle, TaskCompletionSource? Committed);
+    private sealed record Entry(LedgerRow? Request, IdleRow? Idle, TaskCompletionSource? Committed)
+    {
+        /// <summary>For a Strict caller's row: taken by the writer before its commit, or abandoned by a caller that timed out.</summary>
+        public CommitClaim? Claim { get; init; }
+    }
+
+    /// <summary>Who decides a waited-for row's fate first: the writer (it commits as given) or its caller (it gave up: written as failed).</summary>
+    private sealed class CommitClaim
+    {
+        private int _state;
+
+        public bool TryTake() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        public bool TryAbandon() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
+    }
 }

@@ -52,6 +52,9 @@ public sealed class CostMeter
     /// <summary>Whether <paramref name="model"/> is configured.</summary>
     public bool IsKnown(string model) => _models.ContainsKey(model);
 
+    /// <summary>Whether <paramref name="endpoint"/> is an endpoint label this model is metered under (a bounded set).</summary>
+    public bool IsKnownEndpoint(string model, string endpoint) => _models.TryGetValue(model, out var found) && found.Requests.ContainsKey(endpoint);
+
     /// <summary>The token price of a model priced per token (a paid API), or null for a model on a device.</summary>
     public TokenPrice? PriceOf(string model) => _models.TryGetValue(model, out var found) ? found.Price : null;
 

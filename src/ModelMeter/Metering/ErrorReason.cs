@@ -39,6 +39,9 @@ public static class ErrorReason
     /// <summary>A gateway's upstream broke off an answer that had started.</summary>
     public const string UpstreamBroken = "upstream_broken";
 
+    /// <summary>A gateway's upstream refused the gateway's own credentials (502).</summary>
+    public const string UpstreamAuth = "upstream_auth";
+
     /// <summary>Every reason, so each model's error series can start at zero.</summary>
-    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted, RateLimited, UpstreamUnreachable, UpstreamTimeout, UpstreamRejected, UpstreamBroken];
+    public static readonly IReadOnlyList<string> All = [BadRequest, TooLarge, Overloaded, ClientClosed, Internal, LedgerUnavailable, BudgetExhausted, RateLimited, UpstreamUnreachable, UpstreamTimeout, UpstreamRejected, UpstreamAuth, UpstreamBroken];
 }

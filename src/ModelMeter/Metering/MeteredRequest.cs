@@ -83,6 +83,8 @@ public sealed class MeteredRequest
     /// <summary>The final counts, as the backend reported them (or estimated): they replace the running count.</summary>
     public void SetUsage(int inputTokens, int outputTokens, bool estimated)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(inputTokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(outputTokens);
         TokensSoFar(outputTokens);
         InputTokens = inputTokens;
         OutputTokens = outputTokens;

@@ -21,6 +21,8 @@ public static class MetricNames
     public const string Budget = "budget";
     public const string BatchSize = "model_batch_size";
     public const string QueueWait = "model_queue_wait_seconds";
+    public const string BatchRows = "model_batch_rows";
+    public const string BatchRowsWithoutOwner = "model_batch_rows_without_owner_total";
     public const string LedgerRowsDropped = "ledger_rows_dropped_total";
     public const string LedgerShipLag = "ledger_ship_lag_seconds";
     public const string LedgerShipFailures = "ledger_ship_failures_total";

@@ -33,6 +33,9 @@ public sealed class ModelMeterMetrics
             new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = [1, 2, 4, 8, 16, 32, 64] });
         QueueWait = factory.CreateHistogram(MetricNames.QueueWait, "Seconds a request waited for its model before computing (not charged).",
             new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = FirstTokenBuckets });
+        BatchRows = factory.CreateGauge(MetricNames.BatchRows, "Rows in the model's running batch now (continuous batching).", MetricNames.Model);
+        BatchRowsWithoutOwner = factory.CreateCounter(MetricNames.BatchRowsWithoutOwner,
+            "Row-steps decoded for a row whose request had already ended before the step began; always 0 unless a row leaks.", MetricNames.Model);
         LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
         LedgerShipLag = factory.CreateGauge(MetricNames.LedgerShipLag, "Age of the oldest ledger row committed here and not yet in the fleet ledger, seconds (0 when all are shipped).");
         LedgerShipFailures = factory.CreateCounter(MetricNames.LedgerShipFailures, "Shipments to the fleet ledger that failed (tried again later).");
@@ -80,6 +83,12 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Rows per batched decode step, per model.</summary>
     public Histogram BatchSize { get; }
+
+    /// <summary>Rows in each model's running batch.</summary>
+    public Gauge BatchRows { get; }
+
+    /// <summary>Row-steps computed for no one: a row whose request had ended (stop string, client gone) before the step began.</summary>
+    public Counter BatchRowsWithoutOwner { get; }
 
     /// <summary>Seconds from a request's arrival to its start on the device, per model.</summary>
     public Histogram QueueWait { get; }

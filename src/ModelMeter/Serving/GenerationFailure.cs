@@ -12,6 +12,9 @@ public enum GenerationFailure
     /// <summary>The upstream answered with an error status: passed on with its status and message.</summary>
     UpstreamRejected,
 
+    /// <summary>The upstream refused the gateway's own credentials (401/403): 502, never passed on as the tenant's fault.</summary>
+    UpstreamAuth,
+
     /// <summary>The upstream broke off an answer that had started (closed mid-stream, malformed data): 502.</summary>
     UpstreamBroken,
 }

@@ -92,6 +92,33 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(expected, await staying);
     }
 
+    [Fact]
+    public async Task ReaderStopsEarly_WithoutCancelling_RowLeavesBeforeTheNextStep()
+    {
+        // A stop string ends the reader, not the client: the row must leave all the same, as the other row keeps stepping.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompt = SmallModels.Prompt(model, 8);
+        var expected = model.GenerateTokens(prompt, new GenerationRequest(60), default).ToList();
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue);
+        var staying = CollectAsync(scheduler, prompt, new GenerationRequest(60));
+        var got = 0;
+        await foreach (var _ in scheduler.GenerateTokensAsync(prompt, new GenerationRequest(200), CancellationToken.None))
+        {
+            if (++got == 3)
+            {
+                break;
+            }
+        }
+
+        var stepsWhenLeft = steps.Count;
+        Assert.Equal(expected, await staying);
+
+        // Every step after the reader left has the staying row only; the leaver was stepped at most once more (in flight).
+        Assert.True(steps.Skip(stepsWhenLeft + 1).All(rows => rows == 1), $"steps after the reader left: {string.Join(",", steps.Skip(stepsWhenLeft))}");
+        Assert.Equal(0, scheduler.RowsWithoutOwner);
+    }
+
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
     {
         var tokens = new List<int>();

@@ -8,9 +8,15 @@ namespace ModelMeter.Server.Tests.Cli;
 public sealed partial class DemoTrafficTests
 {
     [Fact]
-    public async Task DemoTraffic_SendsRequestsAtTheRate_AndEachAnsweredOneIsInTheLedger()
+    public async Task DemoTraffic_SendsRequestsAtTheRate_OnlyToDemoModels_AsTenantDemo()
     {
-        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        // A paid gateway model beside the demo models must get none of it (its upstream is a closed port: a request would fail).
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Models:paid-api:Backend"] = "OpenAI";
+        settings["ModelMeter:Models:paid-api:BaseUrl"] = $"http://127.0.0.1:{FreePorts.Next()}/v1";
+        settings["ModelMeter:Models:paid-api:Price:InputPerMillion"] = "1000";
+        settings["ModelMeter:Models:paid-api:Price:OutputPerMillion"] = "1000";
+        await using var server = await RunningServer.StartAsync(settings);
         using var output = new StringWriter();
         using var error = new StringWriter();
 
@@ -24,8 +30,32 @@ public sealed partial class DemoTrafficTests
         Assert.Equal("0", match.Groups[2].Value);
         var rows = LedgerFile.Rows(server.LedgerPath, "SELECT tenant, model FROM requests", r => (Tenant: r.GetString(0), Model: r.GetString(1)));
         Assert.Equal(answered, rows.Count);
-        Assert.Equal(["acme", "globex", "initech"], rows.Select(r => r.Tenant).Distinct().Order());
-        Assert.Equal(3, rows.Select(r => r.Model).Distinct().Count());
+        Assert.Equal(["demo"], rows.Select(r => r.Tenant).Distinct());
+        Assert.Equal(["demo-large", "demo-medium", "demo-small"], rows.Select(r => r.Model).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task DemoTraffic_ServerWithoutDemoModels_RefusedByTheButtonAndTheCommand()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ModelMeter:Models:paid-api:Backend"] = "OpenAI",
+            ["ModelMeter:Models:paid-api:BaseUrl"] = $"http://127.0.0.1:{FreePorts.Next()}/v1",
+            ["ModelMeter:Models:paid-api:Price:InputPerMillion"] = "1000",
+            ["ModelMeter:Models:paid-api:Price:OutputPerMillion"] = "1000",
+        };
+        await using var server = await RunningServer.StartAsync(settings);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        using var button = await server.Client.PostAsync("/api/demo-traffic", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        var code = await Task.Run(() => CommandLine.Run(["demo-traffic", "--rps", "10", "--duration", "1s", "--url", server.Client.BaseAddress!.ToString()], output, error));
+
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, button.StatusCode);
+        Assert.Contains("demo models", await button.Content.ReadAsStringAsync());
+        Assert.NotEqual(0, code);
+        Assert.Contains("no demo model", error.ToString());
+        Assert.Empty(LedgerFile.RequestIds(server.LedgerPath));
     }
 
     [Theory]

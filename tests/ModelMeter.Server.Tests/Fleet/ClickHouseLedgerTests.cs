@@ -31,6 +31,26 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProvisionalRows_ShippedAndCounted_UntilTheirFinalRowReplacesThem()
+    {
+        var ledger = await LedgerAsync("provisional");
+        var cut = Row("cut", "demo-small", "acme", 0.4, 10) with { Status = LedgerRow.ProvisionalStatus }; // its process died mid-stream
+        var running = Row("running", "demo-small", "acme", 0.4, 20) with { Status = LedgerRow.ProvisionalStatus };
+        await ledger.ShipAsync("node-a", "spool-1", 1, 2, [cut, running], []);
+        await ledger.ShipAsync("node-b", "spool-2", 1, 1, [Row("running", "demo-small", "acme", 0.3, 25) with { Status = LedgerRow.ProvisionalStatus }], []); // same id, other node
+
+        var before = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
+        await ledger.ShipAsync("node-a", "spool-1", 3, 3, [Row("running", "demo-small", "acme", 0.25, 40)], []); // it ended
+        var after = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate);
+
+        Assert.Equal(3, before.Rows.Single(r => r.Key == CostSummaryRow.ProvisionalKey).Requests);
+        Assert.Equal(0, before.TotalUsd); // what a provisional row ran is not known: a count, no cost
+        Assert.Equal(2, after.Rows.Single(r => r.Key == CostSummaryRow.ProvisionalKey).Requests); // node-a's cut one and node-b's
+        Assert.Equal(0.25, after.TotalUsd, 12);
+        Assert.Equal(1, after.Rows.Single(r => r.Key == "demo-small").Requests);
+    }
+
+    [Fact]
     public async Task AShipmentRepeatedFromTheSameFirstEntryWithMoreRows_CountsEachRowOnce_InWholeAndPartialHours()
     {
         var ledger = await LedgerAsync("superset");

@@ -18,15 +18,30 @@ public sealed class FleetLedgerTests
         await using var clickHouse = await ClickHouseServer.StartAsync();
         await using var clockA = new RunningClock();
         await using var clockB = new RunningClock();
+        // Before A starts: its first idle minute is in the window however long B takes to start on a busy machine.
+        var started = clockA.Time.GetUtcNow().AddMinutes(-1);
         var a = await RunningServer.StartAsync(Replica(clickHouse, "node-a"), services: s => s.AddSingleton<TimeProvider>(clockA.Time));
         var b = await RunningServer.StartAsync(Replica(clickHouse, "node-b"), services: s => s.AddSingleton<TimeProvider>(clockB.Time));
         try
         {
-            var started = clockA.Time.GetUtcNow().AddMinutes(-1);
             await Task.WhenAll(MixedTrafficAsync(a, 12), MixedTrafficAsync(b, 12));
 
             // Reports through either replica's API read the whole fleet.
-            await Eventually.TrueAsync(async () => (await NodesInSummaryAsync(a)).SetEquals(["node-a", "node-b"]), "a fleet summary by node through replica A to show both nodes");
+            try
+            {
+                await Eventually.TrueAsync(async () => (await NodesInSummaryAsync(a)).SetEquals(["node-a", "node-b"]), "a fleet summary by node through replica A to show both nodes");
+            }
+            catch (Xunit.Sdk.XunitException e)
+            {
+                using var summary = await a.Client.GetAsync("/api/costs/summary?by=node");
+                var inClickHouse = await clickHouse.Client.QueryAsync("SELECT node, count() AS n, max(ended) AS last FROM fleet.requests GROUP BY node");
+                var idle = await clickHouse.Client.QueryAsync("SELECT node, count() AS n, max(minute) AS last FROM fleet.idle GROUP BY node");
+                var versions = await clickHouse.Client.QueryAsync("SELECT version FROM fleet.schema_version");
+                throw new Xunit.Sdk.XunitException($"{e.Message} Summary {(int)summary.StatusCode}: {await summary.Content.ReadAsStringAsync()}; "
+                    + $"requests {string.Join(" ", inClickHouse)}; idle {string.Join(" ", idle)}; schema {string.Join(" ", versions)}; "
+                    + $"clocks A {clockA.Time.GetUtcNow():O} B {clockB.Time.GetUtcNow():O}, longest ticks {clockA.LongestAdvance} {clockB.LongestAdvance}; "
+                    + $"outbox A {LedgerFile.Rows(a.LedgerPath, "SELECT COUNT(*) FROM outbox", r => r.GetInt64(0)).Single()} B {LedgerFile.Rows(b.LedgerPath, "SELECT COUNT(*) FROM outbox", r => r.GetInt64(0)).Single()}");
+            }
 
             var bills = new Dictionary<string, double>();
             foreach (var (node, server, clock) in new[] { ("node-a", a, clockA), ("node-b", b, clockB) })

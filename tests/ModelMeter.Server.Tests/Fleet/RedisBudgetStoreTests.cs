@@ -43,14 +43,22 @@ public sealed class RedisBudgetStoreTests : IAsyncLifetime
             admitted.Add(admission);
         }
 
+        Assert.Equal(0.1, admitted[3].EstimateUsd, 12); // capped at what was left of the fleet's budget
         var refused = await a.AdmitAsync("r4", "m", "t", 0.3);
-        Assert.Equal("daily", refused.RefusedBy); // 1.2 reserved across both replicas; each alone holds only 0.6
-        Assert.InRange(refused.RetryAfter.TotalHours, 11.9, 12.0);
+        Assert.Equal("daily", refused.RefusedBy); // 1.0 reserved across both replicas; each alone holds only 0.6
+        // Nothing is spent yet: the requests in flight hold the rest, so retry soon, not at the period's end.
+        Assert.Equal((true, TimeSpan.FromSeconds(1)), (refused.HeldByRequestsInFlight, refused.RetryAfter));
 
         await b.SettleAsync(admitted[0], 0.05);
         await a.SettleAsync(admitted[1], 0.05);
-        Assert.Null((await b.AdmitAsync("r5", "m", "t", 0.3)).RefusedBy); // 0.1 spent + 0.6 reserved: room again
+        Assert.Null((await b.AdmitAsync("r5", "m", "t", 0.3)).RefusedBy); // 0.1 spent + 0.4 reserved: room again
         Assert.Equal(0.1, await a.SpentAsync(budget, budget.PeriodOf(Noon).Start), 12);
+
+        await a.SettleAsync(admitted[2], 0.5);
+        await b.SettleAsync(admitted[3], 0.5); // 1.1 spent: refused until the period ends
+        var spent = await b.AdmitAsync("r6", "m", "t", 0.3);
+        Assert.Equal(("daily", false), (spent.RefusedBy, spent.HeldByRequestsInFlight));
+        Assert.InRange(spent.RetryAfter.TotalHours, 11.9, 12.0);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ internal sealed class FakeUpstream : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _hits = new();
     private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
+    private readonly ConcurrentDictionary<string, string> _authorizations = new();
 
     private FakeUpstream(WebApplication app) => _app = app;
 
@@ -23,6 +24,9 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>The body of the scenario's last request, as the gateway sent it.</summary>
     public JsonElement LastBody(string scenario) => _bodies[scenario];
+
+    /// <summary>The Authorization header of the scenario's last request.</summary>
+    public string? LastAuthorization(string scenario) => _authorizations.GetValueOrDefault(scenario);
 
     /// <summary>The <c>slow</c> scenario sends its first chunk, then waits for this before the rest.</summary>
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,6 +48,7 @@ internal sealed class FakeUpstream : IAsyncDisposable
         var hit = _hits.AddOrUpdate(scenario, 1, (_, n) => n + 1);
         using var body = await JsonDocument.ParseAsync(http.Request.Body);
         _bodies[scenario] = body.RootElement.Clone();
+        _authorizations[scenario] = http.Request.Headers.Authorization.ToString();
         var stream = body.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
         switch (scenario)
         {
@@ -72,6 +77,61 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 await Release.Task.WaitAsync(http.RequestAborted);
                 await StreamAsync(http, [" then", " the rest"], finish: true, usage: true);
                 return;
+            case "negusage" when stream:
+                await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: true, new { prompt_tokens = -5, completion_tokens = -3, total_tokens = -8 });
+                return;
+            case "negusage":
+                await WholeAsync(http, "Where did the money go", new { prompt_tokens = -5, completion_tokens = -3, total_tokens = -8 });
+                return;
+            case "hugeusage" when stream:
+                await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: true, new { prompt_tokens = int.MaxValue, completion_tokens = int.MaxValue, total_tokens = -2 });
+                return;
+            case "hugeusage":
+                await WholeAsync(http, "Where did the money go", new { prompt_tokens = int.MaxValue, completion_tokens = int.MaxValue, total_tokens = -2 });
+                return;
+            case "zerofirst" when !stream:
+                await WholeAsync(http, string.Concat(Enumerable.Range(0, 50).Select(i => $" w{i}")), new { prompt_tokens = 0, completion_tokens = 0, total_tokens = 0 });
+                return;
+            case "zerofirst":
+                // Usage 0 first (as some servers send on their first chunk), then fifty chunks and no usage again.
+                http.Response.ContentType = "text/event-stream";
+                await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = Array.Empty<object>(), usage = new { prompt_tokens = 0, completion_tokens = 0, total_tokens = 0 } });
+                await StreamAsync(http, [.. Enumerable.Range(0, 50).Select(i => $" w{i}")], finish: true, usage: false);
+                return;
+            case "hugeline":
+                // 4 MiB on one line and no end: a gateway that reads lines whole holds it all, then waits for more.
+                http.Response.ContentType = "text/event-stream";
+                await http.Response.WriteAsync("data: {\"choices\":[{\"delta\":{\"content\":\"");
+                for (var i = 0; i < 64; i++)
+                {
+                    await http.Response.WriteAsync(new string('x', 64 * 1024), http.RequestAborted);
+                }
+
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                return;
+            case "hugeerror":
+                http.Response.StatusCode = 400;
+                http.Response.ContentType = "text/plain";
+                for (var i = 0; i < 160 && !http.RequestAborted.IsCancellationRequested; i++)
+                {
+                    await http.Response.WriteAsync(new string('e', 64 * 1024), http.RequestAborted);
+                }
+
+                return;
+            case "gzip":
+                // A small body that would inflate to 64 MiB: sent compressed though nobody asked for it.
+                http.Response.Headers.ContentEncoding = "gzip";
+                http.Response.ContentType = "application/json";
+                await http.Response.Body.WriteAsync(GzipBomb.Value, http.RequestAborted);
+                return;
+            case "redirect":
+                http.Response.StatusCode = 307;
+                http.Response.Headers.Location = BaseUrl("redirected") + "/chat/completions";
+                return;
+            case "auth":
+                http.Response.StatusCode = 401;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = $"Invalid key: {http.Request.Headers.Authorization}", type = "invalid_request_error" } });
+                return;
             case "nousage" when stream:
                 await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: false);
                 return;
@@ -92,7 +152,33 @@ internal sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
-    private static async Task StreamAsync(HttpContext http, string[] pieces, bool finish, bool usage)
+    private static readonly Lazy<byte[]> GzipBomb = new(() =>
+    {
+        using var packed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.SmallestSize))
+        {
+            gzip.Write("{\"choices\":[{\"message\":{\"content\":\""u8);
+            var zeros = new byte[1 << 20];
+            Array.Fill(zeros, (byte)'0');
+            for (var i = 0; i < 64; i++)
+            {
+                gzip.Write(zeros);
+            }
+
+            gzip.Write("\"}}]}"u8);
+        }
+
+        return packed.ToArray();
+    });
+
+    private static Task WholeAsync(HttpContext http, string text, object usage) => http.Response.WriteAsJsonAsync(new
+    {
+        id = "chatcmpl-fake", @object = "chat.completion", created = 0, model = "fake",
+        choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } },
+        usage,
+    });
+
+    private static async Task StreamAsync(HttpContext http, string[] pieces, bool finish, bool usage, object? reported = null)
     {
         if (!http.Response.HasStarted)
         {
@@ -112,7 +198,7 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
         if (usage)
         {
-            await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = Array.Empty<object>(), usage = new { prompt_tokens = 11, completion_tokens = pieces.Length, total_tokens = 11 + pieces.Length } });
+            await SendAsync(http, new { id = "c", @object = "chat.completion.chunk", choices = Array.Empty<object>(), usage = reported ?? new { prompt_tokens = 11, completion_tokens = pieces.Length, total_tokens = 11 + pieces.Length } });
         }
 
         await http.Response.WriteAsync("data: [DONE]\n\n");

@@ -47,6 +47,19 @@ public sealed class HostingConventionsTests : IDisposable
     }
 
     [Fact]
+    public async Task KestrelEndpoint_AllInterfacesWithAuthOff_RefusesToStartFromWhatKestrelBound()
+    {
+        // Kestrel:Endpoints wins over --urls: only the addresses Kestrel actually bound tell where the server listens.
+        var settings = OneModel();
+        settings["Kestrel:Endpoints:Http:Url"] = $"http://0.0.0.0:{FreePorts.Next()}";
+
+        var error = await Assert.ThrowsAsync<ServerProcess.ServerExitedException>(() => ServerProcess.StartAsync(_contentRoot, settings));
+
+        Assert.Contains("AllowAnonymousRemote", error.Message);
+        Assert.Contains("0.0.0.0", error.Message);
+    }
+
+    [Fact]
     public async Task Loopback_ForeignHostHeader_Gets400()
     {
         await using var server = await RunningServer.StartAsync(OneModel(), waitUntilReady: false);

@@ -24,7 +24,26 @@ public sealed class BudgetTrackerTests
         }
 
         Assert.Equal(12, tracker.SpentUsd("b"), 9); // overshoot bounded by the last admitted request
-        Assert.Equal(TimeSpan.FromHours(12), admitted.Last().RetryAfter);
+        // Refused while only reserved: retry soon, the requests in flight settle; refused once spent: at the period's end.
+        Assert.Equal((true, TimeSpan.FromSeconds(1)), (admitted.Last().HeldByRequestsInFlight, admitted.Last().RetryAfter));
+        var spent = tracker.Admit("m", "t", estimateUsd: 3);
+        Assert.Equal((false, TimeSpan.FromHours(12)), (spent.HeldByRequestsInFlight, spent.RetryAfter));
+    }
+
+    [Fact]
+    public void Admit_EstimateAboveWhatIsLeft_ReservesOnlyWhatIsLeft()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        tracker.Settle(tracker.Admit("m", "t", estimateUsd: 0), 2); // 2 of 10 spent
+
+        var greedy = tracker.Admit("m", "t", estimateUsd: 4236);
+
+        Assert.Null(greedy.RefusedBy);
+        Assert.Equal(8, greedy.EstimateUsd, 9);
+        tracker.Settle(greedy, 0.5); // it cost little: the budget is open again with 7.5 left
+        var next = tracker.Admit("m", "t", estimateUsd: 1);
+        Assert.Equal((null, 1.0), (next.RefusedBy, next.EstimateUsd));
     }
 
     [Fact]

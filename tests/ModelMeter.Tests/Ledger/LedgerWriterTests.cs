@@ -36,17 +36,50 @@ public sealed class LedgerWriterTests
     }
 
     [Fact]
-    public async Task RecordAsync_StrictCommitHangs_ThrowsAfterTheCommitTimeout()
+    public async Task RecordAsync_StrictCommitHangs_ThrowsAfterTheCommitTimeout_AndTheRowIsWrittenAsFailed()
     {
         var store = new CountingStore { Blocked = new ManualResetEventSlim(false) };
         var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10), commitTimeout: TimeSpan.FromMilliseconds(200));
         writer.Start();
+        await writer.RecordDeferredAsync(SqliteLedgerTests.Row("earlier", T0, 1)); // its commit hangs; "a" waits behind it
+        await Eventually(() => store.Entered > 0);
 
         var error = await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
 
         Assert.Contains("did not commit within", error.Message);
+        Assert.True(error.RowKept, "the row stays queued: the caller must not record it again");
         store.Blocked.Set();
         await writer.DisposeAsync();
+        // The request was refused (503), so its row is never "ok": it is kept, as failed, so that rows + idle = the bill.
+        Assert.Equal(["ok", "ledger_unavailable"], store.Statuses);
+    }
+
+    [Fact]
+    public async Task RecordAsync_StrictProvisionalRowTimesOut_IsNotWrittenAtAll()
+    {
+        var store = new CountingStore { Blocked = new ManualResetEventSlim(false) };
+        var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10), commitTimeout: TimeSpan.FromMilliseconds(200));
+        writer.Start();
+        await writer.RecordDeferredAsync(SqliteLedgerTests.Row("earlier", T0, 1));
+        await Eventually(() => store.Entered > 0);
+
+        var error = await Assert.ThrowsAsync<LedgerUnavailableException>(() =>
+            writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1) with { Status = LedgerRow.ProvisionalStatus }).AsTask());
+
+        Assert.True(error.RowKept);
+        store.Blocked.Set();
+        await writer.DisposeAsync();
+        Assert.Equal(["ok"], store.Statuses); // a placeholder whose stream never started: its request's final row says what happened
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writer");
+            await Task.Delay(10);
+        }
     }
 
     [Fact]
@@ -160,8 +193,15 @@ public sealed class LedgerWriterTests
 
         public int Failures => _failures;
 
+        public int Entered => Volatile.Read(ref _entered);
+
+        public List<string> Statuses { get; } = [];
+
+        private int _entered;
+
         public void Append(IReadOnlyList<LedgerRow> requests, IReadOnlyList<IdleRow> idle)
         {
+            Interlocked.Increment(ref _entered);
             Blocked?.Wait();
             if (Failing)
             {
@@ -170,6 +210,11 @@ public sealed class LedgerWriterTests
             }
 
             Interlocked.Add(ref _rows, requests.Count);
+            lock (Statuses)
+            {
+                Statuses.AddRange(requests.Select(r => r.Status));
+            }
+
             Interlocked.Increment(ref _batches);
             Thread.Sleep(2); // a commit takes time; rows arriving meanwhile join the next batch
         }

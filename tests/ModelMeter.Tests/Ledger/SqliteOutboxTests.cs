@@ -17,7 +17,7 @@ public sealed class SqliteOutboxTests : IDisposable
     }
 
     [Fact]
-    public void CommittedRows_WaitInOrder_FinalRowsOnly_IdleMinutesAsTheyStandNow()
+    public void CommittedRows_WaitInOrder_AProvisionalRowReplacedBeforeShippingIsNot_IdleMinutesAsTheyStandNow()
     {
         using var ledger = Open(outbox: true);
         var provisional = SqliteLedgerTests.Row("demo-small", T0, 0.5) with { RequestId = "stream-1", Status = LedgerRow.ProvisionalStatus };
@@ -41,6 +41,21 @@ public sealed class SqliteOutboxTests : IDisposable
         var again = Assert.Single(ledger.ReadOutbox(100).Idle);
         Assert.True(again.Seq > idle.Seq, "a later change of the same minute must carry a later version");
         Assert.Equal(0.35, again.Row.CostUsd, 12);
+    }
+
+    [Fact]
+    public void AProvisionalRowNotYetReplaced_IsShipped_SoACrashMidStreamReachesTheFleet()
+    {
+        using var ledger = Open(outbox: true);
+        var provisional = SqliteLedgerTests.Row("demo-small", T0, 0.5) with { RequestId = "stream-1", Status = LedgerRow.ProvisionalStatus };
+        ledger.Append([provisional], []);
+
+        var batch = ledger.ReadOutbox(100);
+        ledger.AcknowledgeOutbox(batch.LastSeq);
+        ledger.Append([provisional with { Status = "ok", CostUsd = 0.75, EndedAt = T0.AddSeconds(2) }], []); // after a restart, or it ended
+
+        Assert.Equal(("stream-1", LedgerRow.ProvisionalStatus), (batch.Requests.Single().RequestId, batch.Requests.Single().Status));
+        Assert.Equal(("stream-1", "ok"), (ledger.ReadOutbox(100).Requests.Single().RequestId, ledger.ReadOutbox(100).Requests.Single().Status));
     }
 
     [Fact]

@@ -3,9 +3,9 @@ using System.Text.Json.Serialization;
 namespace ModelMeter.AspNetCore.OpenAi.Contracts;
 
 /// <summary><c>usage</c>: token counts of a request.</summary>
-internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens)
+internal sealed record Usage(int PromptTokens, int CompletionTokens, long TotalTokens)
 {
-    public static Usage Of(int promptTokens, int completionTokens) => new(promptTokens, completionTokens, promptTokens + completionTokens);
+    public static Usage Of(int promptTokens, int completionTokens) => new(promptTokens, completionTokens, (long)promptTokens + completionTokens);
 }
 
 /// <summary>A chat completion, or (with <c>object = chat.completion.chunk</c> and deltas) one chunk of its stream.</summary>
@@ -48,7 +48,8 @@ internal sealed class UpstreamAnswer
 {
     public List<UpstreamChoice>? Choices { get; set; }
 
-    public Usage? Usage { get; set; }
+    /// <summary>Kept as sent: its counts are checked by <c>UpstreamUsage</c>, never trusted.</summary>
+    public System.Text.Json.JsonElement? Usage { get; set; }
 
     public ErrorDetail? Error { get; set; }
 }

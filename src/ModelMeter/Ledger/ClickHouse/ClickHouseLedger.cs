@@ -13,7 +13,7 @@ namespace ModelMeter.Ledger.ClickHouse;
 public sealed class ClickHouseLedger(ClickHouseClient client, string database) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const long HourMs = 3_600_000;
 
@@ -22,6 +22,8 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     private string Idle => $"{database}.idle";
 
     private string Hourly => $"{database}.requests_hourly";
+
+    private string Provisional => $"{database}.provisional";
 
     /// <summary>Creates the database and tables, or migrates them; fails when the schema is newer than this build.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
@@ -61,6 +63,18 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     public async Task ShipAsync(
         string node, string spool, long firstSeq, long lastSeq, IReadOnlyList<LedgerRow> requests, IReadOnlyList<(IdleRow Row, long Version)> idle, CancellationToken cancellationToken = default)
     {
+        var provisional = requests.Where(r => r.IsProvisional).ToList();
+        if (provisional.Count > 0)
+        {
+            // A stream in flight (or cut by a crash): kept apart until its final row arrives, which replaces it in reports.
+            await client.InsertAsync(Provisional, provisional.Select(r => new Dictionary<string, object?>
+            {
+                ["node"] = node, ["request_id"] = r.RequestId, ["started"] = Iso(r.StartedAt), ["started_ms"] = Ms(r.StartedAt),
+                ["model"] = r.Model, ["endpoint"] = r.Endpoint, ["tenant"] = r.Tenant, ["user"] = r.User, ["device"] = r.Device,
+                ["input_tokens"] = r.InputTokens, ["reserved_usd"] = r.CostUsd,
+            }), cancellationToken);
+        }
+
         var final = requests.Where(r => !r.IsProvisional).ToList();
         if (final.Count > 0)
         {
@@ -137,7 +151,22 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
         }
 
-        return new CostSummary(from, to, by, idle, IdleAllocation.Apply(groups, idleCost, by, idle));
+        return new CostSummary(from, to, by, idle, [.. IdleAllocation.Apply(groups, idleCost, by, idle), .. await ProvisionalAsync(lo, hi, model, cancellationToken)]);
+    }
+
+    /// <summary>
+    /// Streams that started in [lo, hi) and whose final row has not arrived (still running, or their process died), as one
+    /// <c>(provisional)</c> row: their count and no cost, as the SQLite ledger shows them.
+    /// </summary>
+    private async Task<IReadOnlyList<CostSummaryRow>> ProvisionalAsync(long lo, long hi, string? model, CancellationToken cancellationToken)
+    {
+        var rows = await client.QueryAsync($"""
+            SELECT count() AS n FROM {Provisional} FINAL
+            WHERE {Window("started", lo, hi)}{ModelFilter(model)}
+              AND concat(node, '/', request_id) NOT IN (SELECT concat(node, '/', request_id) FROM {Requests} WHERE started_ms >= {lo})
+            """, cancellationToken);
+        var count = rows.Count == 0 ? 0 : Long(rows[0], "n");
+        return count == 0 ? [] : [new CostSummaryRow(CostSummaryRow.ProvisionalKey, count, 0, 0, 0, 0)];
     }
 
     /// <inheritdoc />
@@ -248,6 +277,15 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             SELECT toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, '', 0, 0, model, endpoint, tenant, device, status,
                    count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
             FROM {db}.requests FINAL GROUP BY toStartOfHour(ended), intDiv(ended_ms, {HourMs}) * {HourMs}, node, model, endpoint, tenant, device, status
+            """,
+        ],
+        [
+            // Version 3: provisional rows of streams (shipped, so a stream cut by a crash is seen by the fleet), by node and id.
+            $"""
+            CREATE TABLE IF NOT EXISTS {db}.provisional (
+                node String, request_id String, started DateTime, started_ms Int64,
+                model String, endpoint String, tenant String, user String, device String, input_tokens UInt32, reserved_usd Float64)
+            ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(started) ORDER BY (node, request_id)
             """,
         ],
     ];

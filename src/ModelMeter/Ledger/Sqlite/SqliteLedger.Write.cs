@@ -46,6 +46,11 @@ public sealed partial class SqliteLedger
                 if (row.IsProvisional)
                 {
                     insert.ExecuteNonQuery(); // not in the rollups: it is no cost yet
+                    if (_outbox)
+                    {
+                        ship.ExecuteNonQuery(); // shipped too, so the fleet sees a stream cut by a crash (unless its final row replaces it first)
+                    }
+
                     continue;
                 }
 
