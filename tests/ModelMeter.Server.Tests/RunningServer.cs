@@ -31,14 +31,14 @@ internal sealed partial class RunningServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>The three demo models on one CPU device at <paramref name="hourlyUsd"/>, plus <paramref name="overrides"/>.</summary>
-    public static Dictionary<string, string?> DemoSettings(double hourlyUsd = 3600)
+    /// <summary>The demo models (all three unless <paramref name="models"/> names some) on one CPU device at <paramref name="hourlyUsd"/>.</summary>
+    public static Dictionary<string, string?> DemoSettings(double hourlyUsd = 3600, params string[] models)
     {
         var settings = new Dictionary<string, string?>
         {
             ["ModelMeter:Devices:cpu:HourlyUsd"] = hourlyUsd.ToString(CultureInfo.InvariantCulture),
         };
-        foreach (var model in new[] { "demo-small", "demo-medium", "demo-large" })
+        foreach (var model in models is [] ? ["demo-small", "demo-medium", "demo-large"] : models)
         {
             settings[$"ModelMeter:Models:{model}:Path"] = Path.Combine(ModelsDirectory, model);
             settings[$"ModelMeter:Models:{model}:Device"] = "cpu";

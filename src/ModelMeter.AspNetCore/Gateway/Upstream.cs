@@ -12,6 +12,3 @@ internal sealed record Upstream(HttpClient Client, string Model, TimeSpan Timeou
     public string Scrub(string text) =>
         ApiKey is { Length: > 0 } key ? text.Replace(key, "[redacted]", StringComparison.Ordinal) : text;
 }
-
-/// <summary>How much of an upstream's answer is read: one event-stream line, a whole answer, an error body (bytes).</summary>
-internal sealed record UpstreamLimits(int LineBytes, long AnswerBytes, int ErrorBytes);

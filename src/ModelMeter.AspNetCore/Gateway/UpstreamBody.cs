@@ -5,9 +5,6 @@ using System.Text;
 
 namespace ModelMeter.AspNetCore.Gateway;
 
-/// <summary>An upstream's answer went past a size limit: it is broken off there, never read whole into memory.</summary>
-internal sealed class UpstreamTooLargeException(string message) : IOException(message);
-
 /// <summary>Reads an upstream's body within <see cref="UpstreamLimits"/>: memory stays bounded whatever the upstream sends.</summary>
 internal static class UpstreamBody
 {

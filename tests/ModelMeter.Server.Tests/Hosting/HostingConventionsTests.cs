@@ -70,13 +70,5 @@ public sealed class HostingConventionsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await server.Client.SendAsync(local)).StatusCode);
     }
 
-    private static Dictionary<string, string?> OneModel()
-    {
-        var settings = RunningServer.DemoSettings();
-        settings.Remove("ModelMeter:Models:demo-medium:Path");
-        settings.Remove("ModelMeter:Models:demo-medium:Device");
-        settings.Remove("ModelMeter:Models:demo-large:Path");
-        settings.Remove("ModelMeter:Models:demo-large:Device");
-        return settings;
-    }
+    private static Dictionary<string, string?> OneModel() => RunningServer.DemoSettings(models: "demo-small");
 }

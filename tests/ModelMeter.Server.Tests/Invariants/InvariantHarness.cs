@@ -283,9 +283,7 @@ internal sealed class InvariantHarness
 
     private static Dictionary<string, string?> Settings(FakeUpstream upstream)
     {
-        var settings = RunningServer.DemoSettings(hourlyUsd: 3600);
-        settings.Remove("ModelMeter:Models:demo-large:Path");
-        settings.Remove("ModelMeter:Models:demo-large:Device");
+        var settings = RunningServer.DemoSettings(3600, "demo-small", "demo-medium");
         settings["ModelMeter:Ledger:Durability"] = "Strict";
         settings["ModelMeter:Devices:gpu0:Kind"] = "Gpu";
         settings["ModelMeter:Devices:gpu0:HourlyUsd"] = "7200";

@@ -72,11 +72,7 @@ public sealed class ScopeAdmissionTests
 
     private static Dictionary<string, string?> Settings()
     {
-        var settings = RunningServer.DemoSettings();
-        settings.Remove("ModelMeter:Models:demo-medium:Path");
-        settings.Remove("ModelMeter:Models:demo-medium:Device");
-        settings.Remove("ModelMeter:Models:demo-large:Path");
-        settings.Remove("ModelMeter:Models:demo-large:Device");
+        var settings = RunningServer.DemoSettings(models: "demo-small");
         settings["ModelMeter:Models:ext:Backend"] = "External";
         settings["ModelMeter:Models:ext:Device"] = "cpu";
         return settings;

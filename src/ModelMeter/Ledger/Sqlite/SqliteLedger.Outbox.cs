@@ -85,9 +85,12 @@ public sealed partial class SqliteLedger
     public DateTimeOffset? OldestUnshipped()
     {
         using var connection = Open();
+        // An entry whose row is gone (a provisional row its final row replaced) waits for nothing: skipped.
         var value = Scalar(connection, """
-            SELECT COALESCE(r.ended_ms, o.idle_minute_ms) FROM (SELECT * FROM outbox ORDER BY seq LIMIT 1) o
+            SELECT COALESCE(r.ended_ms, o.idle_minute_ms) FROM outbox o
             LEFT JOIN requests r ON r.id = o.request_rowid
+            WHERE r.id IS NOT NULL OR o.idle_device IS NOT NULL
+            ORDER BY o.seq LIMIT 1
             """);
         return value is long ms ? Time(ms) : null;
     }
