@@ -38,18 +38,19 @@ internal static class CostEndpoints
                 || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
                 || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem)
                 || !TryLimit(query, out var limit, ref problem)
-                || !TryModel(query, meter, out var model, ref problem))
+                || !TryModel(query, meter, out var model, ref problem)
+                || !TryTenant(query, out var tenant, ref problem))
             {
                 return problem!;
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
 
-            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, model, http.RequestAborted)).Limit(limit);
+            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
                 from, to,
-                by = Name(by), idle = Name(idle), model,
+                by = Name(by), idle = Name(idle), model, tenant,
                 total_usd = summary.TotalUsd,
                 rows = summary.Rows.Select(r => new
                 {
@@ -65,7 +66,8 @@ internal static class CostEndpoints
             if (!TryWindow(query, time, out var from, out var to, out var problem)
                 || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
                 || !TryLimit(query, out var limit, ref problem)
-                || !TryModel(query, meter, out var model, ref problem))
+                || !TryModel(query, meter, out var model, ref problem)
+                || !TryTenant(query, out var tenant, ref problem))
             {
                 return problem!;
             }
@@ -78,10 +80,10 @@ internal static class CostEndpoints
             }
 
             await CatchUpIfRecentAsync(ledger, to, time);
-            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, model, http.RequestAborted)).Limit(limit);
+            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
-                model,
+                model, tenant,
                 from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
                 points = points.Select(p => new { key = p.Key, start = p.Start, cost_usd = p.CostUsd }),
             });
@@ -120,6 +122,25 @@ internal static class CostEndpoints
         }
 
         problem = Problems.BadField("model", $"No model named '{model}' is configured.");
+        return false;
+    }
+
+    /// <summary><c>tenant</c>: one tenant's requests only (no idle time), e.g. <c>demo</c> for demo traffic; absent for all.</summary>
+    internal static bool TryTenant(IQueryCollection query, out string? tenant, ref IResult? problem)
+    {
+        tenant = query["tenant"].ToString();
+        if (tenant.Length == 0)
+        {
+            tenant = null;
+            return true;
+        }
+
+        if (TenantResolver.IsName(tenant))
+        {
+            return true;
+        }
+
+        problem = Problems.BadField("tenant", $"tenant must be 1 to {TenantResolver.MaxNameLength} letters, digits, '.', '_' or '-'.");
         return false;
     }
 

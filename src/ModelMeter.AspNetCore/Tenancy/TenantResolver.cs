@@ -12,7 +12,7 @@ namespace ModelMeter.AspNetCore.Tenancy;
 internal sealed class TenantResolver
 {
     public const string Anonymous = "anonymous";
-    private const int MaxNameLength = 64;
+    internal const int MaxNameLength = 64;
 
     private readonly (byte[] Hash, string Tenant)[] _tenantKeys;
     private readonly byte[]? _adminKey;
@@ -128,6 +128,6 @@ internal sealed class TenantResolver
     private static byte[]? FromHex(string? hex) =>
         hex is { Length: 64 } && hex.All(char.IsAsciiHexDigit) ? Convert.FromHexString(hex) : null;
 
-    private static bool IsName(string name) =>
+    internal static bool IsName(string name) =>
         name.Length <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 }

@@ -5,12 +5,12 @@ public interface ILedgerReports
 {
     /// <summary>
     /// Request and idle cost in [<paramref name="from"/>, <paramref name="to"/>), grouped (requests by end time, idle by
-    /// minute). With <paramref name="model"/>, only that model's requests, and no idle time (it belongs to no model).
+    /// minute). With a <paramref name="filter"/>, only its model's or tenant's requests, and no idle time (it belongs to no model or tenant).
     /// </summary>
-    Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null, CancellationToken cancellationToken = default);
+    Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket; with <paramref name="model"/>, that model's requests only.</summary>
-    Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null, CancellationToken cancellationToken = default);
+    /// <summary>Cost (requests plus idle) per group and per <paramref name="step"/>-long bucket; with a <paramref name="filter"/>, only its requests.</summary>
+    Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter = null, CancellationToken cancellationToken = default);
 
     /// <summary>Per-model request figures (tokens, cost, latency quantiles) and counts by endpoint and status, for requests ending in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     Task<LedgerStats> StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
@@ -20,16 +20,16 @@ public interface ILedgerReports
 public interface ILedgerStore : ILedgerReports, IDisposable
 {
     /// <summary>Request and idle cost (see <see cref="ILedgerReports.SummarizeAsync"/>).</summary>
-    CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null);
+    CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null);
 
     /// <summary>Cost per group and bucket (see <see cref="ILedgerReports.TimeseriesAsync"/>).</summary>
-    IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null);
+    IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter = null);
 
-    Task<CostSummary> ILedgerReports.SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model, CancellationToken cancellationToken) =>
-        Task.FromResult(Summarize(from, to, by, idle, model));
+    Task<CostSummary> ILedgerReports.SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter, CancellationToken cancellationToken) =>
+        Task.FromResult(Summarize(from, to, by, idle, filter));
 
-    Task<IReadOnlyList<CostPoint>> ILedgerReports.TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model, CancellationToken cancellationToken) =>
-        Task.FromResult(Timeseries(from, to, by, step, model));
+    Task<IReadOnlyList<CostPoint>> ILedgerReports.TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter, CancellationToken cancellationToken) =>
+        Task.FromResult(Timeseries(from, to, by, step, filter));
 
     /// <summary>Per-model request figures and counts by endpoint and status (see <see cref="ILedgerReports.StatsAsync"/>).</summary>
     LedgerStats Stats(DateTimeOffset from, DateTimeOffset to);

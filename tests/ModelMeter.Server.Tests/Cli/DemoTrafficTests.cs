@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using ModelMeter.Server.Cli;
 using ModelMeter.Server.Tests.Ledger;
@@ -32,6 +34,17 @@ public sealed partial class DemoTrafficTests
         Assert.Equal(answered, rows.Count);
         Assert.Equal(["demo"], rows.Select(r => r.Tenant).Distinct());
         Assert.Equal(["demo-large", "demo-medium", "demo-small"], rows.Select(r => r.Model).Distinct().Order());
+
+        // Reports filter it: tenant=demo is the demo traffic (no idle time), any other tenant has none of it.
+        var demo = await server.Client.GetFromJsonAsync<JsonElement>("/api/costs/summary?by=model&tenant=demo");
+        var other = await server.Client.GetFromJsonAsync<JsonElement>("/api/costs/summary?by=model&tenant=acme");
+        using var invalid = await server.Client.GetAsync("/api/costs/summary?tenant=a%20b");
+        Assert.Equal(answered, demo.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("requests").GetInt32()));
+        Assert.DoesNotContain(demo.GetProperty("rows").EnumerateArray(), r => r.GetProperty("key").GetString()!.StartsWith('('));
+        Assert.Equal(LedgerFile.RequestCostUsd(server.LedgerPath), demo.GetProperty("total_usd").GetDouble(), 9);
+        Assert.Empty(other.GetProperty("rows").EnumerateArray());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Contains("tenant", await invalid.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -28,6 +28,13 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         Assert.Equal(1.5, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 12);
         Assert.Equal(0.125, summary.Rows.Single(r => r.IsIdle).IdleUsd, 12);
         Assert.Equal(1.875, summary.TotalUsd, 12);
+
+        // A tenant's requests alone (no idle time), with a name that would break an unescaped literal finding nothing.
+        var acme = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate, new CostFilter(Tenant: "acme"));
+        var quoted = await ledger.SummarizeAsync(Noon, Noon.AddHours(1), CostGrouping.Model, IdleSharing.Separate, new CostFilter(Tenant: "o'brien\\"));
+        Assert.Equal((2, 0.75), (acme.Rows.Sum(r => r.Requests), acme.TotalUsd));
+        Assert.DoesNotContain(acme.Rows, r => r.IsIdle);
+        Assert.Empty(quoted.Rows);
     }
 
     [Fact]

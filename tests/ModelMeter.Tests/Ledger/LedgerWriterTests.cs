@@ -227,9 +227,9 @@ public sealed class LedgerWriterTests
         {
         }
 
-        public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null) => throw new NotSupportedException();
+        public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null) => throw new NotSupportedException();
 
-        public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null) => throw new NotSupportedException();
+        public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter = null) => throw new NotSupportedException();
 
         public LedgerStats Stats(DateTimeOffset from, DateTimeOffset to) => throw new NotSupportedException();
 

@@ -112,7 +112,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     /// reads rows throughout). Device time is per replica: idle cost is shared among the groups that used the same device
     /// of the same node.
     /// </remarks>
-    public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null, CancellationToken cancellationToken = default)
+    public async Task<CostSummary> SummarizeAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Ms(from), Ms(to));
         var (firstHour, lastHour) = (Ceiling(lo, HourMs), Floor(hi, HourMs));
@@ -122,7 +122,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             : Window("ended", lo, hi);
         var sql = $"""
             SELECT {KeyColumn(by, "ended")} AS k, concat(node, '/', device) AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
-            FROM {Requests} FINAL WHERE {rawWindow}{ModelFilter(model)} GROUP BY k, d
+            FROM {Requests} FINAL WHERE {rawWindow}{Filter(filter)} GROUP BY k, d
             """;
         if (useHours)
         {
@@ -130,7 +130,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
 
                 UNION ALL
                 SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
-                FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)}{ModelFilter(model)} GROUP BY k, d
+                FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)}{Filter(filter)} GROUP BY k, d
                 """;
         }
 
@@ -142,7 +142,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
         }
 
         var idleCost = new Dictionary<(string Key, string Device), double>();
-        foreach (var row in model is not null ? [] : await client.QueryAsync($"""
+        foreach (var row in filter is { IsEmpty: false } ? [] : await client.QueryAsync($"""
             SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
             FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, d
             """, cancellationToken))
@@ -151,18 +151,18 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
             idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
         }
 
-        return new CostSummary(from, to, by, idle, [.. IdleAllocation.Apply(groups, idleCost, by, idle), .. await ProvisionalAsync(lo, hi, model, cancellationToken)]);
+        return new CostSummary(from, to, by, idle, [.. IdleAllocation.Apply(groups, idleCost, by, idle), .. await ProvisionalAsync(lo, hi, filter, cancellationToken)]);
     }
 
     /// <summary>
     /// Streams that started in [lo, hi) and whose final row has not arrived (still running, or their process died), as one
     /// <c>(provisional)</c> row: their count and no cost, as the SQLite ledger shows them.
     /// </summary>
-    private async Task<IReadOnlyList<CostSummaryRow>> ProvisionalAsync(long lo, long hi, string? model, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<CostSummaryRow>> ProvisionalAsync(long lo, long hi, CostFilter? filter, CancellationToken cancellationToken)
     {
         var rows = await client.QueryAsync($"""
             SELECT count() AS n FROM {Provisional} FINAL
-            WHERE {Window("started", lo, hi)}{ModelFilter(model)}
+            WHERE {Window("started", lo, hi)}{Filter(filter)}
               AND concat(node, '/', request_id) NOT IN (SELECT concat(node, '/', request_id) FROM {Requests} WHERE started_ms >= {lo})
             """, cancellationToken);
         var count = rows.Count == 0 ? 0 : Long(rows[0], "n");
@@ -170,16 +170,16 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<CostPoint>> TimeseriesAsync(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter = null, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Ceiling(Ms(from), 60_000), Ms(to));
         var stepMs = (long)step.TotalMilliseconds;
         var rows = await client.QueryAsync($"""
             SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
-            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{ModelFilter(model)} GROUP BY k, b
+            FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{Filter(filter)} GROUP BY k, b
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
-            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND {(model is null ? 1 : 0)} = 1 GROUP BY k, b
+            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND {(filter is null || filter.IsEmpty ? 1 : 0)} = 1 GROUP BY k, b
             """, cancellationToken);
         return rows
             .GroupBy(r => (Key: Text(r, "k"), Bucket: Long(r, "b")))
@@ -221,8 +221,11 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
     private static string Window(string time, long lo, long hi) =>
         $"{time}_ms >= {lo} AND {time}_ms < {hi} AND {time} >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND {time} <= toDateTime({Math.Max(0, hi / 1000)})";
 
-    /// <summary>Keeps one model's rows. The name is a string literal with ClickHouse's escapes (callers pass only configured model names).</summary>
-    private static string ModelFilter(string? model) => model is null ? "" : $" AND model = '{model.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
+    /// <summary>Keeps the filter's rows. Names are string literals with ClickHouse's escapes (backslash and quote).</summary>
+    private static string Filter(CostFilter? filter) =>
+        (filter?.Model is { } model ? $" AND model = {Literal(model)}" : "") + (filter?.Tenant is { } tenant ? $" AND tenant = {Literal(tenant)}" : "");
+
+    private static string Literal(string text) => $"'{text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
 
     private static string KeyColumn(CostGrouping by, string time) => by switch
     {

@@ -5,16 +5,16 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger
 {
     /// <inheritdoc />
-    public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, string? model = null)
+    public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null)
     {
         using var connection = Open();
         var groups = new Dictionary<(string Key, string Device), GroupTotals>();
         foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to), useRollups: by != CostGrouping.User))
         {
             var sql = table == "requests"
-                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional'{ModelFilter(model)} GROUP BY 1, 2"
-                : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi{ModelFilter(model)} GROUP BY 1, 2";
-            ForEachRow(connection, sql, lo, hi, model, reader =>
+                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional'{Filter(filter)} GROUP BY 1, 2"
+                : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi{Filter(filter)} GROUP BY 1, 2";
+            ForEachRow(connection, sql, lo, hi, filter, reader =>
             {
                 var key = (reader.GetString(0), reader.GetString(1));
                 groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5));
@@ -22,30 +22,30 @@ public sealed partial class SqliteLedger
         }
 
         var idleByKeyAndDevice = new Dictionary<(string Key, string Device), double>();
-        if (model is null)
+        if (filter is null || filter.IsEmpty)
         {
             ForEachRow(connection, $"SELECT {IdleGroupColumn(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to), null,
                 reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2));
         }
 
         var rows = IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle);
-        return new CostSummary(from, to, by, idle, [.. rows, .. Provisional(connection, Ms(from), Ms(to), model)]);
+        return new CostSummary(from, to, by, idle, [.. rows, .. Provisional(connection, Ms(from), Ms(to), filter)]);
     }
 
     /// <summary>
     /// Streams that committed a provisional row and have not ended (or whose process died mid-stream), shown as one
     /// <c>(provisional)</c> row: their count, and no cost, since what they ran is not known until they end.
     /// </summary>
-    private IEnumerable<CostSummaryRow> Provisional(SqliteConnection connection, long from, long to, string? model)
+    private IEnumerable<CostSummaryRow> Provisional(SqliteConnection connection, long from, long to, CostFilter? filter)
     {
         long count = 0;
-        ForEachRow(connection, $"SELECT COUNT(*) FROM requests WHERE status = 'provisional' AND started_ms >= $lo AND started_ms < $hi{ModelFilter(model)}", from, to, model,
+        ForEachRow(connection, $"SELECT COUNT(*) FROM requests WHERE status = 'provisional' AND started_ms >= $lo AND started_ms < $hi{Filter(filter)}", from, to, filter,
             reader => count = reader.GetInt64(0));
         return count == 0 ? [] : [new CostSummaryRow(CostSummaryRow.ProvisionalKey, count, 0, 0, 0, 0)];
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, string? model = null)
+    public IReadOnlyList<CostPoint> Timeseries(DateTimeOffset from, DateTimeOffset to, CostGrouping by, TimeSpan step, CostFilter? filter = null)
     {
         using var connection = Open();
         var stepMs = (long)step.TotalMilliseconds;
@@ -53,12 +53,12 @@ public sealed partial class SqliteLedger
         var points = new Dictionary<(string Key, long Bucket), double>();
         var sql = $"""
             SELECT {KeyColumn(by, time)}, ($lo + (({time} - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM {table}
-            WHERE {time} >= $lo AND {time} < $hi AND status != 'provisional'{ModelFilter(model)} GROUP BY 1, 2
+            WHERE {time} >= $lo AND {time} < $hi AND status != 'provisional'{Filter(filter)} GROUP BY 1, 2
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
-            WHERE minute_ms >= $lo AND minute_ms < $hi AND $model IS NULL GROUP BY 1, 2
+            WHERE minute_ms >= $lo AND minute_ms < $hi AND {(filter is null || filter.IsEmpty ? 1 : 0)} = 1 GROUP BY 1, 2
             """;
-        ForEachRow(connection, sql, Ceiling(Ms(from), MinuteMs), Ms(to), model, reader =>
+        ForEachRow(connection, sql, Ceiling(Ms(from), MinuteMs), Ms(to), filter, reader =>
         {
             var key = (reader.GetString(0), reader.GetInt64(1));
             points[key] = points.GetValueOrDefault(key) + reader.GetDouble(2);
@@ -132,12 +132,13 @@ public sealed partial class SqliteLedger
         _ => "device",
     };
 
-    /// <summary>The condition that keeps one model's rows (bound as <c>$model</c>); none without a model.</summary>
-    private static string ModelFilter(string? model) => model is null ? "" : " AND model = $model";
+    /// <summary>The conditions that keep the filter's rows (bound as <c>$model</c> and <c>$tenant</c>); none without a filter.</summary>
+    private static string Filter(CostFilter? filter) =>
+        (filter?.Model is null ? "" : " AND model = $model") + (filter?.Tenant is null ? "" : " AND tenant = $tenant");
 
     private void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, Action<SqliteDataReader> read) => ForEachRow(connection, sql, lo, hi, null, read);
 
-    private void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, string? model, Action<SqliteDataReader> read)
+    private void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, CostFilter? filter, Action<SqliteDataReader> read)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -150,7 +151,12 @@ public sealed partial class SqliteLedger
 
         if (sql.Contains("$model", StringComparison.Ordinal))
         {
-            command.Parameters.AddWithValue("$model", (object?)model ?? DBNull.Value);
+            command.Parameters.AddWithValue("$model", (object?)filter?.Model ?? DBNull.Value);
+        }
+
+        if (sql.Contains("$tenant", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("$tenant", (object?)filter?.Tenant ?? DBNull.Value);
         }
 
         using var reader = command.ExecuteReader();
