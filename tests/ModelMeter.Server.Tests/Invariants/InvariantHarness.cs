@@ -55,7 +55,9 @@ internal sealed class InvariantHarness
                     await Task.Delay(100);
                 }
             });
+            var fault = Task.Run(() => LedgerFaultAsync(server.LedgerPath, load.Token));
             await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() => WorkerAsync(server, worker, load.Token))));
+            await fault;
             await sampler;
 
             // Quiet: nothing in flight, no batch row left, then the clock stops and the ledger closes.
@@ -112,12 +114,47 @@ internal sealed class InvariantHarness
         // 3. No decode step for a row whose request had ended.
         Assert.All(samples.Where(s => s.Key.StartsWith("model_batch_rows_without_owner_total", StringComparison.Ordinal)), s => Assert.True(s.Value == 0, $"{s.Key} = {s.Value} {seed}"));
 
-        // 4. No 5xx but those the injected faults explain.
-        var unexplained = _outcomes.Where(o => o.Status >= 500 && !(o.Kind == "gateway" && Faulty.Contains(o.Model["up-".Length..]))).ToList();
+        // 4. No 5xx but those the injected faults explain (a faulty upstream, the ledger locked).
+        var unexplained = _outcomes.Where(o => o.Status >= 500
+            && !(o.Kind == "gateway" && Faulty.Contains(o.Model["up-".Length..]))
+            && !LedgerRefusal(o)).ToList();
         Assert.True(unexplained.Count == 0, $"unexplained 5xx: {string.Join("; ", unexplained.Take(3).Select(o => $"{o.Kind} {o.Model} {o.Status} {o.Body}"))} {seed}");
+
+        // The faults did happen: the ledger refused while it was locked.
+        Assert.True(samples.Where(s => s.Key.StartsWith("model_request_errors_total{", StringComparison.Ordinal) && s.Key.Contains("reason=\"ledger_unavailable\"", StringComparison.Ordinal)).Sum(s => s.Value) > 0,
+            $"the locked ledger refused nothing {seed}");
 
         // 5. Memory stays bounded (an unbounded upstream line alone would hold 4 MiB per request).
         Assert.True(memoryGrowth < 1L << 30, $"resident memory grew by {memoryGrowth >> 20} MiB {seed}");
+    }
+
+    /// <summary>
+    /// A third of the way in, the ledger's write lock is held by another connection until the server has refused a
+    /// request for it (a commit waits out its busy timeout first), and a second more: Strict requests are refused
+    /// meanwhile and the rows that ran land later.
+    /// </summary>
+    private async Task LedgerFaultAsync(string ledger, CancellationToken load)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Seconds / 3), load);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        using var blocker = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = ledger, Pooling = false }.ToString());
+        blocker.Open();
+        using (var exclusive = blocker.CreateCommand())
+        {
+            exclusive.CommandText = "BEGIN EXCLUSIVE";
+            exclusive.ExecuteNonQuery();
+        }
+
+        await Eventually.TrueAsync(() => _outcomes.Any(LedgerRefusal), $"a request refused while the ledger is locked (seed {_seed})", seconds: 60);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the fault's length: refusals go on meanwhile
+        blocker.Close();
     }
 
     private async Task WorkerAsync(RunningServer server, int worker, CancellationToken load)
@@ -212,23 +249,31 @@ internal sealed class InvariantHarness
         }
 
         var tokens = random.Next(0, 16);
-        await using (metered)
+        try
         {
-            metered.InputTokens = random.Next(1, 50);
-            metered.AddOutputTokens(tokens);
-            await Task.Delay(random.Next(0, 30));
-            switch (random.Next(3))
+            await using (metered)
             {
-                case 0:
-                    await metered.CompleteAsync();
-                    _outcomes.Add(new Outcome("scope", "ext", 200, metered.RequestId, tokens, false, null) { Usage = tokens });
-                    break;
-                case 1:
-                    await metered.FailAsync(ErrorReason.Internal);
-                    break;
-                default:
-                    break; // disposed unfinished: failed as internal
+                metered.InputTokens = random.Next(1, 50);
+                metered.AddOutputTokens(tokens);
+                await Task.Delay(random.Next(0, 30));
+                switch (random.Next(3))
+                {
+                    case 0:
+                        await metered.CompleteAsync();
+                        _outcomes.Add(new Outcome("scope", "ext", 200, metered.RequestId, tokens, false, null) { Usage = tokens });
+                        break;
+                    case 1:
+                        await metered.FailAsync(ErrorReason.Internal);
+                        break;
+                    default:
+                        break; // disposed unfinished: failed as internal
+                }
             }
+        }
+        catch (ModelMeter.Ledger.LedgerUnavailableException e)
+        {
+            // Strict and the ledger cannot write: not delivered (as the sample does); its row waits as failed.
+            _outcomes.Add(new Outcome("scope", "ext", 503, metered.RequestId, tokens, false, "ledger: " + e.Message));
         }
     }
 
@@ -240,11 +285,17 @@ internal sealed class InvariantHarness
         var body = new System.Text.StringBuilder();
         var received = 0;
         int? usage = null;
+        string? streamError = null;
         using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync(leave)))
         {
             while (await reader.ReadLineAsync(leave) is { } line)
             {
                 body.AppendLine(line);
+                if (streamed && line.StartsWith("data: {\"error\"", StringComparison.Ordinal))
+                {
+                    streamError = JsonDocument.Parse(line[6..]).RootElement.GetProperty("error").GetProperty("code").GetString();
+                }
+
                 if (streamed && line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"choices\"", StringComparison.Ordinal))
                 {
                     using var chunk = JsonDocument.Parse(line[6..]);
@@ -268,13 +319,17 @@ internal sealed class InvariantHarness
         }
 
         var status = (int)response.StatusCode;
-        if (streamed && body.ToString().Contains("\"error\"", StringComparison.Ordinal))
+        var shown = body.Length > 300 ? body.ToString()[..300] : body.ToString();
+        if (streamError is not null)
         {
-            status = 502; // the stream ended with an error event: what the client heard was a failure
+            // The stream ended with an error event: what the client heard was a failure, the status its code stands for.
+            (status, shown) = (streamError == "ledger_unavailable" ? 503 : 502, $"{streamError} (stream): {shown}");
         }
 
-        _outcomes.Add(new Outcome(kind, model, status, Id(response), received, streamed, body.Length > 300 ? body.ToString()[..300] : body.ToString()) { Usage = usage });
+        _outcomes.Add(new Outcome(kind, model, status, Id(response), received, streamed, shown) { Usage = usage });
     }
+
+    private static bool LedgerRefusal(Outcome outcome) => outcome.Status == 503 && outcome.Body?.Contains("ledger", StringComparison.OrdinalIgnoreCase) == true;
 
     private static string? Id(HttpResponseMessage response) => response.Headers.TryGetValues("X-Request-Id", out var ids) ? ids.Single() : null;
 
