@@ -25,6 +25,7 @@ public sealed class BatchScheduler : IDisposable
     private long _steps;
     private long _rowsWithoutOwner;
     private int _running;
+    private volatile bool _stopping;
 
     /// <param name="model">A model with a key/value cache.</param>
     /// <param name="maxBatch">The most rows in one step.</param>
@@ -85,16 +86,34 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>Stops taking requests; the loop ends once the running rows are done.</summary>
-    public void Dispose() => _incoming.Writer.TryComplete();
+    /// <summary>
+    /// Stops taking requests, ends the rows still running or waiting (their readers get an <see cref="OperationCanceledException"/>)
+    /// and waits for the loop's current step, so that the model can be disposed after: a step must never run on a disposed model.
+    /// </summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _incoming.Writer.TryComplete();
+        if (Thread.CurrentThread != _loop)
+        {
+            _loop.Join(TimeSpan.FromSeconds(30));
+        }
+    }
 
     private void Run()
     {
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         while (true)
         {
-            if (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))
             {
+                var stopped = new OperationCanceledException("The model is stopping.");
+                Leave(running, (_, _) => true, stopped);
+                while (_incoming.Reader.TryRead(out var waiting))
+                {
+                    waiting.Output.TryComplete(stopped);
+                }
+
                 return;
             }
 
@@ -157,15 +176,15 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>Removes the rows that <paramref name="leaves"/>, completing their token streams.</summary>
-    private void Leave(List<(DecodeRow Row, Pending Request, int Sent)> running, Func<DecodeRow, Pending, bool> leaves)
+    /// <summary>Removes the rows that <paramref name="leaves"/>, completing their token streams (with <paramref name="error"/> if given).</summary>
+    private void Leave(List<(DecodeRow Row, Pending Request, int Sent)> running, Func<DecodeRow, Pending, bool> leaves, Exception? error = null)
     {
         for (var i = running.Count - 1; i >= 0; i--)
         {
             var (row, request, _) = running[i];
             if (leaves(row, request))
             {
-                request.Output.TryComplete(request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null);
+                request.Output.TryComplete(error ?? (request.Cancellation.IsCancellationRequested ? new OperationCanceledException(request.Cancellation) : null));
                 row.Dispose();
                 running.RemoveAt(i);
             }

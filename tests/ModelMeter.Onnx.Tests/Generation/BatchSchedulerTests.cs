@@ -119,6 +119,27 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(0, scheduler.RowsWithoutOwner);
     }
 
+    [Fact]
+    public async Task Dispose_WhileARowRuns_EndsItAndReturnsOnlyOnceNoStepCanRun()
+    {
+        // The backend disposes the model right after the scheduler: no step may run on a disposed model.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var scheduler = new BatchScheduler(model, maxBatch: 4);
+        var tokens = scheduler.GenerateTokensAsync(SmallModels.Prompt(model, 8), new GenerationRequest(500), CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await tokens.MoveNextAsync());
+
+        scheduler.Dispose();
+
+        Assert.Equal(0, scheduler.Running);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            while (await tokens.MoveNextAsync())
+            {
+            }
+        });
+        await tokens.DisposeAsync();
+    }
+
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
     {
         var tokens = new List<int>();
