@@ -1,5 +1,4 @@
 using ModelMeter.AspNetCore.Generation;
-using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Tenancy;
 using ModelMeter.Metering;
 
@@ -18,13 +17,11 @@ public sealed class ModelMeterScope
 
     private readonly CostMeter _meter;
     private readonly GenerationPipeline _pipeline;
-    private readonly LedgerHost _ledger;
 
-    internal ModelMeterScope(CostMeter meter, GenerationPipeline pipeline, LedgerHost ledger)
+    internal ModelMeterScope(CostMeter meter, GenerationPipeline pipeline)
     {
         _meter = meter;
         _pipeline = pipeline;
-        _ledger = ledger;
     }
 
     /// <summary>
@@ -41,7 +38,8 @@ public sealed class ModelMeterScope
     {
         var requestId = GenerationPipeline.NewRequestId();
         var headers = http.Request.Headers;
-        var (tenant, unknown) = _pipeline.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), headers["X-User"].ToString()));
+        var userHeader = headers["X-User"].ToString();
+        var (tenant, unknown) = _pipeline.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), userHeader));
         if (tenant is null)
         {
             throw new ModelMeterRefusedException(unknown!);
@@ -54,7 +52,7 @@ public sealed class ModelMeterScope
                 $"Endpoint '{endpoint}' is not one ModelMeter meters; add it to ModelMeter:ScopeEndpoints.", "endpoint"));
         }
 
-        var (user, field, problem) = TenantResolver.User(headers["X-User"].ToString(), null);
+        var (user, field, problem) = TenantResolver.User(userHeader, null);
         if (problem is not null)
         {
             _meter.Reject(model, endpoint, ErrorReason.BadRequest);
@@ -67,10 +65,8 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(refused);
         }
 
-        var metered = _meter.Begin(model, endpoint);
-        metered.Tenant = tenant;
-        metered.User = user;
-        metered.StartOnDevice();
-        return new MeteredScope(metered, admitted!, _ledger.Writer);
+        admitted!.Metered.User = user;
+        admitted.StartOnDevice();
+        return new MeteredScope(admitted);
     }
 }

@@ -84,18 +84,9 @@ internal sealed partial class GenerationPipeline(
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
         };
-        var run = new Run(requestId, call, served, tenant, user, request, inputTokens, promptTokens is null, admitted!.ReservedUsd);
-        GenerationOutcome? outcome = null;
-        try
-        {
-            outcome = await RunMeteredAsync(run, observer, aborted);
-            return outcome;
-        }
-        finally
-        {
-            // Released even if the run threw: the reservation settles, the probe and the lease go back.
-            await admitted.ReleaseAsync(outcome?.Charge.CostUsd ?? 0, outcome?.OutputTokens ?? 0);
-        }
+        await using var lifecycle = admitted!;
+        lifecycle.Metered.User = user;
+        return await RunMeteredAsync(new Run(call, served, request, inputTokens, promptTokens is null), lifecycle, observer, aborted);
     }
 
     /// <summary>Who pays (from the credentials) and whether the model is configured; unknown callers and models are not counted (no series).</summary>
@@ -119,9 +110,9 @@ internal sealed partial class GenerationPipeline(
     /// <summary>
     /// Admission, in one order for every entry point: the tenant's rate limit, the budgets (reserving the most the request
     /// can cost), then the ledger (in Strict, refused while it cannot write, one probe at a time). What each step took is
-    /// given back if a later one refuses; the admitted request holds it all until it is released.
+    /// given back if a later one refuses; the request's lifecycle holds it all (and its meter) until it ends.
     /// </summary>
-    internal async Task<(AdmittedRequest? Admitted, GenerationError? Refused)> AdmitAsync(string requestId, string model, string endpoint, string tenant, int inputTokens, int maxTokens)
+    internal async Task<(RequestLifecycle? Admitted, GenerationError? Refused)> AdmitAsync(string requestId, string model, string endpoint, string tenant, int inputTokens, int maxTokens)
     {
         var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
         if (lease is null)
@@ -153,17 +144,23 @@ internal sealed partial class GenerationPipeline(
             return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
         }
 
-        var admitted = ledger.Writer.TryAdmit(out var probe);
-        var request = new AdmittedRequest(requestId, model, tenant, lease, admission, probe, budgets);
-        if (!admitted)
+        if (!ledger.Writer.TryAdmit(out var probe))
         {
             // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
-            await request.ReleaseAsync(0, 0);
+            try
+            {
+                await budgets.SettleAsync(admission, model, tenant, 0, 0);
+            }
+            finally
+            {
+                lease.Dispose();
+            }
+
             return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.LedgerUnavailable,
                 "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure }));
         }
 
-        return (request, null);
+        return (new RequestLifecycle(requestId, tenant, meter.Begin(model, endpoint), lease, admission, probe, budgets, ledger.Writer), null);
     }
 
     /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>
@@ -249,7 +246,6 @@ internal sealed partial class GenerationPipeline(
         _ => ErrorReason.BadRequest,
     };
 
-    /// <summary>An admitted request: everything the metered run needs.</summary>
-    private sealed record Run(
-        string RequestId, GenerationCall Call, ServedModel Served, string Tenant, string? User, GenerationRequest Request, int InputTokens, bool InputEstimated, double ReservedUsd);
+    /// <summary>What the metered run needs beside the lifecycle.</summary>
+    private sealed record Run(GenerationCall Call, ServedModel Served, GenerationRequest Request, int InputTokens, bool InputEstimated);
 }

