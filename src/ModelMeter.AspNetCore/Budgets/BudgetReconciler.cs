@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using ModelMeter.AspNetCore.Configuration;
-using ModelMeter.AspNetCore.Hosting.Validation;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.Budgets;
 
@@ -17,7 +16,7 @@ internal sealed partial class BudgetReconciler(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (store is not RedisBudgetStore redis || !ModelMeterOptionsValidator.IsClickHouse(o.Ledger) || o.BudgetStore.ReconcileSeconds <= 0)
+        if (store is not RedisBudgetStore redis || !o.Ledger.UsesClickHouse || o.BudgetStore.ReconcileSeconds <= 0)
         {
             return;
         }

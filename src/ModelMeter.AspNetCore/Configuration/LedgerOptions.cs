@@ -12,6 +12,9 @@ public sealed class LedgerOptions
     /// </summary>
     public string Provider { get; set; } = "Sqlite";
 
+    /// <summary>Whether <see cref="Provider"/> names ClickHouse (any case): rows are shipped to the fleet ledger.</summary>
+    internal bool UsesClickHouse => string.Equals(Provider, "ClickHouse", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The fleet ledger, with <see cref="Provider"/> <c>ClickHouse</c>.</summary>
     public ClickHouseOptions ClickHouse { get; set; } = new();
 

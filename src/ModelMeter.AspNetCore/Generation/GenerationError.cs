@@ -16,21 +16,7 @@ public sealed record GenerationError(GenerationErrorKind Kind, string Message, s
     public string? Budget { get; init; }
 
     /// <summary>The HTTP status this error is answered with.</summary>
-    public int StatusCode => Kind switch
-    {
-        GenerationErrorKind.Unauthorized => 401,
-        GenerationErrorKind.UnknownModel => 404,
-        GenerationErrorKind.InvalidField => 400,
-        GenerationErrorKind.TooLarge => 413,
-        GenerationErrorKind.UnsupportedMediaType => 415,
-        GenerationErrorKind.BudgetExhausted or GenerationErrorKind.RateLimited => 429,
-        GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded or GenerationErrorKind.LedgerUnavailable => 503,
-        GenerationErrorKind.UpstreamUnreachable or GenerationErrorKind.UpstreamBroken or GenerationErrorKind.UpstreamAuth => 502,
-        GenerationErrorKind.UpstreamTimeout => 504,
-        GenerationErrorKind.UpstreamRejected => UpstreamStatus is >= 400 and < 600 ? UpstreamStatus.Value : 502,
-        GenerationErrorKind.ClientClosed => 499,
-        _ => 500,
-    };
+    public int StatusCode => GenerationErrors.Status(this);
 }
 
 /// <summary>The kinds of <see cref="GenerationError"/>.</summary>

@@ -88,7 +88,7 @@ internal sealed partial class GenerationPipeline
             LogFailed(e, requestId, served.Name);
         }
 
-        var (charge, unbilled) = await lifecycle.EndAsync(error is null ? null : Reason(error.Kind));
+        var (charge, unbilled) = await lifecycle.EndAsync(error is null ? null : GenerationErrors.Reason(error.Kind));
         if (error?.Kind == GenerationErrorKind.ClientClosed)
         {
             LogClientClosed(requestId, served.Name, metered.OutputTokens, charge.CostUsd);
@@ -109,7 +109,7 @@ internal sealed partial class GenerationPipeline
     /// <summary>Refused at the model's gate: nothing ran, so no row; the refusal is counted and what admission took goes back.</summary>
     private static async Task<GenerationOutcome> RefusedAsync(RequestLifecycle lifecycle, GenerationError error)
     {
-        var (charge, _) = await lifecycle.EndAsync(Reason(error.Kind), writeRow: false);
+        var (charge, _) = await lifecycle.EndAsync(GenerationErrors.Reason(error.Kind), writeRow: false);
         return Ended(lifecycle, charge, error, null);
     }
 
@@ -123,14 +123,8 @@ internal sealed partial class GenerationPipeline
             Charge = charge,
         };
 
-    private static GenerationError FromBackend(GenerationException e) => e.Failure switch
-    {
-        GenerationFailure.UpstreamUnreachable => new GenerationError(GenerationErrorKind.UpstreamUnreachable, e.Message),
-        GenerationFailure.UpstreamTimeout => new GenerationError(GenerationErrorKind.UpstreamTimeout, e.Message),
-        GenerationFailure.UpstreamRejected => new GenerationError(GenerationErrorKind.UpstreamRejected, e.Message) { UpstreamStatus = e.UpstreamStatus },
-        GenerationFailure.UpstreamAuth => new GenerationError(GenerationErrorKind.UpstreamAuth, e.Message) { UpstreamStatus = e.UpstreamStatus },
-        _ => new GenerationError(GenerationErrorKind.UpstreamBroken, e.Message),
-    };
+    private static GenerationError FromBackend(GenerationException e) =>
+        new(GenerationErrors.KindOf(e.Failure), e.Message) { UpstreamStatus = e.Failure is GenerationFailure.UpstreamRejected or GenerationFailure.UpstreamAuth ? e.UpstreamStatus : null };
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Request {RequestId} to {Model}: client closed after {Tokens} tokens; charged {CostUsd} USD")]
     private partial void LogClientClosed(string requestId, string model, int tokens, double costUsd);

@@ -181,7 +181,7 @@ internal sealed partial class GenerationPipeline(
     /// <summary>Counts a refusal of a configured model once, under its bounded reason.</summary>
     private GenerationError Counted(string model, string endpoint, GenerationError error)
     {
-        meter.Reject(model, endpoint, Reason(error.Kind));
+        meter.Reject(model, endpoint, GenerationErrors.Reason(error.Kind));
         return error;
     }
 
@@ -228,23 +228,6 @@ internal sealed partial class GenerationPipeline(
 
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
 
-    /// <summary>The bounded reason label of an error kind.</summary>
-    internal static string Reason(GenerationErrorKind kind) => kind switch
-    {
-        GenerationErrorKind.TooLarge => ErrorReason.TooLarge,
-        GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => ErrorReason.Overloaded,
-        GenerationErrorKind.BudgetExhausted => ErrorReason.BudgetExhausted,
-        GenerationErrorKind.RateLimited => ErrorReason.RateLimited,
-        GenerationErrorKind.LedgerUnavailable => ErrorReason.LedgerUnavailable,
-        GenerationErrorKind.ClientClosed => ErrorReason.ClientClosed,
-        GenerationErrorKind.Internal => ErrorReason.Internal,
-        GenerationErrorKind.UpstreamUnreachable => ErrorReason.UpstreamUnreachable,
-        GenerationErrorKind.UpstreamTimeout => ErrorReason.UpstreamTimeout,
-        GenerationErrorKind.UpstreamRejected => ErrorReason.UpstreamRejected,
-        GenerationErrorKind.UpstreamBroken => ErrorReason.UpstreamBroken,
-        GenerationErrorKind.UpstreamAuth => ErrorReason.UpstreamAuth,
-        _ => ErrorReason.BadRequest,
-    };
 
     /// <summary>What the metered run needs beside the lifecycle.</summary>
     private sealed record Run(GenerationCall Call, ServedModel Served, GenerationRequest Request, int InputTokens, bool InputEstimated);

@@ -6,6 +6,7 @@ using ModelMeter.AspNetCore;
 using ModelMeter.AspNetCore.Budgets;
 using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Hosting;
 using ModelMeter.AspNetCore.Hosting.Validation;
 using ModelMeter.AspNetCore.Gateway;
 using ModelMeter.AspNetCore.Generate;
@@ -70,6 +71,7 @@ public static class ModelMeterServiceCollectionExtensions
         // The ledger host is registered first so that it stops last, after the models and after the server has drained.
         if (!services.Any(s => s.ServiceType == typeof(LedgerHost)))
         {
+            services.TryAddSingleton<LedgerHost.ListeningAddress>(sp => () => ServerAddresses.Local(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()));
             services.AddSingleton<LedgerHost>();
             services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
             services.AddHostedService(sp => sp.GetRequiredService<BudgetNotifier>());

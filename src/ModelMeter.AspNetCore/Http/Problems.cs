@@ -39,7 +39,7 @@ internal static class Problems
             extensions["budget"] = error.Budget;
         }
 
-        return TypedResults.Problem(statusCode: error.StatusCode, title: Title(error), detail: error.Message, extensions: extensions);
+        return TypedResults.Problem(statusCode: error.StatusCode, title: GenerationErrors.Title(error), detail: error.Message, extensions: extensions);
     }
 
     /// <summary>Sets the headers an error answer carries, if the response has not started.</summary>
@@ -60,23 +60,4 @@ internal static class Problems
             http.Response.Headers.WWWAuthenticate = "Bearer";
         }
     }
-
-    private static string Title(GenerationError error) => error.Kind switch
-    {
-        GenerationErrorKind.Unauthorized => "Unauthorized",
-        GenerationErrorKind.UnknownModel => "Unknown model",
-        GenerationErrorKind.InvalidField => $"Invalid field '{error.Field}'",
-        GenerationErrorKind.TooLarge => "Request body too large",
-        GenerationErrorKind.UnsupportedMediaType => "Unsupported media type",
-        GenerationErrorKind.NotReady or GenerationErrorKind.Overloaded => "Model busy",
-        GenerationErrorKind.BudgetExhausted => "Budget exhausted",
-        GenerationErrorKind.RateLimited => "Rate limit reached",
-        GenerationErrorKind.LedgerUnavailable => "Ledger unavailable",
-        GenerationErrorKind.UpstreamUnreachable => "Upstream unreachable",
-        GenerationErrorKind.UpstreamTimeout => "Upstream timed out",
-        GenerationErrorKind.UpstreamRejected => "Upstream refused the request",
-        GenerationErrorKind.UpstreamBroken => "Upstream broke off",
-        GenerationErrorKind.UpstreamAuth => "Upstream refused the gateway's credentials",
-        _ => "Generation failed",
-    };
 }

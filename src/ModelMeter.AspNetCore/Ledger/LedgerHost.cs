@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Options;
 using ModelMeter.Budgets;
 using ModelMeter.Ledger;
@@ -6,8 +5,6 @@ using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.Metering;
 using ModelMeter.AspNetCore.Configuration;
-using ModelMeter.AspNetCore.Hosting;
-using ModelMeter.AspNetCore.Hosting.Validation;
 
 namespace ModelMeter.AspNetCore.Ledger;
 
@@ -18,12 +15,15 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// </summary>
 internal sealed partial class LedgerHost(
     IOptions<ModelMeterOptions> options, IHostEnvironment environment, CostMeter meter, BudgetTracker budgets, CostEstimator estimator,
-    ModelMeterMetrics metrics, TimeProvider time, IHttpClientFactory http, IServer server, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
+    ModelMeterMetrics metrics, TimeProvider time, IHttpClientFactory http, LedgerHost.ListeningAddress listening, ILogger<LedgerHost> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ILedgerStore? _store;
     private ClickHouseLedger? _fleet;
     private LedgerShipper? _shipper;
+
+    /// <summary>Where the server listens (null before it does): hosting gives it, so the ledger does not reach into the server.</summary>
+    public delegate Uri? ListeningAddress();
 
     /// <summary>The named HTTP client that talks to ClickHouse (timeouts and retries from configuration).</summary>
     public const string ClickHouseClientName = "ModelMeter.ClickHouse";
@@ -44,7 +44,7 @@ internal sealed partial class LedgerHost(
         var o = options.Value.Ledger;
         var path = Path.GetFullPath(o.Path, environment.ContentRootPath);
         var node = options.Value.Node ?? Environment.MachineName; // the local file's name for itself; shipping adds the port
-        var fleetMode = ModelMeterOptionsValidator.IsClickHouse(o);
+        var fleetMode = o.UsesClickHouse;
         var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict, outbox: fleetMode, node: node);
         store.Initialize();
         _store = store;
@@ -101,7 +101,7 @@ internal sealed partial class LedgerHost(
             return _nodeName = configured;
         }
 
-        return ServerAddresses.Local(server) is { } uri
+        return listening() is { } uri
             ? _nodeName = $"{Environment.MachineName}:{uri.Port}"
             : Environment.MachineName; // not listening (yet): not remembered, the next shipment asks again
     }

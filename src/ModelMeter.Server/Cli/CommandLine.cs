@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using ModelMeter.AspNetCore.Hosting.Validation;
 using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.AspNetCore.Configuration;
@@ -22,7 +21,7 @@ internal static class CommandLine
 
         var builder = WebApplication.CreateBuilder(settings);
         var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
-        if (args[0] == "report" && !flags.ContainsKey("ledger") && ModelMeterOptionsValidator.IsClickHouse(options.Ledger))
+        if (args[0] == "report" && !flags.ContainsKey("ledger") && options.Ledger.UsesClickHouse)
         {
             return ReportFleet(options.Ledger.ClickHouse, flags, output, error);
         }

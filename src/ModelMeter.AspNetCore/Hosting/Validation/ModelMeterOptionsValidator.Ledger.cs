@@ -4,7 +4,6 @@ namespace ModelMeter.AspNetCore.Hosting.Validation;
 
 internal sealed partial class ModelMeterOptionsValidator
 {
-    internal static bool IsClickHouse(LedgerOptions ledger) => string.Equals(ledger.Provider, "ClickHouse", StringComparison.OrdinalIgnoreCase);
 
     private static void ValidateClickHouse(ClickHouseOptions clickHouse, List<string> errors)
     {
@@ -43,7 +42,7 @@ internal sealed partial class ModelMeterOptionsValidator
     private static void ValidateLedgerAndAuth(ModelMeterOptions options, List<string> errors)
     {
         var ledger = options.Ledger;
-        if (IsClickHouse(ledger))
+        if (ledger.UsesClickHouse)
         {
             ValidateClickHouse(ledger.ClickHouse, errors);
         }
