@@ -63,7 +63,8 @@ internal sealed partial class LedgerHost(
                 metrics.LedgerRowsDropped.WithLabels(kind).Inc(count);
                 LogRowsDropped(count, kind, why, path);
             },
-            TimeSpan.FromMilliseconds(o.CommitTimeoutMs));
+            TimeSpan.FromMilliseconds(o.CommitTimeoutMs),
+            time);
         Writer.Start();
         _idle = new IdleRecorder(meter.Devices, time);
         _minutes = RecordIdleMinutesAsync(_stopping.Token);

@@ -19,6 +19,7 @@ public sealed class LedgerWriter : IAsyncDisposable
     private readonly Action<Exception>? _onError;
     private readonly Action<string, int, string>? _onDropped;
     private readonly TimeSpan _commitTimeout;
+    private readonly TimeProvider _time;
     private readonly Channel<Entry> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Entry> _retained = [];
@@ -34,10 +35,12 @@ public sealed class LedgerWriter : IAsyncDisposable
     /// <param name="onError">Told about every failed write (for logging).</param>
     /// <param name="onDropped">Told about rows given up (kind <c>request</c> or <c>idle</c>, count, why): for counting and logging; none go silently.</param>
     /// <param name="commitTimeout">How long a <see cref="LedgerDurability.Strict"/> caller waits for its commit before it is told the ledger is unavailable. Default 10 s.</param>
+    /// <param name="time">The clock of the flush interval, the commit timeout and the probe's wait; the system's when null.</param>
     public LedgerWriter(
         ILedgerStore store, LedgerDurability durability, TimeSpan flushInterval, int capacity = 65_536, Action<Exception>? onError = null,
-        Action<string, int, string>? onDropped = null, TimeSpan? commitTimeout = null)
+        Action<string, int, string>? onDropped = null, TimeSpan? commitTimeout = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _store = store;
         _durability = durability;
         _flushInterval = flushInterval;
@@ -69,7 +72,7 @@ public sealed class LedgerWriter : IAsyncDisposable
             return true;
         }
 
-        if (Environment.TickCount64 < Interlocked.Read(ref _nextProbeTicks) || Interlocked.CompareExchange(ref _probing, 1, 0) != 0)
+        if (_time.GetTimestamp() < Interlocked.Read(ref _nextProbeTicks) || Interlocked.CompareExchange(ref _probing, 1, 0) != 0)
         {
             return false;
         }
@@ -101,7 +104,7 @@ public sealed class LedgerWriter : IAsyncDisposable
         await _queue.Writer.WriteAsync(entry, cancellationToken);
         try
         {
-            await committed.Task.WaitAsync(_commitTimeout, cancellationToken);
+            await committed.Task.WaitAsync(_commitTimeout, _time, cancellationToken);
         }
         catch (TimeoutException e) when (entry.Claim.TryAbandon())
         {
@@ -164,7 +167,7 @@ public sealed class LedgerWriter : IAsyncDisposable
 
             if ((_durability == LedgerDurability.Relaxed || _retained.Count > 0) && !_stopping.IsCancellationRequested)
             {
-                await Task.Delay(_flushInterval, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(_flushInterval, _time, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             batch.Clear();
@@ -204,6 +207,9 @@ public sealed class LedgerWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>The timestamp (of <see cref="_time"/>) before which no probe may try the failing ledger.</summary>
+    private long NextProbe() => _time.GetTimestamp() + (long)(RetryAfterFailure.TotalSeconds * _time.TimestampFrequency);
+
     private void Write(List<Entry> batch)
     {
         try
@@ -222,7 +228,7 @@ public sealed class LedgerWriter : IAsyncDisposable
             if (_healthy)
             {
                 // Only the fall from healthy starts the wait for the first probe: retried idle rows failing do not push it on.
-                Interlocked.Exchange(ref _nextProbeTicks, Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds);
+                Interlocked.Exchange(ref _nextProbeTicks, NextProbe());
             }
 
             _healthy = false;
@@ -262,7 +268,7 @@ public sealed class LedgerWriter : IAsyncDisposable
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 // The next probe waits its turn; a probe whose row committed has made the ledger healthy already.
-                Interlocked.Exchange(ref writer._nextProbeTicks, Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds);
+                Interlocked.Exchange(ref writer._nextProbeTicks, writer.NextProbe());
                 Interlocked.Exchange(ref writer._probing, 0);
             }
         }

@@ -11,7 +11,8 @@ public sealed class LedgerFailureTests
     [Fact]
     public async Task Strict_LedgerLocked_Answers503UntilItCanWriteAgain()
     {
-        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        await using var clock = new RunningClock();
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(), services: s => s.AddSingleton<TimeProvider>(clock.Time));
         using (var warm = await server.GenerateAsync("demo-small", new { prompt = "before", max_tokens = 2 }))
         {
             Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
@@ -30,7 +31,7 @@ public sealed class LedgerFailureTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, readiness.StatusCode);
         }
 
-        await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(0.5));
+        clock.Time.Advance(LedgerWriter.RetryAfterFailure); // the probe's wait, on the server's clock
         using var recovered = await server.GenerateAsync("demo-small", new { prompt = "after", max_tokens = 2 });
 
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
@@ -53,7 +54,7 @@ public sealed class LedgerFailureTests
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
 
                 // After the retry interval, of four requests at once only one (the probe) may run; the rest are refused before a slot.
-                await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(0.5));
+                clock.Time.Advance(LedgerWriter.RetryAfterFailure);
                 var burst = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => server.GenerateAsync("demo-small", new { prompt = $"burst {i}", max_tokens = 2 })));
                 Assert.All(burst, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/readyz")).StatusCode);
@@ -135,7 +136,10 @@ public sealed class LedgerFailureTests
             await Eventually.TrueAsync(() => answered.Count >= 10, "traffic before the lock", 60);
             using (Lock(server.LedgerPath))
             {
-                await Task.Delay(LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(1)); // long enough for failures and a probe
+                // Commits fail (after SQLite's 5 s busy wait), then the probe's wait passes on the server's clock and more fail.
+                var failures = await Eventually.ValueAsync(async () => Unavailable(await server.ScrapeAsync()), n => n >= 1, "a commit to fail on the lock", 60);
+                clock.Time.Advance(LedgerWriter.RetryAfterFailure);
+                await Eventually.ValueAsync(async () => Unavailable(await server.ScrapeAsync()), n => n > failures, "refusals or a probe after the wait", 60);
             }
 
             var atUnlock = answered.Count;
@@ -203,7 +207,8 @@ public sealed class LedgerFailureTests
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 
-            await Task.Delay(6000); // at least one write attempt times out on the lock
+            var writer = server.Services.GetRequiredService<ModelMeter.AspNetCore.Ledger.LedgerHost>().Writer;
+            await Eventually.TrueAsync(() => !writer.IsHealthy, "a write attempt to fail on the lock", 60);
         }
 
         for (var i = 0; i < 100 && LedgerFile.RequestIds(server.LedgerPath).Count < 3; i++)
@@ -213,6 +218,9 @@ public sealed class LedgerFailureTests
 
         Assert.Equal(3, LedgerFile.RequestIds(server.LedgerPath).Count);
     }
+
+    private static double Unavailable(IReadOnlyDictionary<string, double> samples) =>
+        samples.Where(s => s.Key.StartsWith("model_request_errors_total{", StringComparison.Ordinal) && s.Key.Contains("reason=\"ledger_unavailable\"", StringComparison.Ordinal)).Sum(s => s.Value);
 
     /// <summary>Holds the database's write lock until disposed.</summary>
     private static SqliteConnection Lock(string path)
