@@ -1,7 +1,6 @@
 using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Server.Cli;
 using ModelMeter.Server.Hosting;
-using ModelMeter.Server.Onnx;
 
 namespace ModelMeter.Server;
 
@@ -38,7 +37,8 @@ public static class ModelMeterServer
             configuration["AllowedHosts"] = ListenAddresses.LoopbackHosts;
         }
 
-        builder.Services.AddModelMeter(configuration).AddBackendFactory<OnnxBackendFactory>();
+        builder.Services.AddModelMeter(configuration);
+        builder.Services.AddOnnx();
         builder.Services.AddHostedService<AnonymousRemoteGuard>();
         var maxBody = configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);

@@ -1,4 +1,3 @@
-using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Serving;
 
 namespace ModelMeter.AspNetCore.Catalog;
@@ -12,7 +11,7 @@ internal sealed class ExternalBackendFactory : IModelBackendFactory
 
     public int DefaultMaxConcurrency => 1024;
 
-    public IEnumerable<string> Validate(string model, ModelOptions options) => [];
+    public IEnumerable<string> Validate(ModelBackendSettings model) => [];
 
-    public Task<IModelBackend?> CreateAsync(string model, ModelOptions options, CancellationToken cancellationToken) => Task.FromResult<IModelBackend?>(null);
+    public Task<IModelBackend?> CreateAsync(ModelBackendSettings model, CancellationToken cancellationToken) => Task.FromResult<IModelBackend?>(null);
 }

@@ -9,7 +9,7 @@ namespace ModelMeter.AspNetCore.Catalog;
 
 /// <summary>Makes every configured model's backend in the background, so the server answers health checks at once.</summary>
 internal sealed partial class ModelLoader(
-    IOptions<ModelMeterOptions> options, ModelCatalog catalog, IEnumerable<IModelBackendFactory> factories, ILogger<ModelLoader> logger) : BackgroundService
+    IOptions<ModelMeterOptions> options, ModelSections sections, ModelCatalog catalog, IEnumerable<IModelBackendFactory> factories, ILogger<ModelLoader> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAllAsync(stoppingToken), stoppingToken);
 
@@ -23,7 +23,7 @@ internal sealed partial class ModelLoader(
             try
             {
                 var clock = Stopwatch.StartNew();
-                var backend = await factory.CreateAsync(name, model, stoppingToken);
+                var backend = await factory.CreateAsync(sections.For(name, model), stoppingToken);
                 var batching = backend as IBatchingBackend;
                 var concurrency = model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, batching?.MaxBatch ?? 1);
                 catalog.Add(new ServedModel(name, backend, new ModelGate(concurrency, model.MaxQueue, batching?.MaxBatchTokens ?? long.MaxValue)));

@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.ML.Tokenizers;
-using ModelMeter.AspNetCore.Catalog;
-using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Serving;
 using Polly;
 
@@ -21,8 +19,9 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
 
     public int DefaultMaxConcurrency => 64;
 
-    public IEnumerable<string> Validate(string model, ModelOptions options)
+    public IEnumerable<string> Validate(ModelBackendSettings model)
     {
+        var options = model.Bind<OpenAiGatewayOptions>();
         if (string.IsNullOrWhiteSpace(options.BaseUrl))
         {
             yield return "BaseUrl: an OpenAI backend needs the upstream's base URL, e.g. http://127.0.0.1:8001/v1.";
@@ -78,8 +77,9 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
         }
     }
 
-    public Task<IModelBackend?> CreateAsync(string model, ModelOptions options, CancellationToken cancellationToken)
+    public Task<IModelBackend?> CreateAsync(ModelBackendSettings settings, CancellationToken cancellationToken)
     {
+        var (model, options) = (settings.Model, settings.Bind<OpenAiGatewayOptions>());
         var sockets = new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(options.ConnectTimeoutSeconds, options.TimeoutSeconds)),
@@ -112,7 +112,7 @@ internal sealed class OpenAiGatewayFactory(TimeProvider time) : IModelBackendFac
     }
 
     /// <summary>Outer: the whole-request timeout (until the answer's headers); inner: retries of transient failures (connection errors, 408, 429, 5xx).</summary>
-    private ResiliencePipeline<HttpResponseMessage> Pipeline(ModelOptions options)
+    private ResiliencePipeline<HttpResponseMessage> Pipeline(OpenAiGatewayOptions options)
     {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
             .AddTimeout(TimeSpan.FromSeconds(options.TimeoutSeconds));

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.Serving;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -37,6 +37,7 @@ public static class ModelMeterServiceCollectionExtensions
     {
         services.AddOptions<ModelMeterOptions>().Bind(configuration.GetSection(ModelMeterOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelMeterOptions>, ModelMeterOptionsValidator>());
+        services.TryAddSingleton(new ModelSections(configuration.GetSection(ModelMeterOptions.Section).GetSection("Models")));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(Metrics.DefaultRegistry);
         services.AddMetrics();
@@ -47,96 +48,20 @@ public static class ModelMeterServiceCollectionExtensions
         services.TryAddSingleton(sp => new GpuMonitor(
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Devices.Where(d => d.Value.Kind == DeviceKind.Gpu).ToDictionary(d => d.Key, d => d.Value.GpuIndex),
             sp.GetRequiredService<CollectorRegistry>()));
-        services.TryAddSingleton<ModelCatalog>();
-        services.TryAddSingleton<TenantResolver>();
-        services.TryAddSingleton<TenantRateLimiter>();
-        services.TryAddSingleton<CostEstimator>();
-        services.TryAddSingleton(sp => new BudgetTracker(
-            sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Budgets.Select(b => b.ToDefinition()),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ModelMeterMetrics>()));
-        services.TryAddSingleton<IBudgetStore>(sp =>
-            string.Equals(sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.BudgetStore.Provider, "Redis", StringComparison.OrdinalIgnoreCase)
-                ? CreateRedisBudgetStore(sp)
-                : sp.GetRequiredService<BudgetTracker>());
-        AddWebhookClient(services);
-        AddClickHouseClient(services);
-        services.TryAddSingleton<BudgetNotifier>();
-        services.TryAddSingleton<BudgetGate>();
-        services.TryAddSingleton<GenerationPipeline>();
+        services.TryAddSingleton<LedgerHost.ListeningAddress>(sp => () => ServerAddresses.Local(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()));
+
+        // Each feature adds its own services. The ledger comes first so that its host stops last, after the models and
+        // after the server has drained; budgets' services stop before it and the model loader before them.
+        services.AddModelMeterLedger();
+        services.AddModelMeterTenancy();
+        services.AddModelMeterBudgets();
+        services.AddModelCatalog();
+        services.AddOpenAiGateway();
+        services.AddGenerationPipeline();
         services.TryAddSingleton(sp => new ModelMeterScope(sp.GetRequiredService<CostMeter>(), sp.GetRequiredService<GenerationPipeline>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, OpenAiGatewayFactory>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelBackendFactory, ExternalBackendFactory>());
-
-        // The ledger host is registered first so that it stops last, after the models and after the server has drained.
-        if (!services.Any(s => s.ServiceType == typeof(LedgerHost)))
-        {
-            services.TryAddSingleton<LedgerHost.ListeningAddress>(sp => () => ServerAddresses.Local(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()));
-            services.AddSingleton<LedgerHost>();
-            services.AddHostedService(sp => sp.GetRequiredService<LedgerHost>());
-            services.AddHostedService(sp => sp.GetRequiredService<BudgetNotifier>());
-            services.AddHostedService<BudgetReconciler>();
-            services.AddHostedService<ModelLoader>();
-        }
-
         services.AddProblemDetails();
         return new ModelMeterBuilder(services);
     }
-
-    /// <summary>Budgets in Redis: connects in the background (the server starts while Redis is down), each call bounded by TimeoutMs.</summary>
-    private static RedisBudgetStore CreateRedisBudgetStore(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<ModelMeterOptions>>().Value;
-        var redis = options.BudgetStore.Redis;
-        var configuration = StackExchange.Redis.ConfigurationOptions.Parse(redis.Configuration);
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = redis.TimeoutMs;
-        configuration.SyncTimeout = redis.TimeoutMs;
-        configuration.AsyncTimeout = redis.TimeoutMs;
-        var connection = StackExchange.Redis.ConnectionMultiplexer.Connect(configuration);
-        return new RedisBudgetStore(
-            connection, [.. options.Budgets.Select(b => b.ToDefinition())], redis, options.BudgetStore.OnUnavailable,
-            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ModelMeterMetrics>(), services.GetRequiredService<ILogger<RedisBudgetStore>>());
-    }
-
-    /// <summary>ClickHouse: each attempt bounded by the configured timeout, retried twice with back-off (shipments are idempotent).</summary>
-    private static void AddClickHouseClient(IServiceCollection services) =>
-        services.AddHttpClient(LedgerHost.ClickHouseClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
-            .AddResilienceHandler("clickhouse", (pipeline, context) =>
-            {
-                var clickHouse = context.ServiceProvider.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Ledger.ClickHouse;
-                pipeline.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
-                {
-                    MaxRetryAttempts = 2,
-                    Delay = TimeSpan.FromMilliseconds(200),
-                    BackoffType = Polly.DelayBackoffType.Exponential,
-                    UseJitter = true,
-                });
-                pipeline.AddTimeout(TimeSpan.FromSeconds(clickHouse.TimeoutSeconds));
-            });
-
-    /// <summary>Webhooks: no redirects followed; each attempt bounded, retried with back-off (Polly), the whole delivery bounded too.</summary>
-    private static void AddWebhookClient(IServiceCollection services) =>
-        services.AddHttpClient(BudgetNotifier.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
-            .AddResilienceHandler("webhooks", (pipeline, context) =>
-            {
-                var webhooks = context.ServiceProvider.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Webhooks;
-                pipeline.AddTimeout(TimeSpan.FromMinutes(10));
-                if (webhooks.Retries > 0)
-                {
-                    pipeline.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
-                    {
-                        MaxRetryAttempts = webhooks.Retries,
-                        Delay = TimeSpan.FromSeconds(1),
-                        BackoffType = Polly.DelayBackoffType.Exponential,
-                        UseJitter = true,
-                    });
-                }
-
-                pipeline.AddTimeout(TimeSpan.FromSeconds(webhooks.TimeoutSeconds));
-            });
 
     private static CostMeter CreateMeter(IServiceProvider services)
     {

@@ -46,7 +46,7 @@ internal sealed partial class ModelMeterOptionsValidator
             }
             else
             {
-                errors.AddRange(factory.Validate(model, m).Select(problem => $"{key}:{problem}"));
+                errors.AddRange(factory.Validate(sections.For(model, m)).Select(problem => $"{key}:{problem}"));
             }
 
             if (string.IsNullOrWhiteSpace(m.Device) == (m.Price is null))
@@ -71,16 +71,6 @@ internal sealed partial class ModelMeterOptionsValidator
             if (m.MaxConcurrency is < 1 or > 1024)
             {
                 errors.Add($"{key}:MaxConcurrency: {m.MaxConcurrency} is out of range 1..1024.");
-            }
-
-            if (m.MaxBatch is < 1 or > 256)
-            {
-                errors.Add($"{key}:MaxBatch: {m.MaxBatch} is out of range 1..256.");
-            }
-
-            if (m.MaxBatchTokens is < 1)
-            {
-                errors.Add($"{key}:MaxBatchTokens: {m.MaxBatchTokens} must be at least 1.");
             }
 
             if (m.MaxQueue is < 0 or > 100_000)

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Options;
-using ModelMeter.AspNetCore.Catalog;
+using ModelMeter.Serving;
 using ModelMeter.AspNetCore.Configuration;
 
 namespace ModelMeter.AspNetCore.Hosting.Validation;
 
 /// <summary>Checks the whole <c>ModelMeter</c> section and reports every problem at once, each with its key.</summary>
-internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBackendFactory> factories) : IValidateOptions<ModelMeterOptions>
+internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBackendFactory> factories, ModelSections sections) : IValidateOptions<ModelMeterOptions>
 {
     private const string Root = ModelMeterOptions.Section;
 

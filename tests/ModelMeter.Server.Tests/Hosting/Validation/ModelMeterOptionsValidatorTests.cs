@@ -125,9 +125,10 @@ public sealed class ModelMeterOptionsValidatorTests
         var options = configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>()!;
         var environment = new FakeEnvironment { ContentRootPath = Path.GetTempPath() };
 
-        IModelBackendFactory[] factories = [new ModelMeter.Server.Onnx.OnnxBackendFactory(environment, new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Server.Onnx.OnnxBackendFactory>.Instance)];
+        ModelMeter.Serving.IModelBackendFactory[] factories = [new ModelMeter.Onnx.Hosting.OnnxBackendFactory(environment, new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Onnx.Hosting.OnnxBackendFactory>.Instance)];
+        var sections = new ModelSections(configuration.GetSection(ModelMeterOptions.Section).GetSection("Models"));
 
-        var result = new ModelMeterOptionsValidator(factories).Validate(null, options);
+        var result = new ModelMeterOptionsValidator(factories, sections).Validate(null, options);
 
         Assert.True(result.Succeeded, result.FailureMessage);
         Assert.Equal(["demo-large", "demo-medium", "demo-small"], options.Models.Keys.Order());

@@ -1,41 +1,63 @@
-using ModelMeter.AspNetCore.Catalog;
-using ModelMeter.AspNetCore.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using ModelMeter.Onnx.Building;
 using ModelMeter.Onnx.Generation;
 using ModelMeter.Metering;
 using ModelMeter.Serving;
 
-namespace ModelMeter.Server.Onnx;
+namespace ModelMeter.Onnx.Hosting;
 
-/// <summary><c>"Backend": "Onnx"</c>: runs an Optimum export with ONNX Runtime here; writes the demo models on first use.</summary>
-internal sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
+/// <summary>
+/// <c>"Backend": "Onnx"</c>: runs an Optimum export with ONNX Runtime here, batched where the model has a key/value
+/// cache; writes the demo models on first use. Its keys are <see cref="OnnxModelOptions"/>. Registered by <c>AddOnnx()</c>.
+/// </summary>
+/// <param name="environment">Paths are relative to its content root.</param>
+/// <param name="metrics">Where the batch metrics go.</param>
+/// <param name="logger">Loading and demo-model messages.</param>
+public sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
 {
     /// <summary>The key/value cache a batched model may hold by default (<see cref="DefaultBatchTokens"/>).</summary>
     private const long CacheBudgetBytes = 1L << 30;
 
+    /// <inheritdoc />
     public string Name => "Onnx";
 
+    /// <inheritdoc />
     public int DefaultMaxConcurrency => 1;
 
-    public IEnumerable<string> Validate(string model, ModelOptions options)
+    /// <inheritdoc />
+    public IEnumerable<string> Validate(ModelBackendSettings model)
     {
+        var options = model.Bind<OnnxModelOptions>();
         if (string.IsNullOrWhiteSpace(options.Path))
         {
             yield return "Path: every ONNX model needs a directory.";
         }
-        else if (!DemoModels.IsDemo(model) && !File.Exists(Path.Combine(Resolve(options.Path), "model.onnx")))
+        else if (!DemoModels.IsDemo(model.Model) && !File.Exists(Path.Combine(Resolve(options.Path), "model.onnx")))
         {
             yield return $"Path: no model.onnx in {Resolve(options.Path)}.";
         }
 
-        if (options.Price is not null)
+        if (model.Priced)
         {
             yield return "Price: an ONNX model runs on a device here; give Device instead.";
         }
+
+        if (options.MaxBatch is < 1 or > 256)
+        {
+            yield return $"MaxBatch: {options.MaxBatch} is out of range 1..256.";
+        }
+
+        if (options.MaxBatchTokens is < 1)
+        {
+            yield return $"MaxBatchTokens: {options.MaxBatchTokens} must be at least 1.";
+        }
     }
 
-    public Task<IModelBackend?> CreateAsync(string model, ModelOptions options, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public Task<IModelBackend?> CreateAsync(ModelBackendSettings settings, CancellationToken cancellationToken)
     {
+        var (model, options) = (settings.Model, settings.Bind<OnnxModelOptions>());
         var directory = Resolve(options.Path!);
         if (DemoModels.IsDemo(model) && DemoModels.EnsureWritten(model, directory))
         {

@@ -1,0 +1,25 @@
+namespace ModelMeter.Onnx.Hosting;
+
+/// <summary>The keys of a model with <c>"Backend": "Onnx"</c>, beside those every model has.</summary>
+public sealed class OnnxModelOptions
+{
+    /// <summary>The export directory (model.onnx, vocab.json, merges.txt), relative to the content root. Demo models are written here when it is missing.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>
+    /// The most requests decoded together in one forward pass (continuous batching). Default 8 for models with a
+    /// key/value cache (models without one are not batched); 1 decodes one request at a time. The model then computes
+    /// that many requests at once unless <c>MaxConcurrency</c> says otherwise.
+    /// </summary>
+    public int MaxBatch { get; set; } = 8;
+
+    /// <summary>
+    /// Batched: the most tokens of key/value cache the requests decoded together may hold, each counting its prompt
+    /// plus its token limit; requests beyond it wait in the queue, uncharged. Default: what fits in 1 GiB of cache for
+    /// this model, and never less than one full context (a request that large runs alone).
+    /// </summary>
+    public long? MaxBatchTokens { get; set; }
+
+    /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
+    public int IntraOpThreads { get; set; }
+}
