@@ -11,7 +11,7 @@ namespace ModelMeter.AspNetCore.Budgets;
 /// ledger heal. Spend settled in the last seconds and not yet shipped is missing until the next round.
 /// </summary>
 internal sealed partial class BudgetReconciler(
-    IOptions<ModelMeterOptions> options, IBudgetStore store, LedgerHost ledger, TimeProvider time, ILogger<BudgetReconciler> logger) : BackgroundService
+    IOptions<ModelMeterOptions> options, IBudgetStore store, LedgerStorage ledger, TimeProvider time, ILogger<BudgetReconciler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -31,7 +31,7 @@ internal static class CostEndpoints
             }
         });
 
-        costs.MapGet("/summary", async (HttpContext http, LedgerHost ledger, TimeProvider time, CostMeter meter) =>
+        costs.MapGet("/summary", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
@@ -44,7 +44,7 @@ internal static class CostEndpoints
                 return problem!;
             }
 
-            await CatchUpIfRecentAsync(ledger, to, time);
+            await CatchUpIfRecentAsync(idleMinutes, to, time);
 
             var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
             return Results.Json(new
@@ -60,7 +60,7 @@ internal static class CostEndpoints
             });
         });
 
-        costs.MapGet("/timeseries", async (HttpContext http, LedgerHost ledger, TimeProvider time, CostMeter meter) =>
+        costs.MapGet("/timeseries", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter) =>
         {
             var query = http.Request.Query;
             if (!TryWindow(query, time, out var from, out var to, out var problem)
@@ -79,7 +79,7 @@ internal static class CostEndpoints
                 return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
             }
 
-            await CatchUpIfRecentAsync(ledger, to, time);
+            await CatchUpIfRecentAsync(idleMinutes, to, time);
             var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
             return Results.Json(new
             {
@@ -91,9 +91,9 @@ internal static class CostEndpoints
 
         costs.MapDashboardData();
 
-        costs.MapGet("/forecast", async (HttpContext http, LedgerHost ledger, TimeProvider time) =>
+        costs.MapGet("/forecast", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time) =>
         {
-            await ledger.CatchUpIdleAsync();
+            await idleMinutes.CatchUpAsync();
             var forecast = await CostForecast.ComputeAsync(ledger.Reports, time.GetUtcNow(), http.RequestAborted);
             return Results.Json(new
             {
@@ -145,8 +145,8 @@ internal static class CostEndpoints
     }
 
     /// <summary>A window reaching into the current minute needs the idle time not yet written.</summary>
-    internal static Task CatchUpIfRecentAsync(LedgerHost ledger, DateTimeOffset to, TimeProvider time) =>
-        to > time.GetUtcNow().AddMinutes(-1) ? ledger.CatchUpIdleAsync() : Task.CompletedTask;
+    internal static Task CatchUpIfRecentAsync(IdleMinutes idle, DateTimeOffset to, TimeProvider time) =>
+        to > time.GetUtcNow().AddMinutes(-1) ? idle.CatchUpAsync() : Task.CompletedTask;
 
     /// <summary>The earliest and latest times a report may name; outside them arithmetic on times would overflow.</summary>
     private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -17,14 +17,14 @@ internal static class DashboardDataEndpoints
 {
     public static void MapDashboardData(this RouteGroupBuilder costs)
     {
-        costs.MapGet("/stats", async (HttpContext http, LedgerHost ledger, TimeProvider time, IOptions<ModelMeterOptions> options) =>
+        costs.MapGet("/stats", async (HttpContext http, LedgerStorage ledger, IdleMinutes idle, TimeProvider time, IOptions<ModelMeterOptions> options) =>
         {
             if (!CostEndpoints.TryWindow(http.Request.Query, time, out var from, out var to, out var problem))
             {
                 return problem!;
             }
 
-            await CostEndpoints.CatchUpIfRecentAsync(ledger, to, time);
+            await CostEndpoints.CatchUpIfRecentAsync(idle, to, time);
             var stats = await ledger.Reports.StatsAsync(from, to, http.RequestAborted);
             // Each model's loaded cost: its requests plus its share of its devices' idle time, by cost.
             var loaded = (await ledger.Reports.SummarizeAsync(from, to, CostGrouping.Model, IdleSharing.Proportional, cancellationToken: http.RequestAborted))

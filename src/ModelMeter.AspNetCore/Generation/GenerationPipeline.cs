@@ -20,7 +20,7 @@ namespace ModelMeter.AspNetCore.Generation;
 /// </summary>
 internal sealed partial class GenerationPipeline(
     CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, TenantResolver tenants, TenantRateLimiter rateLimits,
-    LedgerHost ledger, BudgetGate budgets, ILogger<GenerationPipeline> logger)
+    ILedgerRecorder ledger, BudgetGate budgets, ILogger<GenerationPipeline> logger)
 {
     private LimitsOptions Limits => options.Value.Limits;
 
@@ -144,7 +144,7 @@ internal sealed partial class GenerationPipeline(
             return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
         }
 
-        if (!ledger.Writer.TryAdmit(out var probe))
+        if (!ledger.TryAdmit(out var probe))
         {
             // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
             try
@@ -160,7 +160,7 @@ internal sealed partial class GenerationPipeline(
                 "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure }));
         }
 
-        return (new RequestLifecycle(requestId, tenant, meter.Begin(model, endpoint), lease, admission, probe, budgets, ledger.Writer), null);
+        return (new RequestLifecycle(requestId, tenant, meter.Begin(model, endpoint), lease, admission, probe, budgets, ledger), null);
     }
 
     /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>

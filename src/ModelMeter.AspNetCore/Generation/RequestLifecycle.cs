@@ -19,13 +19,13 @@ internal sealed class RequestLifecycle : IAsyncDisposable
     private readonly BudgetAdmission _budget;
     private readonly IDisposable? _ledgerProbe;
     private readonly BudgetGate _budgets;
-    private readonly LedgerWriter _ledger;
+    private readonly ILedgerRecorder _ledger;
     private ModelGate.Slot? _slot;
     private bool _provisionalWritten;
     private int _ended;
 
     public RequestLifecycle(
-        string requestId, string tenant, MeteredRequest metered, IDisposable rateLease, BudgetAdmission budget, IDisposable? ledgerProbe, BudgetGate budgets, LedgerWriter ledger)
+        string requestId, string tenant, MeteredRequest metered, IDisposable rateLease, BudgetAdmission budget, IDisposable? ledgerProbe, BudgetGate budgets, ILedgerRecorder ledger)
     {
         RequestId = requestId;
         Tenant = tenant;

@@ -11,9 +11,9 @@ internal static class InfoEndpoints
     {
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
 
-        app.MapGet("/readyz", (ModelCatalog catalog, LedgerHost ledger) =>
+        app.MapGet("/readyz", (ModelCatalog catalog, ILedgerRecorder ledger) =>
             !catalog.IsReady ? NotReady("Models are still loading (or one failed to load: see the log).")
-            : ledger.Writer.Durability == LedgerDurability.Strict && !ledger.Writer.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
+            : ledger.Durability == LedgerDurability.Strict && !ledger.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
             : Results.Text("ready"));
     }
 

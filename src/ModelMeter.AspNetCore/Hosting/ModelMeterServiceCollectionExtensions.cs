@@ -48,7 +48,7 @@ public static class ModelMeterServiceCollectionExtensions
         services.TryAddSingleton(sp => new GpuMonitor(
             sp.GetRequiredService<IOptions<ModelMeterOptions>>().Value.Devices.Where(d => d.Value.Kind == DeviceKind.Gpu).ToDictionary(d => d.Key, d => d.Value.GpuIndex),
             sp.GetRequiredService<CollectorRegistry>()));
-        services.TryAddSingleton<LedgerHost.ListeningAddress>(sp => () => ServerAddresses.Local(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()));
+        services.TryAddSingleton<ListeningAddress>(sp => () => ServerAddresses.Local(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()));
 
         // Each feature adds its own services. The ledger comes first so that its host stops last, after the models and
         // after the server has drained; budgets' services stop before it and the model loader before them.

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
 using ModelMeter.Metering;
@@ -8,21 +10,79 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// Sends the rows this replica committed to its SQLite file on to the fleet ledger in ClickHouse, oldest first, and
 /// removes them from the outbox only once ClickHouse took them. A failed shipment is counted, logged and tried again
 /// (with back-off) until it succeeds; a shipment repeated after a timeout is harmless (the fleet ledger is idempotent).
+/// Runs in fleet mode only. Its last shipment waits until every hosted service has stopped (the ledger drained).
 /// </summary>
 internal sealed partial class LedgerShipper(
-    SqliteLedger local, ClickHouseLedger fleet, Func<string> node, int batchSize, TimeSpan interval, ModelMeterMetrics metrics, TimeProvider time, ILogger logger)
+    LedgerStorage ledger, IOptions<ModelMeterOptions> options, ListeningAddress listening, ModelMeterMetrics metrics, TimeProvider time, ILogger<LedgerShipper> logger)
+    : IHostedLifecycleService, IDisposable
 {
-    /// <summary>After failures the wait doubles, up to 50 intervals and never more than 30 s.</summary>
-    private readonly TimeSpan _maxBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, interval.Ticks * 50));
+    /// <summary>How long the last shipment may take when the host stops; the outbox keeps the rest for the next start.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _stopping = new();
+    private SqliteLedger _local = null!;
+    private ClickHouseLedger _fleet = null!;
+    private int _batchSize;
+    private TimeSpan _interval;
+    private TimeSpan _maxBackoff;
     private Task? _loop;
     private bool _initialized;
     private string? _spool;
+    private string? _nodeName;
+    private int _stopped;
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (ledger.Fleet is not { } clickHouse)
+        {
+            return;
+        }
+
+        var o = options.Value.Ledger.ClickHouse;
+        (_local, _fleet, _batchSize, _interval) = (ledger.Store, clickHouse, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs));
+        _maxBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, _interval.Ticks * 50)); // the wait doubles after failures, up to this
+        await TryInitializeAsync(TimeSpan.FromSeconds(5));
+        _loop = Task.Run(() => RunAsync(_stopping.Token));
+        LogShipping(o.Url, o.Database);
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>After every hosted service stopped (the last rows committed): stops the loop and ships what is left.</summary>
+    public Task StoppedAsync(CancellationToken cancellationToken) =>
+        _loop is null || Interlocked.Exchange(ref _stopped, 1) != 0 ? Task.CompletedTask : StopAsync(StopGrace);
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>
+    /// This replica in the fleet ledger: <c>ModelMeter:Node</c>, else the host name and the port it listens on (known once
+    /// the server has started, before the first shipment), so that two replicas on one host stay apart.
+    /// </summary>
+    private string NodeName()
+    {
+        if (_nodeName is { } known)
+        {
+            return known;
+        }
+
+        if (options.Value.Node is { } configured)
+        {
+            return _nodeName = configured;
+        }
+
+        return listening() is { } uri
+            ? _nodeName = $"{Environment.MachineName}:{uri.Port}"
+            : Environment.MachineName; // not listening (yet): not remembered, the next shipment asks again
+    }
 
     /// <summary>Stops the loop, then ships what is left for at most <paramref name="grace"/> (the outbox keeps the rest for the next start).</summary>
-    public async Task StopAsync(TimeSpan grace)
+    private async Task StopAsync(TimeSpan grace)
     {
         await _stopping.CancelAsync();
         if (_loop is not null)
@@ -70,7 +130,7 @@ internal sealed partial class LedgerShipper(
             }
 
             UpdateLag();
-            var wait = failures == 0 ? interval : TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, interval.Ticks << Math.Min(failures, 10)));
+            var wait = failures == 0 ? _interval : TimeSpan.FromTicks(Math.Min(_maxBackoff.Ticks, _interval.Ticks << Math.Min(failures, 10)));
             try
             {
                 // Yield: the shipment must not run on the timer's callback (a fake clock in tests would stop while it ships).
@@ -88,29 +148,29 @@ internal sealed partial class LedgerShipper(
     {
         if (!_initialized)
         {
-            await fleet.InitializeAsync(cancellationToken);
+            await _fleet.InitializeAsync(cancellationToken);
             _initialized = true;
         }
 
-        var batch = local.ReadOutbox(batchSize);
+        var batch = _local.ReadOutbox(_batchSize);
         if (batch.IsEmpty)
         {
             return false;
         }
 
-        _spool ??= local.SpoolId;
-        await fleet.ShipAsync(node(), _spool, batch.FirstSeq, batch.LastSeq, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
-        local.AcknowledgeOutbox(batch.LastSeq);
+        _spool ??= _local.SpoolId;
+        await _fleet.ShipAsync(NodeName(), _spool, batch.FirstSeq, batch.LastSeq, batch.Requests, [.. batch.Idle.Select(i => (i.Row, i.Seq))], cancellationToken);
+        _local.AcknowledgeOutbox(batch.LastSeq);
         metrics.LedgerRowsShipped.WithLabels("request").Inc(batch.Requests.Count);
         metrics.LedgerRowsShipped.WithLabels("idle").Inc(batch.Idle.Count);
-        return batch.Entries >= batchSize;
+        return batch.Entries >= _batchSize;
     }
 
     private void UpdateLag()
     {
         try
         {
-            var oldest = local.OldestUnshipped();
+            var oldest = _local.OldestUnshipped();
             metrics.LedgerShipLag.Set(oldest is { } at ? Math.Max(0, (time.GetUtcNow() - at).TotalSeconds) : 0);
         }
         catch (Exception e)
@@ -120,12 +180,12 @@ internal sealed partial class LedgerShipper(
     }
 
     /// <summary>Tries the schema once at start, so reports work at once when ClickHouse is up; the loop tries again when it is not.</summary>
-    public async Task TryInitializeAsync(TimeSpan timeout)
+    private async Task TryInitializeAsync(TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await fleet.InitializeAsync(deadline.Token);
+            await _fleet.InitializeAsync(deadline.Token);
             _initialized = true;
         }
         catch (Exception e)
@@ -133,6 +193,9 @@ internal sealed partial class LedgerShipper(
             LogInitializeFailed(e);
         }
     }
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Shipping ledger rows to ClickHouse at {Url}, database {Database}")]
+    private partial void LogShipping(string url, string database);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Could not ship ledger rows to ClickHouse (failure {Failures} in a row); they stay in the local outbox and are tried again")]
     private partial void LogShipFailed(Exception exception, int failures);

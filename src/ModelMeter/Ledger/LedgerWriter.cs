@@ -8,7 +8,7 @@ namespace ModelMeter.Ledger;
 /// batch (group commit). <see cref="LedgerDurability.Relaxed"/>: callers do not wait; the loop commits
 /// every flush interval and keeps rows it could not write for the next try.
 /// </summary>
-public sealed class LedgerWriter : IAsyncDisposable
+public sealed class LedgerWriter : ILedgerRecorder, IAsyncDisposable
 {
     private const int MaxBatch = 4096;
     private const int MaxRetained = 1_000_000;

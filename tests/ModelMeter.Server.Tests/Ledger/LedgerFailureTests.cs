@@ -207,7 +207,7 @@ public sealed class LedgerFailureTests
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 
-            var writer = server.Services.GetRequiredService<ModelMeter.AspNetCore.Ledger.LedgerHost>().Writer;
+            var writer = server.Services.GetRequiredService<ModelMeter.Ledger.ILedgerRecorder>();
             await Eventually.TrueAsync(() => !writer.IsHealthy, "a write attempt to fail on the lock", 60);
         }
 
