@@ -27,7 +27,7 @@ public class LedgerIngestBenchmarks
     {
         using var ledger = new SqliteLedger(Path.Combine(_directory, $"{Guid.NewGuid():N}.db"), fullSync: Durability == LedgerDurability.Strict);
         ledger.Initialize();
-        var writer = new LedgerWriter(ledger, Durability, TimeSpan.FromMilliseconds(200));
+        var writer = new LedgerWriter(ledger, new(Durability, TimeSpan.FromMilliseconds(200)));
         writer.Start();
         var start = DateTimeOffset.UtcNow;
         await Task.WhenAll(Enumerable.Range(0, Producers).Select(p => Task.Run(async () =>

@@ -16,12 +16,12 @@ public sealed class ModelMeterScope
     public const string DefaultEndpoint = "custom";
 
     private readonly CostMeter _meter;
-    private readonly GenerationPipeline _pipeline;
+    private readonly RequestAdmission _admission;
 
-    internal ModelMeterScope(CostMeter meter, GenerationPipeline pipeline)
+    internal ModelMeterScope(CostMeter meter, RequestAdmission admission)
     {
         _meter = meter;
-        _pipeline = pipeline;
+        _admission = admission;
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public sealed class ModelMeterScope
         var requestId = GenerationPipeline.NewRequestId();
         var headers = http.Request.Headers;
         var userHeader = headers["X-User"].ToString();
-        var (tenant, unknown) = _pipeline.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), userHeader));
+        var (tenant, unknown) = _admission.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), userHeader));
         if (tenant is null)
         {
             throw new ModelMeterRefusedException(unknown!);
@@ -59,7 +59,7 @@ public sealed class ModelMeterScope
             throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField, problem, field));
         }
 
-        var (admitted, refused) = await _pipeline.AdmitAsync(requestId, model, endpoint, tenant, 0, Math.Max(0, maxOutputTokens));
+        var (admitted, refused) = await _admission.AdmitAsync(requestId, model, endpoint, tenant, 0, Math.Max(0, maxOutputTokens));
         if (refused is not null)
         {
             throw new ModelMeterRefusedException(refused);

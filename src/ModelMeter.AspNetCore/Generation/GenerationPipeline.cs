@@ -1,12 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ModelMeter.AspNetCore.Budgets;
 using ModelMeter.AspNetCore.Catalog;
 using ModelMeter.AspNetCore.Configuration;
-using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.Tenancy;
-using ModelMeter.Budgets;
-using ModelMeter.Ledger;
 using ModelMeter.Metering;
 using ModelMeter.Serving;
 
@@ -19,8 +15,7 @@ namespace ModelMeter.AspNetCore.Generation;
 /// refusal once, and returns an outcome with no HTTP in it.
 /// </summary>
 internal sealed partial class GenerationPipeline(
-    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, TenantResolver tenants, TenantRateLimiter rateLimits,
-    ILedgerRecorder ledger, BudgetGate budgets, ILogger<GenerationPipeline> logger)
+    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, RequestAdmission admission, ILogger<GenerationPipeline> logger)
 {
     private LimitsOptions Limits => options.Value.Limits;
 
@@ -28,7 +23,7 @@ internal sealed partial class GenerationPipeline(
     public async Task<GenerationOutcome> RunAsync(GenerationCall call, IGenerationObserver? observer, CancellationToken aborted)
     {
         var requestId = NewRequestId();
-        var (tenant, unknown) = Identify(call.Model, call.Caller);
+        var (tenant, unknown) = admission.Identify(call.Model, call.Caller);
         if (tenant is null)
         {
             return new GenerationOutcome(requestId, call.Model, unknown!);
@@ -71,7 +66,7 @@ internal sealed partial class GenerationPipeline(
         }
 
         var inputTokens = promptTokens ?? EstimateTokens(promptText); // counted where the backend can, else estimated
-        var (admitted, refused) = await AdmitAsync(requestId, call.Model, call.Endpoint, tenant, inputTokens, maxTokens);
+        var (admitted, refused) = await admission.AdmitAsync(requestId, call.Model, call.Endpoint, tenant, inputTokens, maxTokens);
         if (refused is not null)
         {
             return new GenerationOutcome(requestId, call.Model, refused);
@@ -87,80 +82,6 @@ internal sealed partial class GenerationPipeline(
         await using var lifecycle = admitted!;
         lifecycle.Metered.User = user;
         return await RunMeteredAsync(new Run(call, served, request, inputTokens, promptTokens is null), lifecycle, observer, aborted);
-    }
-
-    /// <summary>Who pays (from the credentials) and whether the model is configured; unknown callers and models are not counted (no series).</summary>
-    internal (string? Tenant, GenerationError? Error) Identify(string model, Caller caller)
-    {
-        var payer = tenants.Resolve(caller.Authorization, caller.Tenant);
-        if (payer.Tenant is not { } tenant)
-        {
-            var kind = payer.Unauthorized ? GenerationErrorKind.Unauthorized : GenerationErrorKind.InvalidField;
-            return (null, new GenerationError(kind, payer.Problem!, payer.Unauthorized ? null : "X-Tenant"));
-        }
-
-        if (!meter.IsKnown(model))
-        {
-            return (null, new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is served here; GET /v1/models lists them.", "model"));
-        }
-
-        return (tenant, null);
-    }
-
-    /// <summary>
-    /// Admission, in one order for every entry point: the tenant's rate limit, the budgets (reserving the most the request
-    /// can cost), then the ledger (in Strict, refused while it cannot write, one probe at a time). What each step took is
-    /// given back if a later one refuses; the request's lifecycle holds it all (and its meter) until it ends.
-    /// </summary>
-    internal async Task<(RequestLifecycle? Admitted, GenerationError? Refused)> AdmitAsync(string requestId, string model, string endpoint, string tenant, int inputTokens, int maxTokens)
-    {
-        var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
-        if (lease is null)
-        {
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
-            {
-                RetryAfter = retryAfter,
-            }));
-        }
-
-        BudgetAdmission admission;
-        try
-        {
-            admission = await budgets.AdmitAsync(requestId, model, tenant, inputTokens, maxTokens);
-        }
-        catch
-        {
-            lease.Dispose();
-            throw;
-        }
-
-        if (admission.RefusedBy is { } budget)
-        {
-            lease.Dispose();
-            var seconds = Math.Ceiling(Math.Max(1, admission.RetryAfter.TotalSeconds));
-            var why = admission.HeldByRequestsInFlight
-                ? $"Budget '{budget}' is held by requests in flight; retry after {seconds} s."
-                : $"Budget '{budget}' is spent for this period; it resets in {seconds} s.";
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
-        }
-
-        if (!ledger.TryAdmit(out var probe))
-        {
-            // Strict: never serve a request that cannot be billed. Refused before it takes a model slot; one probe at a time tries the ledger.
-            try
-            {
-                await budgets.SettleAsync(admission, model, tenant, 0, 0);
-            }
-            finally
-            {
-                lease.Dispose();
-            }
-
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.LedgerUnavailable,
-                "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure }));
-        }
-
-        return (new RequestLifecycle(requestId, tenant, meter.Begin(model, endpoint), lease, admission, probe, budgets, ledger), null);
     }
 
     /// <summary>More characters than any real token has: the prompt cap is the context window times this.</summary>

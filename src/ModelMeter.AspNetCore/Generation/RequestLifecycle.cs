@@ -15,24 +15,19 @@ namespace ModelMeter.AspNetCore.Generation;
 /// </summary>
 internal sealed class RequestLifecycle : IAsyncDisposable
 {
-    private readonly IDisposable _rateLease;
-    private readonly BudgetAdmission _budget;
-    private readonly IDisposable? _ledgerProbe;
+    private readonly Holdings _held;
     private readonly BudgetGate _budgets;
     private readonly ILedgerRecorder _ledger;
     private ModelGate.Slot? _slot;
     private bool _provisionalWritten;
     private int _ended;
 
-    public RequestLifecycle(
-        string requestId, string tenant, MeteredRequest metered, IDisposable rateLease, BudgetAdmission budget, IDisposable? ledgerProbe, BudgetGate budgets, ILedgerRecorder ledger)
+    public RequestLifecycle(string requestId, string tenant, MeteredRequest metered, Holdings held, BudgetGate budgets, ILedgerRecorder ledger)
     {
         RequestId = requestId;
         Tenant = tenant;
         Metered = metered;
-        _rateLease = rateLease;
-        _budget = budget;
-        _ledgerProbe = ledgerProbe;
+        _held = held;
         _budgets = budgets;
         _ledger = ledger;
         metered.Tenant = tenant;
@@ -46,7 +41,7 @@ internal sealed class RequestLifecycle : IAsyncDisposable
     public MeteredRequest Metered { get; }
 
     /// <summary>What the budgets reserved for it, US dollars (a stream's provisional row carries it as its cost).</summary>
-    public double ReservedUsd => _budget.EstimateUsd;
+    public double ReservedUsd => _held.Budget.EstimateUsd;
 
     /// <summary>Whether it has ended (a second end is a bug in the caller).</summary>
     public bool Ended => Volatile.Read(ref _ended) != 0;
@@ -149,15 +144,18 @@ internal sealed class RequestLifecycle : IAsyncDisposable
         try
         {
             // Always settled: a reservation left behind would eat the budget for the rest of its period.
-            await _budgets.SettleAsync(_budget, Metered.Model, Tenant, costUsd, Metered.OutputTokens);
+            await _budgets.SettleAsync(_held.Budget, Metered.Model, Tenant, costUsd, Metered.OutputTokens);
         }
         finally
         {
             _slot?.Dispose();
-            _ledgerProbe?.Dispose();
-            _rateLease.Dispose();
+            _held.LedgerProbe?.Dispose();
+            _held.RateLease.Dispose();
         }
     }
+
+    /// <summary>What admission took for a request: the tenant's rate-limit lease, the budget reservation, the ledger probe (while the ledger fails).</summary>
+    public sealed record Holdings(IDisposable RateLease, BudgetAdmission Budget, IDisposable? LedgerProbe);
 
     /// <summary>How a request ended: its charge, and the ledger failure that kept a served answer from being billed (null when billed).</summary>
     public sealed record Settlement(RequestCharge Charge, LedgerUnavailableException? Unbilled);

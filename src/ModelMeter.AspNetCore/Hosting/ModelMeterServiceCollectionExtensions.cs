@@ -58,7 +58,7 @@ public static class ModelMeterServiceCollectionExtensions
         services.AddModelCatalog();
         services.AddOpenAiGateway();
         services.AddGenerationPipeline();
-        services.TryAddSingleton(sp => new ModelMeterScope(sp.GetRequiredService<CostMeter>(), sp.GetRequiredService<GenerationPipeline>()));
+        services.TryAddSingleton(sp => new ModelMeterScope(sp.GetRequiredService<CostMeter>(), sp.GetRequiredService<RequestAdmission>()));
         services.AddProblemDetails();
         return new ModelMeterBuilder(services);
     }

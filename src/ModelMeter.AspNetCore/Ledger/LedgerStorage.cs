@@ -55,13 +55,14 @@ internal sealed partial class LedgerStorage(
         store.Initialize();
         _store = store;
         _writer = new LedgerWriter(
-            store, o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, e => LogWriteFailed(e, path),
+            store,
+            new LedgerWriterOptions(o.Durability, TimeSpan.FromMilliseconds(o.FlushIntervalMs), o.QueueCapacity, TimeSpan.FromMilliseconds(o.CommitTimeoutMs)),
+            e => LogWriteFailed(e, path),
             (kind, count, why) =>
             {
                 metrics.LedgerRowsDropped.WithLabels(kind).Inc(count);
                 LogRowsDropped(count, kind, why, path);
             },
-            TimeSpan.FromMilliseconds(o.CommitTimeoutMs),
             time);
         _writer.Start();
         if (o.UsesClickHouse)

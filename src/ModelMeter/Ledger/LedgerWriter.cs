@@ -29,25 +29,21 @@ public sealed class LedgerWriter : ILedgerRecorder, IAsyncDisposable
     private int _probing;
 
     /// <param name="store">Where rows go; initialized already.</param>
-    /// <param name="durability">Whether callers wait for their commit.</param>
-    /// <param name="flushInterval">How often <see cref="LedgerDurability.Relaxed"/> commits, and how soon a failed write is retried.</param>
-    /// <param name="capacity">Rows the queue holds before callers wait.</param>
+    /// <param name="options">Durability, flush interval, queue capacity and commit timeout.</param>
     /// <param name="onError">Told about every failed write (for logging).</param>
     /// <param name="onDropped">Told about rows given up (kind <c>request</c> or <c>idle</c>, count, why): for counting and logging; none go silently.</param>
-    /// <param name="commitTimeout">How long a <see cref="LedgerDurability.Strict"/> caller waits for its commit before it is told the ledger is unavailable. Default 10 s.</param>
     /// <param name="time">The clock of the flush interval, the commit timeout and the probe's wait; the system's when null.</param>
     public LedgerWriter(
-        ILedgerStore store, LedgerDurability durability, TimeSpan flushInterval, int capacity = 65_536, Action<Exception>? onError = null,
-        Action<string, int, string>? onDropped = null, TimeSpan? commitTimeout = null, TimeProvider? time = null)
+        ILedgerStore store, LedgerWriterOptions options, Action<Exception>? onError = null, Action<string, int, string>? onDropped = null, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
         _store = store;
-        _durability = durability;
-        _flushInterval = flushInterval;
+        _durability = options.Durability;
+        _flushInterval = options.FlushInterval;
         _onError = onError;
         _onDropped = onDropped;
-        _commitTimeout = commitTimeout ?? TimeSpan.FromSeconds(10);
-        _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _commitTimeout = options.CommitTimeout ?? TimeSpan.FromSeconds(10);
+        _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>The status a request row is written with when its Strict caller stopped waiting for its commit (and refused the request).</summary>

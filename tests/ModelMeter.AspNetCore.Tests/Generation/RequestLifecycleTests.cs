@@ -15,7 +15,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private GenerationPipeline Pipeline => _host.Services.GetRequiredService<GenerationPipeline>();
+    private RequestAdmission Admission => _host.Services.GetRequiredService<RequestAdmission>();
 
     [Fact]
     public async Task EndAsync_Once_OneOkRowAndTheTenantsSlotBack_ASecondEndThrows()
@@ -94,7 +94,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
 
     private async Task<RequestLifecycle> AdmitAsync()
     {
-        var (admitted, refused) = await Pipeline.AdmitAsync(GenerationPipeline.NewRequestId(), "ext", "custom", "acme", inputTokens: 3, maxTokens: 5);
+        var (admitted, refused) = await Admission.AdmitAsync(GenerationPipeline.NewRequestId(), "ext", "custom", "acme", inputTokens: 3, maxTokens: 5);
         Assert.Null(refused);
         return admitted!;
     }

@@ -11,7 +11,7 @@ public sealed class LedgerWriterTests
     public async Task RecordAsync_Strict_RowIsCommittedWhenItReturns()
     {
         var store = new CountingStore();
-        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10));
+        await using var writer = new LedgerWriter(store, new(LedgerDurability.Strict, TimeSpan.FromSeconds(10)));
         writer.Start();
 
         await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask()));
@@ -24,7 +24,7 @@ public sealed class LedgerWriterTests
     public async Task RecordAsync_StrictStoreFails_ThrowsAndMarksUnhealthyUntilAWriteSucceeds()
     {
         var store = new CountingStore { Failing = true };
-        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromMilliseconds(10));
+        await using var writer = new LedgerWriter(store, new(LedgerDurability.Strict, TimeSpan.FromMilliseconds(10)));
         writer.Start();
 
         await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
@@ -39,7 +39,7 @@ public sealed class LedgerWriterTests
     public async Task RecordAsync_StrictCommitHangs_ThrowsAfterTheCommitTimeout_AndTheRowIsWrittenAsFailed()
     {
         var store = new CountingStore { Blocked = new ManualResetEventSlim(false) };
-        var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10), commitTimeout: TimeSpan.FromMilliseconds(200));
+        var writer = new LedgerWriter(store, new(LedgerDurability.Strict, TimeSpan.FromSeconds(10), CommitTimeout: TimeSpan.FromMilliseconds(200)));
         writer.Start();
         await writer.RecordDeferredAsync(SqliteLedgerTests.Row("earlier", T0, 1)); // its commit hangs; "a" waits behind it
         await Eventually(() => store.Entered > 0);
@@ -58,7 +58,7 @@ public sealed class LedgerWriterTests
     public async Task RecordAsync_StrictProvisionalRowTimesOut_IsNotWrittenAtAll()
     {
         var store = new CountingStore { Blocked = new ManualResetEventSlim(false) };
-        var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromSeconds(10), commitTimeout: TimeSpan.FromMilliseconds(200));
+        var writer = new LedgerWriter(store, new(LedgerDurability.Strict, TimeSpan.FromSeconds(10), CommitTimeout: TimeSpan.FromMilliseconds(200)));
         writer.Start();
         await writer.RecordDeferredAsync(SqliteLedgerTests.Row("earlier", T0, 1));
         await Eventually(() => store.Entered > 0);
@@ -86,21 +86,18 @@ public sealed class LedgerWriterTests
     public async Task TryAdmit_StrictStoreFailing_OneProbeAtATimeAndNoneBeforeTheRetryInterval()
     {
         var store = new CountingStore { Failing = true };
-        await using var writer = new LedgerWriter(store, LedgerDurability.Strict, TimeSpan.FromMilliseconds(10));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        await using var writer = new LedgerWriter(store, new(LedgerDurability.Strict, TimeSpan.FromMilliseconds(10)), time: time);
         writer.Start();
         Assert.True(writer.TryAdmit(out var none));
         Assert.Null(none);
         await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.RecordAsync(SqliteLedgerTests.Row("a", T0, 1)).AsTask());
 
         Assert.False(writer.TryAdmit(out _)); // right after the failure: nobody, however often idle rows retry
-
-        var deadline = DateTime.UtcNow + LedgerWriter.RetryAfterFailure + TimeSpan.FromSeconds(10);
-        IDisposable? probe;
-        while (!writer.TryAdmit(out probe))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no probe was let through");
-            await Task.Delay(50);
-        }
+        time.Advance(LedgerWriter.RetryAfterFailure - TimeSpan.FromMilliseconds(1));
+        Assert.False(writer.TryAdmit(out _)); // not a moment before the interval
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(writer.TryAdmit(out var probe));
 
         Assert.NotNull(probe);
         Assert.False(writer.TryAdmit(out _)); // one at a time
@@ -117,7 +114,7 @@ public sealed class LedgerWriterTests
     {
         var store = new CountingStore { Failing = true };
         var dropped = new List<(string Kind, int Count)>();
-        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(10), onDropped: (kind, count, _) => dropped.Add((kind, count)));
+        var writer = new LedgerWriter(store, new(LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(10)), onDropped: (kind, count, _) => dropped.Add((kind, count)));
         writer.Start();
         for (var i = 0; i < 5; i++)
         {
@@ -135,7 +132,7 @@ public sealed class LedgerWriterTests
     public async Task RecordAsync_RelaxedStoreFailsThenRecovers_KeepsRowsAndWritesThemLater()
     {
         var store = new CountingStore { Failing = true };
-        var writer = new LedgerWriter(store, LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(20));
+        var writer = new LedgerWriter(store, new(LedgerDurability.Relaxed, TimeSpan.FromMilliseconds(20)));
         writer.Start();
 
         for (var i = 0; i < 50; i++)
@@ -164,7 +161,7 @@ public sealed class LedgerWriterTests
         var directory = Directory.CreateTempSubdirectory("modelmeter-writer-").FullName;
         using var ledger = new SqliteLedger(Path.Combine(directory, "ledger.db"), fullSync: false);
         ledger.Initialize();
-        var writer = new LedgerWriter(ledger, LedgerDurability.Relaxed, TimeSpan.FromHours(1));
+        var writer = new LedgerWriter(ledger, new(LedgerDurability.Relaxed, TimeSpan.FromHours(1)));
         writer.Start();
         for (var i = 0; i < 1000; i++)
         {
