@@ -11,6 +11,19 @@ public sealed class DeviceAllocatorTests
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Start_AtTheInstantANewRateBegins_TakesTheNewRate()
+    {
+        var time = new FakeTimeProvider(T0);
+        var device = new DeviceAllocator("gpu0", new RateCard([new RatePeriod(T0, 3600), new RatePeriod(T0.AddHours(1), 7200)]), time);
+        time.Advance(TimeSpan.FromHours(1));
+
+        var ticket = device.Start();
+
+        Assert.Equal((7200.0, 1), (ticket.HourlyUsd, ticket.RateVersion));
+        Assert.Equal(1, device.Snapshot().RateVersion);
+    }
+
+    [Fact]
     public void Clock_SteppingBackwards_ChargesNothingTwiceAndNothingNegative()
     {
         var time = new SteppingClock(T0);

@@ -119,6 +119,146 @@ public sealed class BudgetTrackerTests
         Assert.Equal(new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero), end);
     }
 
+    [Fact]
+    public void Admit_SpentExactlyTheLimit_IsSpentNotHeld_AndAnAlertOnlyBudgetNeverRefuses()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var alertOnly = Budget(limitUsd: 10, enforce: false) with { Name = "alert" };
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true), alertOnly], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        tracker.Settle(tracker.Admit("m", "t", estimateUsd: 0), 10);
+
+        var refused = tracker.Admit("m", "t", estimateUsd: 1);
+        var onlyAlerting = new BudgetTracker([alertOnly], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        onlyAlerting.Settle(onlyAlerting.Admit("m", "t", 0), 25);
+
+        Assert.Equal(("b", false, TimeSpan.FromHours(12)), (refused.RefusedBy, refused.HeldByRequestsInFlight, refused.RetryAfter));
+        Assert.Null(onlyAlerting.Admit("m", "t", estimateUsd: 1).RefusedBy);
+    }
+
+    [Fact]
+    public void Admit_ReservationIsCappedAtTheLimitLessSpentAndReserved()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        tracker.Settle(tracker.Admit("m", "t", estimateUsd: 0), 2); // 2 spent
+        var inFlight = tracker.Admit("m", "t", estimateUsd: 3); // 3 reserved
+
+        var greedy = tracker.Admit("m", "t", estimateUsd: 100);
+
+        Assert.Equal(3, inFlight.EstimateUsd);
+        Assert.Equal(5, greedy.EstimateUsd); // 10 - 2 - 3
+    }
+
+    [Fact]
+    public void Settle_ReleasesOnlyItsOwnReservation_OthersInFlightStayHeld()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 6, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        var first = tracker.Admit("m", "t", estimateUsd: 1);
+        tracker.Admit("m", "t", estimateUsd: 4); // still in flight
+
+        tracker.Settle(first, 1); // 1 spent, 4 still reserved
+        var next = tracker.Admit("m", "t", estimateUsd: 100);
+
+        Assert.Equal(1, next.EstimateUsd); // 6 - 1 - 4
+    }
+
+    [Fact]
+    public void Settle_ARefusedAdmission_CostsTheBudgetNothing()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 1, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        tracker.Settle(tracker.Admit("m", "t", 0), 1);
+        var refused = tracker.Admit("m", "t", 0.5);
+
+        var crossings = tracker.Settle(refused, 5);
+
+        Assert.NotNull(refused.RefusedBy);
+        Assert.Empty(crossings);
+        Assert.Equal(1, tracker.SpentUsd("b"));
+    }
+
+    [Fact]
+    public void Settle_ExactlyAtAThreshold_CrossesIt()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: false)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+
+        Assert.Equal([0.8], tracker.Settle(tracker.Admit("m", "t", 0), 8).Select(c => c.Threshold));
+    }
+
+    [Fact]
+    public void Settle_FirstAfterMidnight_CountsInTheNewPeriodAndKeepsNoOldReservation()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 23, 59, 0, TimeSpan.Zero));
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: true)], time, new ModelMeterMetrics(Metrics.NewCustomRegistry()));
+        var beforeMidnight = tracker.Admit("m", "t", estimateUsd: 4);
+        time.Advance(TimeSpan.FromMinutes(2));
+
+        tracker.Settle(beforeMidnight, 3); // nothing else happened since midnight
+
+        Assert.Equal(3, tracker.SpentUsd("b")); // the cost counts when it ends: in the new day
+        Assert.Equal(7, tracker.Admit("m", "t", estimateUsd: 100).EstimateUsd); // no reservation of yesterday's is held today
+    }
+
+    [Fact]
+    public void SpentUsd_AtTheStrokeOfMidnight_IsANewPeriod_AndTheGaugesFollow()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 23, 0, 0, TimeSpan.Zero));
+        var metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry());
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: false)], time, metrics);
+        var limitAtStart = metrics.BudgetLimit.WithLabels("b").Value;
+        tracker.Settle(tracker.Admit("m", "t", 0), 5);
+        var spentGauge = metrics.BudgetSpent.WithLabels("b").Value;
+
+        time.Advance(TimeSpan.FromHours(1)); // exactly midnight UTC
+
+        Assert.Equal(0, tracker.SpentUsd("b"));
+        Assert.Equal((10.0, 5.0), (limitAtStart, spentGauge)); // the limit is exported from the start
+        Assert.Equal(0, metrics.BudgetSpent.WithLabels("b").Value);
+    }
+
+    [Fact]
+    public void Seed_SpendSoFar_ThresholdsAlreadyPassedAreNotNotifiedAgain()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        var metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry());
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: false)], time, metrics);
+        DateTimeOffset? askedFrom = null;
+
+        tracker.Seed((_, from, _) =>
+        {
+            askedFrom = from;
+            return 8.5;
+        });
+        var small = tracker.Settle(tracker.Admit("m", "t", 0), 0.1);
+        var over = tracker.Settle(tracker.Admit("m", "t", 0), 2);
+
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero), askedFrom); // the current period's start
+        Assert.Empty(small); // 0.8 was passed before the restart
+        Assert.Equal([1.0], over.Select(c => c.Threshold));
+        Assert.Equal(10.6, metrics.BudgetSpent.WithLabels("b").Value, 9);
+    }
+
+    [Fact]
+    public void Seed_AfterThePeriodTheTrackerStartedIn_SeedsTheCurrentPeriod()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 23, 0, 0, TimeSpan.Zero));
+        var metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry());
+        var tracker = new BudgetTracker([Budget(limitUsd: 10, enforce: false)], time, metrics);
+        time.Advance(TimeSpan.FromHours(2)); // the host started late
+        DateTimeOffset? askedFrom = null;
+
+        tracker.Seed((_, from, _) =>
+        {
+            askedFrom = from;
+            return 9;
+        });
+
+        Assert.Equal(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero), askedFrom);
+        Assert.Equal(9, metrics.BudgetSpent.WithLabels("b").Value);
+    }
+
     private static BudgetDefinition Budget(double limitUsd, bool enforce, TimeZoneInfo? timeZone = null) =>
         new("b", BudgetScope.Global, null, BudgetPeriod.Day, timeZone ?? TimeZoneInfo.Utc, limitUsd, [0.8, 1.0], enforce, null);
 }

@@ -55,4 +55,50 @@ public sealed class CostEstimatorTests
 
         Assert.Equal(0, estimator.EstimateUsd("m", "t", 10));
     }
+
+    [Fact]
+    public void Seed_AFreeModel_IsSeededAtZero_NotGuessedFromTenants()
+    {
+        var estimator = new CostEstimator();
+        estimator.Observe("m", "other", costUsd: 10, outputTokens: 10);
+        estimator.Seed("m", costUsd: 0, outputTokens: 100);
+
+        Assert.Equal(0, estimator.EstimateUsd("m", "newcomer", 100));
+    }
+
+    [Theory]
+    [InlineData(5.0, 0)]
+    [InlineData(-5.0, 100)]
+    [InlineData(double.PositiveInfinity, 100)]
+    public void Seed_NoTokensOrNoCost_IsIgnored(double costUsd, long outputTokens)
+    {
+        var estimator = new CostEstimator();
+        estimator.Observe("m", "other", costUsd: 10, outputTokens: 10); // 1 per token
+
+        estimator.Seed("m", costUsd, outputTokens);
+
+        Assert.Equal(100, estimator.EstimateUsd("m", "newcomer", 100)); // the tenants' figure, not a broken seed
+    }
+
+    [Fact]
+    public void Observe_ExactlyTheMinimumOutput_AndAFreeRequest_AreLearned()
+    {
+        var estimator = new CostEstimator();
+        estimator.Observe("m", "t", costUsd: 0.4, outputTokens: CostEstimator.MinOutputTokensToLearn);
+        estimator.Observe("m", "free", costUsd: 0, outputTokens: 10);
+
+        Assert.Equal(10, estimator.EstimateUsd("m", "t", 100), 9);
+        Assert.Equal(0, estimator.EstimateUsd("m", "free", 100));
+    }
+
+    [Fact]
+    public void Estimate_NewTenantBetweenTwo_TakesTheHigherOne()
+    {
+        // With an even number of tenants the median is the upper middle: a reservation errs towards holding more.
+        var estimator = new CostEstimator();
+        estimator.Observe("m", "cheap", costUsd: 1, outputTokens: 10);
+        estimator.Observe("m", "dear", costUsd: 10, outputTokens: 10);
+
+        Assert.Equal(100, estimator.EstimateUsd("m", "newcomer", 100), 9);
+    }
 }

@@ -32,4 +32,27 @@ public sealed class RateCardTests
     [Fact]
     public void Constructor_TwoRatesAtOnce_Throws() =>
         Assert.Throws<ArgumentException>(() => new RateCard([new RatePeriod(T0, 1), new RatePeriod(T0, 2)]));
+
+    [Fact]
+    public void Constructor_NoPeriods_Throws() =>
+        Assert.Contains("at least one period", Assert.Throws<ArgumentException>(() => new RateCard([])).Message);
+
+    [Fact]
+    public void Constructor_AFreeDevice_IsAllowed() =>
+        Assert.Equal(0, new RateCard([new RatePeriod(T0, 0)]).CostUsd(T0, T0.AddHours(1)));
+
+    [Fact]
+    public void Constructor_Errors_NameTheProblem()
+    {
+        Assert.Contains("finite", Assert.Throws<ArgumentOutOfRangeException>(() => new RateCard([new RatePeriod(T0, double.NaN)])).Message);
+        Assert.Contains("Two rates start at", Assert.Throws<ArgumentException>(() => new RateCard([new RatePeriod(T0, 1), new RatePeriod(T0, 2)])).Message);
+    }
+
+    [Fact]
+    public void TokenPrice_ChargesEachDirectionAtItsPricePerMillion()
+    {
+        var price = new TokenPrice(InputPerMillionUsd: 3, OutputPerMillionUsd: 15);
+
+        Assert.Equal(3e-6 * 2000 + 15e-6 * 400, price.CostUsd(2000, 400), 15);
+    }
 }
