@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using ModelMeter.Ledger;
 using ModelMeter.Metering;
 using ModelMeter.Ledger.ClickHouse;
@@ -31,83 +32,72 @@ internal static class CostEndpoints
             }
         });
 
-        costs.MapGet("/summary", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter) =>
-        {
-            var query = http.Request.Query;
-            if (!TryWindow(query, time, out var from, out var to, out var problem)
-                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
-                || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem)
-                || !TryLimit(query, out var limit, ref problem)
-                || !TryModel(query, meter, out var model, ref problem)
-                || !TryTenant(query, out var tenant, ref problem))
-            {
-                return problem!;
-            }
-
-            await CatchUpIfRecentAsync(idleMinutes, to, time);
-
-            var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
-            return Results.Json(new
-            {
-                from, to,
-                by = Name(by), idle = Name(idle), model, tenant,
-                total_usd = summary.TotalUsd,
-                rows = summary.Rows.Select(r => new
-                {
-                    key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens,
-                    cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd,
-                }),
-            });
-        });
-
-        costs.MapGet("/timeseries", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter) =>
-        {
-            var query = http.Request.Query;
-            if (!TryWindow(query, time, out var from, out var to, out var problem)
-                || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
-                || !TryLimit(query, out var limit, ref problem)
-                || !TryModel(query, meter, out var model, ref problem)
-                || !TryTenant(query, out var tenant, ref problem))
-            {
-                return problem!;
-            }
-
-            var stepText = query["step"].ToString();
-            var step = stepText.Length == 0 ? TimeSpan.FromHours(1) : ReportArguments.ParseDuration(stepText);
-            if (step is null || step < TimeSpan.FromMinutes(1) || (to - from) / step.Value > 10_000)
-            {
-                return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
-            }
-
-            await CatchUpIfRecentAsync(idleMinutes, to, time);
-            var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
-            return Results.Json(new
-            {
-                model, tenant,
-                from, to, by = Name(by), step_seconds = step.Value.TotalSeconds,
-                points = points.Select(p => new { key = p.Key, start = p.Start, cost_usd = p.CostUsd }),
-            });
-        });
-
+        costs.MapGet("/summary", SummaryAsync);
+        costs.MapGet("/timeseries", TimeseriesAsync);
         costs.MapDashboardData();
+        costs.MapGet("/forecast", ForecastAsync);
+    }
 
-        costs.MapGet("/forecast", async (HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time) =>
+    /// <summary>Cost grouped by model, endpoint, tenant, user, device, day or node over a window; idle separate, shared or left out.</summary>
+    internal static async Task<Results<JsonHttpResult<CostSummaryResponse>, ProblemHttpResult>> SummaryAsync(
+        HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter)
+    {
+        var query = http.Request.Query;
+        if (!TryWindow(query, time, out var from, out var to, out var problem)
+            || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
+            || !TryEnum(query["idle"], IdleSharing.Separate, "idle", out IdleSharing idle, ref problem)
+            || !TryLimit(query, out var limit, ref problem)
+            || !TryModel(query, meter, out var model, ref problem)
+            || !TryTenant(query, out var tenant, ref problem))
         {
-            await idleMinutes.CatchUpAsync();
-            var forecast = await CostForecast.ComputeAsync(ledger.Reports, time.GetUtcNow(), http.RequestAborted);
-            return Results.Json(new
-            {
-                month_start = forecast.MonthStart,
-                now = forecast.Now,
-                month_to_date_usd = forecast.MonthToDateUsd,
-                trailing_7d_daily_usd = forecast.TrailingDailyUsd,
-                projected_month_usd = forecast.ProjectedMonthUsd,
-            });
-        });
+            return problem!;
+        }
+
+        await CatchUpIfRecentAsync(idleMinutes, to, time);
+        var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
+        var rows = summary.Rows.Select(r => new CostSummaryLine(r.Key, r.Requests, r.InputTokens, r.OutputTokens, r.CostUsd, r.IdleUsd, r.TotalUsd)).ToArray();
+        return TypedResults.Json(new CostSummaryResponse(from, to, Name(by), Name(idle), model, tenant, summary.TotalUsd, rows), RequestBody.Json);
+    }
+
+    /// <summary>Cost per step (at least a minute, at most 10000 points) and group over a window.</summary>
+    internal static async Task<Results<JsonHttpResult<CostTimeseriesResponse>, ProblemHttpResult>> TimeseriesAsync(
+        HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter)
+    {
+        var query = http.Request.Query;
+        if (!TryWindow(query, time, out var from, out var to, out var problem)
+            || !TryEnum(query["by"], CostGrouping.Model, "by", out CostGrouping by, ref problem)
+            || !TryLimit(query, out var limit, ref problem)
+            || !TryModel(query, meter, out var model, ref problem)
+            || !TryTenant(query, out var tenant, ref problem))
+        {
+            return problem!;
+        }
+
+        var stepText = query["step"].ToString();
+        var step = stepText.Length == 0 ? TimeSpan.FromHours(1) : ReportArguments.ParseDuration(stepText);
+        if (step is null || step < TimeSpan.FromMinutes(1) || (to - from) / step.Value > 10_000)
+        {
+            return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
+        }
+
+        await CatchUpIfRecentAsync(idleMinutes, to, time);
+        var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
+        return TypedResults.Json(
+            new CostTimeseriesResponse(model, tenant, from, to, Name(by), step.Value.TotalSeconds, [.. points.Select(p => new CostTimeseriesPoint(p.Key, p.Start, p.CostUsd))]),
+            RequestBody.Json);
+    }
+
+    /// <summary>This month so far and where it is heading at the trailing seven days' pace.</summary>
+    internal static async Task<JsonHttpResult<CostForecastResponse>> ForecastAsync(HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time)
+    {
+        await idleMinutes.CatchUpAsync();
+        var forecast = await CostForecast.ComputeAsync(ledger.Reports, time.GetUtcNow(), http.RequestAborted);
+        return TypedResults.Json(
+            new CostForecastResponse(forecast.MonthStart, forecast.Now, forecast.MonthToDateUsd, forecast.TrailingDailyUsd, forecast.ProjectedMonthUsd), RequestBody.Json);
     }
 
     /// <summary><c>model</c>: one configured model's requests only (no idle time); absent for all.</summary>
-    internal static bool TryModel(IQueryCollection query, CostMeter meter, out string? model, ref IResult? problem)
+    internal static bool TryModel(IQueryCollection query, CostMeter meter, out string? model, ref ProblemHttpResult? problem)
     {
         model = query["model"].ToString();
         if (model.Length == 0)
@@ -126,7 +116,7 @@ internal static class CostEndpoints
     }
 
     /// <summary><c>tenant</c>: one tenant's requests only (no idle time), e.g. <c>demo</c> for demo traffic; absent for all.</summary>
-    internal static bool TryTenant(IQueryCollection query, out string? tenant, ref IResult? problem)
+    internal static bool TryTenant(IQueryCollection query, out string? tenant, ref ProblemHttpResult? problem)
     {
         tenant = query["tenant"].ToString();
         if (tenant.Length == 0)
@@ -153,7 +143,7 @@ internal static class CostEndpoints
     private static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary><c>limit</c>: the most groups a report shows (the rest summed as <c>(other)</c>), 1 to 10000, default 100.</summary>
-    private static bool TryLimit(IQueryCollection query, out int limit, ref IResult? problem)
+    private static bool TryLimit(IQueryCollection query, out int limit, ref ProblemHttpResult? problem)
     {
         limit = 100;
         var text = query["limit"].ToString();
@@ -167,7 +157,7 @@ internal static class CostEndpoints
     }
 
     /// <summary>[from, to): to defaults to now, from to a day before to; both between 1970 and 9000.</summary>
-    internal static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out IResult? problem)
+    internal static bool TryWindow(IQueryCollection query, TimeProvider time, out DateTimeOffset from, out DateTimeOffset to, out ProblemHttpResult? problem)
     {
         problem = null;
         from = default;
@@ -204,7 +194,7 @@ internal static class CostEndpoints
         return problem is null;
     }
 
-    private static bool TryEnum<T>(string? text, T fallback, string field, out T value, ref IResult? problem)
+    private static bool TryEnum<T>(string? text, T fallback, string field, out T value, ref ProblemHttpResult? problem)
         where T : struct, Enum
     {
         value = fallback;

@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.AspNetCore.Http;
 using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.Budgets;
 using ModelMeter.Ledger;
@@ -17,98 +19,80 @@ internal static class DashboardDataEndpoints
 {
     public static void MapDashboardData(this RouteGroupBuilder costs)
     {
-        costs.MapGet("/stats", async (HttpContext http, LedgerStorage ledger, IdleMinutes idle, TimeProvider time, IOptions<ModelMeterOptions> options) =>
+        costs.MapGet("/stats", StatsAsync);
+        costs.MapGet("/budgets", BudgetsAsync);
+        costs.MapGet("/devices", Devices);
+    }
+
+    /// <summary>Per model over a window: requests, failures, tokens, own and loaded cost, rates, latency percentiles, the reference comparison.</summary>
+    internal static async Task<Results<JsonHttpResult<CostStatsResponse>, ProblemHttpResult>> StatsAsync(
+        HttpContext http, LedgerStorage ledger, IdleMinutes idle, TimeProvider time, IOptions<ModelMeterOptions> options)
+    {
+        if (!CostEndpoints.TryWindow(http.Request.Query, time, out var from, out var to, out var problem))
         {
-            if (!CostEndpoints.TryWindow(http.Request.Query, time, out var from, out var to, out var problem))
+            return problem!;
+        }
+
+        await CostEndpoints.CatchUpIfRecentAsync(idle, to, time);
+        var stats = await ledger.Reports.StatsAsync(from, to, http.RequestAborted);
+        // Each model's loaded cost: its requests plus its share of its devices' idle time, by cost.
+        var loaded = (await ledger.Reports.SummarizeAsync(from, to, CostGrouping.Model, IdleSharing.Proportional, cancellationToken: http.RequestAborted))
+            .Rows.ToDictionary(r => r.Key, StringComparer.Ordinal);
+        var minutes = (to - from).TotalMinutes;
+        var models = stats.Models.Select(m =>
+        {
+            var idleUsd = loaded.TryGetValue(m.Model, out var row) ? row.IdleUsd : 0;
+            var totalUsd = m.CostUsd + idleUsd;
+            var price = options.Value.Models.GetValueOrDefault(m.Model) is { } o ? o.ReferencePrice ?? o.Price : null;
+            ReferenceComparison? reference = null;
+            if (price is not null)
             {
-                return problem!;
+                var referenceUsd = (m.InputTokens * price.InputPerMillion + m.OutputTokens * price.OutputPerMillion) / 1e6;
+                reference = new ReferenceComparison(price.InputPerMillion, price.OutputPerMillion, referenceUsd, PerThousand(referenceUsd, m.OutputTokens), referenceUsd - totalUsd);
             }
 
-            await CostEndpoints.CatchUpIfRecentAsync(idle, to, time);
-            var stats = await ledger.Reports.StatsAsync(from, to, http.RequestAborted);
-            // Each model's loaded cost: its requests plus its share of its devices' idle time, by cost.
-            var loaded = (await ledger.Reports.SummarizeAsync(from, to, CostGrouping.Model, IdleSharing.Proportional, cancellationToken: http.RequestAborted))
-                .Rows.ToDictionary(r => r.Key, StringComparer.Ordinal);
-            var minutes = (to - from).TotalMinutes;
-            return Results.Json(new
-            {
-                from, to, window_seconds = (to - from).TotalSeconds,
-                models = stats.Models.Select(m =>
-                {
-                    var idleUsd = loaded.TryGetValue(m.Model, out var row) ? row.IdleUsd : 0;
-                    var totalUsd = m.CostUsd + idleUsd;
-                    var reference = options.Value.Models.GetValueOrDefault(m.Model) is { } o ? o.ReferencePrice ?? o.Price : null;
-                    var referenceUsd = reference is null ? (double?)null : (m.InputTokens * reference.InputPerMillion + m.OutputTokens * reference.OutputPerMillion) / 1e6;
-                    return new
-                    {
-                        model = m.Model, requests = m.Requests, failed = m.Failed, input_tokens = m.InputTokens, output_tokens = m.OutputTokens,
-                        cost_usd = m.CostUsd, idle_usd = idleUsd, total_usd = totalUsd,
-                        cost_per_1k_output_usd = PerThousand(totalUsd, m.OutputTokens),
-                        requests_per_minute = m.Requests / minutes,
-                        latency_p50_seconds = m.LatencyP50, latency_p95_seconds = m.LatencyP95, latency_p99_seconds = m.LatencyP99,
-                        ttft_p95_seconds = m.TimeToFirstTokenP95,
-                        reference = reference is null ? null : new
-                        {
-                            input_per_million = reference.InputPerMillion,
-                            output_per_million = reference.OutputPerMillion,
-                            cost_usd = referenceUsd,
-                            cost_per_1k_output_usd = PerThousand(referenceUsd!.Value, m.OutputTokens),
-                            saved_usd = referenceUsd - totalUsd,
-                        },
-                    };
-                }),
-                endpoints = stats.Endpoints.GroupBy(e => (e.Model, e.Endpoint)).Select(g => new
-                {
-                    model = g.Key.Model, endpoint = g.Key.Endpoint, requests = g.Sum(e => e.Requests), requests_per_minute = g.Sum(e => e.Requests) / minutes,
-                }),
-                errors = stats.Endpoints.Where(e => e.Status != "ok").GroupBy(e => (e.Model, e.Status)).Select(g => new
-                {
-                    model = g.Key.Model, reason = g.Key.Status, requests = g.Sum(e => e.Requests), requests_per_minute = g.Sum(e => e.Requests) / minutes,
-                }),
-            });
-        });
+            return new ModelStatsLine(
+                m.Model, m.Requests, m.Failed, m.InputTokens, m.OutputTokens, m.CostUsd, idleUsd, totalUsd, PerThousand(totalUsd, m.OutputTokens), m.Requests / minutes,
+                m.LatencyP50, m.LatencyP95, m.LatencyP99, m.TimeToFirstTokenP95, reference);
+        }).ToArray();
+        var endpoints = stats.Endpoints.GroupBy(e => (e.Model, e.Endpoint))
+            .Select(g => new EndpointRate(g.Key.Model, g.Key.Endpoint, g.Sum(e => e.Requests), g.Sum(e => e.Requests) / minutes)).ToArray();
+        var errors = stats.Endpoints.Where(e => e.Status != "ok").GroupBy(e => (e.Model, e.Status))
+            .Select(g => new ErrorRate(g.Key.Model, g.Key.Status, g.Sum(e => e.Requests), g.Sum(e => e.Requests) / minutes)).ToArray();
+        return TypedResults.Json(new CostStatsResponse(from, to, (to - from).TotalSeconds, models, endpoints, errors), RequestBody.Json);
+    }
 
-        costs.MapGet("/budgets", async (HttpContext http, IBudgetStore store, TimeProvider time) =>
+    /// <summary>Each budget in its current period: limit, spent (from the budget store), thresholds.</summary>
+    internal static async Task<JsonHttpResult<BudgetsResponse>> BudgetsAsync(HttpContext http, IBudgetStore store, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var budgets = new List<BudgetLine>();
+        foreach (var b in store.Budgets)
         {
-            var now = time.GetUtcNow();
-            var budgets = new List<object>();
-            foreach (var b in store.Budgets)
-            {
-                var period = b.PeriodOf(now);
-                budgets.Add(new
-                {
-                    name = b.Name, scope = ReportArguments.Name(b.Scope), target = b.Target, period = ReportArguments.Name(b.Period),
-                    period_start = period.Start, period_end = period.End, limit_usd = b.LimitUsd,
-                    spent_usd = await store.SpentAsync(b, http.RequestAborted), thresholds = b.Thresholds, enforce = b.Enforce,
-                });
-            }
+            var (start, end) = b.PeriodOf(now);
+            budgets.Add(new BudgetLine(
+                b.Name, ReportArguments.Name(b.Scope), b.Target, ReportArguments.Name(b.Period), start, end, b.LimitUsd,
+                await store.SpentAsync(b, http.RequestAborted), b.Thresholds, b.Enforce));
+        }
 
-            return Results.Json(new { budgets });
-        });
+        return TypedResults.Json(new BudgetsResponse(budgets), RequestBody.Json);
+    }
 
-        costs.MapGet("/devices", (CostMeter meter, GpuMonitor gpus, IOptions<ModelMeterOptions> options, TimeProvider time) =>
+    /// <summary>The devices now: rate, bill and idle so far, requests in flight, and the GPU's reading where there is one.</summary>
+    internal static JsonHttpResult<DevicesResponse> Devices(CostMeter meter, GpuMonitor gpus, IOptions<ModelMeterOptions> options, TimeProvider time)
+    {
+        var readings = gpus.Read().ToDictionary(g => g.Device, StringComparer.Ordinal);
+        var now = time.GetUtcNow();
+        var devices = meter.Devices.Select(d =>
         {
-            var readings = gpus.Read().ToDictionary(g => g.Device, StringComparer.Ordinal);
-            var now = time.GetUtcNow();
-            return Results.Json(new
-            {
-                now,
-                gpus_available = readings.Count,
-                devices = meter.Devices.Select(d =>
-                {
-                    var account = d.Snapshot();
-                    var kind = options.Value.Devices.GetValueOrDefault(d.Device)?.Kind;
-                    var gpu = readings.GetValueOrDefault(d.Device);
-                    return new
-                    {
-                        device = d.Device, kind = kind is null ? null : ReportArguments.Name(kind.Value),
-                        hourly_usd = d.Rates.HourlyUsdOf(d.Rates.VersionAt(now)),
-                        bill_usd = account.BillUsd, idle_usd = account.IdleUsd, in_flight = account.InFlight,
-                        gpu = gpu is null ? null : new { memory_percent = gpu.MemoryPercent, compute_percent = gpu.ComputePercent, power_watts = gpu.PowerWatts },
-                    };
-                }),
-            });
-        });
+            var account = d.Snapshot();
+            var kind = options.Value.Devices.GetValueOrDefault(d.Device)?.Kind;
+            var gpu = readings.GetValueOrDefault(d.Device);
+            return new DeviceLine(
+                d.Device, kind is null ? null : ReportArguments.Name(kind.Value), d.Rates.HourlyUsdOf(d.Rates.VersionAt(now)), account.BillUsd, account.IdleUsd, account.InFlight,
+                gpu is null ? null : new GpuLine(gpu.MemoryPercent, gpu.ComputePercent, gpu.PowerWatts));
+        }).ToArray();
+        return TypedResults.Json(new DevicesResponse(now, readings.Count, devices), RequestBody.Json);
     }
 
     private static double? PerThousand(double usd, long outputTokens) => outputTokens > 0 ? usd / outputTokens * 1000 : null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using ModelMeter.AspNetCore.Generation;
 
 namespace ModelMeter.AspNetCore.Http;
@@ -7,7 +8,7 @@ namespace ModelMeter.AspNetCore.Http;
 /// <summary>The <c>application/problem+json</c> answers, each naming what was wrong.</summary>
 internal static class Problems
 {
-    public static IResult BadField(string field, string detail) =>
+    public static ProblemHttpResult BadField(string field, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Invalid field '{field}'", detail: detail,
             extensions: new Dictionary<string, object?> { ["field"] = field });
 

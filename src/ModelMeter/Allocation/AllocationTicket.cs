@@ -5,4 +5,4 @@ namespace ModelMeter.Allocation;
 /// <param name="Started">When the request started using the device.</param>
 /// <param name="HourlyUsd">The device's rate when the request started, US dollars per hour.</param>
 /// <param name="RateVersion">The rate-card version then (the index of the rate in force).</param>
-public readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started, double HourlyUsd, int RateVersion);
+internal readonly record struct AllocationTicket(double Snapshot, DateTimeOffset Started, double HourlyUsd, int RateVersion);

@@ -49,7 +49,7 @@ public sealed class DeviceAllocator
     public RateCard Rates => _rates;
 
     /// <summary>A request starts using the device now.</summary>
-    public AllocationTicket Start()
+    internal AllocationTicket Start()
     {
         lock (_gate)
         {
@@ -61,7 +61,7 @@ public sealed class DeviceAllocator
     }
 
     /// <summary>A request stops using the device now; returns its cost in US dollars.</summary>
-    public double End(AllocationTicket ticket)
+    internal double End(AllocationTicket ticket)
     {
         double costUsd;
         DateTimeOffset now;

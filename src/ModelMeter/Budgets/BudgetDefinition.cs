@@ -16,7 +16,10 @@ public enum BudgetScope
 /// <summary>How long a budget period lasts.</summary>
 public enum BudgetPeriod
 {
+    /// <summary>A calendar day in the budget's time zone.</summary>
     Day,
+
+    /// <summary>A calendar month in the budget's time zone.</summary>
     Month,
 }
 

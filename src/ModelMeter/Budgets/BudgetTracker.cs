@@ -16,6 +16,7 @@ public sealed class BudgetTracker : IBudgetStore
     private readonly ModelMeterMetrics _metrics;
     private readonly Lock _gate = new();
 
+    /// <summary>Tracks <paramref name="budgets"/> from their current periods, exporting spent and limit to <paramref name="metrics"/>.</summary>
     public BudgetTracker(IEnumerable<BudgetDefinition> budgets, TimeProvider time, ModelMeterMetrics metrics)
     {
         _time = time;

@@ -3,11 +3,22 @@ namespace ModelMeter.Ledger;
 /// <summary>What a cost report groups by.</summary>
 public enum CostGrouping
 {
+    /// <summary>By model.</summary>
     Model,
+
+    /// <summary>By endpoint (route).</summary>
     Endpoint,
+
+    /// <summary>By tenant (who pays).</summary>
     Tenant,
+
+    /// <summary>By end user (<c>X-User</c> or the body's <c>user</c>).</summary>
     User,
+
+    /// <summary>By device.</summary>
     Device,
+
+    /// <summary>By UTC day (<c>yyyy-MM-dd</c>).</summary>
     Day,
 
     /// <summary>The replica (<c>ModelMeter:Node</c>) that served the request: one group per node in fleet reports.</summary>

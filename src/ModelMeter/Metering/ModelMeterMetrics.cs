@@ -47,27 +47,37 @@ public sealed class ModelMeterMetrics
         DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
     }
 
+    /// <summary>The registry the instruments live in.</summary>
     public CollectorRegistry Registry { get; }
 
     /// <summary>The OpenTelemetry GenAI histograms.</summary>
     public GenAiInstruments GenAi { get; }
 
+    /// <summary>Requests served, by model and endpoint.</summary>
     public Counter Requests { get; }
 
+    /// <summary>Tokens, by model and direction.</summary>
     public Counter Tokens { get; }
 
+    /// <summary>Request latency, by model.</summary>
     public Histogram RequestDuration { get; }
 
+    /// <summary>Cost of each model's requests.</summary>
     public Counter EstimatedCost { get; }
 
+    /// <summary>Failed requests, by model, endpoint and reason.</summary>
     public Counter Errors { get; }
 
+    /// <summary>Time to first token, by model.</summary>
     public Histogram TimeToFirstToken { get; }
 
+    /// <summary>Requests running, by model.</summary>
     public Gauge InFlight { get; }
 
+    /// <summary>The device bill, by device.</summary>
     public Counter DeviceCost { get; }
 
+    /// <summary>Idle part of the device bill, by device.</summary>
     public Counter DeviceIdleCost { get; }
 
     /// <summary>Cost per model and configured tenant.</summary>
@@ -79,6 +89,7 @@ public sealed class ModelMeterMetrics
     /// <summary>Limit per budget.</summary>
     public Gauge BudgetLimit { get; }
 
+    /// <summary>Budget-store calls that could not be answered, by operation.</summary>
     public Counter BudgetStoreUnavailable { get; }
 
     /// <summary>Rows per batched decode step, per model.</summary>
@@ -96,10 +107,13 @@ public sealed class ModelMeterMetrics
     /// <summary>Ledger rows given up, by kind: none should be, and each one is logged.</summary>
     public Counter LedgerRowsDropped { get; }
 
+    /// <summary>Age of the oldest row not yet shipped, seconds.</summary>
     public Gauge LedgerShipLag { get; }
 
+    /// <summary>Failed shipments.</summary>
     public Counter LedgerShipFailures { get; }
 
+    /// <summary>Rows shipped, by kind.</summary>
     public Counter LedgerRowsShipped { get; }
 
     /// <summary>Configured reference API prices, for comparing self-hosting with an API.</summary>

@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace ModelMeter.AspNetCore.Costs;
+
+// The answers of /api/costs/*, written in snake_case (RequestBody.Json); names with digits are spelled out.
+
+/// <summary><c>GET /api/costs/summary</c>.</summary>
+internal sealed record CostSummaryResponse(
+    DateTimeOffset From, DateTimeOffset To, string By, string Idle, string? Model, string? Tenant, double TotalUsd, IReadOnlyList<CostSummaryLine> Rows);
+
+/// <summary>One group of a summary.</summary>
+internal sealed record CostSummaryLine(string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd);
+
+/// <summary><c>GET /api/costs/timeseries</c>.</summary>
+internal sealed record CostTimeseriesResponse(
+    string? Model, string? Tenant, DateTimeOffset From, DateTimeOffset To, string By, double StepSeconds, IReadOnlyList<CostTimeseriesPoint> Points);
+
+/// <summary>One point of a time series.</summary>
+internal sealed record CostTimeseriesPoint(string Key, DateTimeOffset Start, double CostUsd);
+
+/// <summary><c>GET /api/costs/forecast</c>.</summary>
+internal sealed record CostForecastResponse(
+    DateTimeOffset MonthStart, DateTimeOffset Now, double MonthToDateUsd, [property: JsonPropertyName("trailing_7d_daily_usd")] double Trailing7dDailyUsd, double ProjectedMonthUsd);
+
+/// <summary><c>GET /api/costs/stats</c>: per-model figures over a window.</summary>
+internal sealed record CostStatsResponse(
+    DateTimeOffset From, DateTimeOffset To, double WindowSeconds, IReadOnlyList<ModelStatsLine> Models, IReadOnlyList<EndpointRate> Endpoints, IReadOnlyList<ErrorRate> Errors);
+
+/// <summary>One model's figures, with its loaded cost and the self-hosting comparison.</summary>
+internal sealed record ModelStatsLine(
+    string Model, long Requests, long Failed, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd,
+    [property: JsonPropertyName("cost_per_1k_output_usd")] double? CostPer1kOutputUsd,
+    double RequestsPerMinute,
+    [property: JsonPropertyName("latency_p50_seconds")] double? LatencyP50Seconds,
+    [property: JsonPropertyName("latency_p95_seconds")] double? LatencyP95Seconds,
+    [property: JsonPropertyName("latency_p99_seconds")] double? LatencyP99Seconds,
+    [property: JsonPropertyName("ttft_p95_seconds")] double? TtftP95Seconds,
+    ReferenceComparison? Reference);
+
+/// <summary>What a reference API would have charged for the same tokens.</summary>
+internal sealed record ReferenceComparison(
+    double InputPerMillion, double OutputPerMillion, double CostUsd, [property: JsonPropertyName("cost_per_1k_output_usd")] double? CostPer1kOutputUsd, double SavedUsd);
+
+/// <summary>Requests of one model through one endpoint.</summary>
+internal sealed record EndpointRate(string Model, string Endpoint, long Requests, double RequestsPerMinute);
+
+/// <summary>Failed requests of one model for one reason.</summary>
+internal sealed record ErrorRate(string Model, string Reason, long Requests, double RequestsPerMinute);
+
+/// <summary><c>GET /api/costs/budgets</c>.</summary>
+internal sealed record BudgetsResponse(IReadOnlyList<BudgetLine> Budgets);
+
+/// <summary>One budget in its current period.</summary>
+internal sealed record BudgetLine(
+    string Name, string Scope, string? Target, string Period, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, double LimitUsd, double SpentUsd,
+    IReadOnlyList<double> Thresholds, bool Enforce);
+
+/// <summary><c>GET /api/costs/devices</c>: the devices now.</summary>
+internal sealed record DevicesResponse(DateTimeOffset Now, int GpusAvailable, IReadOnlyList<DeviceLine> Devices);
+
+/// <summary>One device's rate and bill so far, and its GPU reading where there is one.</summary>
+internal sealed record DeviceLine(string Device, string? Kind, double HourlyUsd, double BillUsd, double IdleUsd, int InFlight, GpuLine? Gpu);
+
+/// <summary>A GPU's last reading.</summary>
+internal sealed record GpuLine(double? MemoryPercent, double? ComputePercent, double? PowerWatts);
