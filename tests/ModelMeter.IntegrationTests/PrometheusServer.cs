@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using ModelMeter.Server.Tests;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -9,14 +7,12 @@ namespace ModelMeter.IntegrationTests;
 /// <summary>Debian's real Prometheus as a child process on a free loopback port with a temporary data directory.</summary>
 internal sealed class PrometheusServer : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly string _directory;
+    private readonly Daemon _daemon;
 
-    private PrometheusServer(Process process, string directory, int port)
+    private PrometheusServer(Daemon daemon, HttpClient client)
     {
-        _process = process;
-        _directory = directory;
-        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        _daemon = daemon;
+        Client = client;
     }
 
     public HttpClient Client { get; }
@@ -24,71 +20,32 @@ internal sealed class PrometheusServer : IAsyncDisposable
     /// <summary>Writes <paramref name="config"/>, backfills <paramref name="openMetrics"/> (if any) with promtool, starts Prometheus and waits until it is ready.</summary>
     public static async Task<PrometheusServer> StartAsync(string config, string? openMetrics = null)
     {
-        var directory = Directory.CreateTempSubdirectory("modelmeter-prometheus-").FullName;
-        var data = Path.Combine(directory, "data");
-        Directory.CreateDirectory(data);
-        await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), config);
-        if (openMetrics is not null)
-        {
-            await File.WriteAllTextAsync(Path.Combine(directory, "backfill.om"), openMetrics);
-            var (exitCode, output) = await Tools.RunAsync("promtool", directory, "tsdb", "create-blocks-from", "openmetrics", "backfill.om", data);
-            Assert.True(exitCode == 0, $"promtool backfill failed: {output}");
-        }
-
         var port = FreePorts.Next();
-        var start = new ProcessStartInfo("prometheus")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[]
-        {
-            $"--config.file={Path.Combine(directory, "prometheus.yml")}",
-            $"--storage.tsdb.path={data}",
-            $"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start prometheus.");
-        var log = Path.Combine(directory, "prometheus.log");
-        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        _ = Task.Run(async () =>
-        {
-            await using var file = File.CreateText(log);
-            while (await process.StandardError.ReadLineAsync() is { } line)
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        var daemon = await Daemon.StartAsync(
+            "prometheus", "prometheus",
+            directory =>
+            [
+                $"--config.file={Path.Combine(directory, "prometheus.yml")}",
+                $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+                $"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-lifecycle",
+            ],
+            async () => (await client.GetAsync("/-/ready")).IsSuccessStatusCode,
+            prepare: async directory =>
             {
-                await file.WriteLineAsync(line);
-            }
-        });
-
-        var server = new PrometheusServer(process, directory, port);
-        for (var i = 0; i < 300; i++)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"Prometheus exited with {process.ExitCode}; see {log}.");
-            }
-
-            try
-            {
-                if ((await server.Client.GetAsync("/-/ready")).IsSuccessStatusCode)
+                var data = Path.Combine(directory, "data");
+                Directory.CreateDirectory(data);
+                await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), config);
+                if (openMetrics is not null)
                 {
-                    return server;
+                    await File.WriteAllTextAsync(Path.Combine(directory, "backfill.om"), openMetrics);
+                    var (exitCode, output) = await Tools.RunAsync("promtool", directory, "tsdb", "create-blocks-from", "openmetrics", "backfill.om", data);
+                    Assert.True(exitCode == 0, $"promtool backfill failed: {output}");
                 }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        await server.DisposeAsync();
-        throw new TimeoutException("Prometheus was not ready in 30 s.");
+            },
+            startTimeout: TimeSpan.FromSeconds(30));
+        return new PrometheusServer(daemon, client);
     }
 
     /// <summary>Runs an instant query; fails the test on a query error. Returns <c>data.result</c>.</summary>
@@ -110,20 +67,6 @@ internal sealed class PrometheusServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // The log writer may still hold its file for a moment; the temp directory is left behind then.
-        }
+        await _daemon.DisposeAsync();
     }
 }

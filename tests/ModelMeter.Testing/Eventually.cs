@@ -1,7 +1,7 @@
-namespace ModelMeter.Server.Tests;
+namespace ModelMeter.Testing;
 
 /// <summary>Waits for a condition with a deadline (never a fixed sleep), failing with what was awaited.</summary>
-internal static class Eventually
+public static class Eventually
 {
     public static Task TrueAsync(Func<bool> condition, string what, int seconds = 30) =>
         TrueAsync(() => Task.FromResult(condition()), what, seconds);

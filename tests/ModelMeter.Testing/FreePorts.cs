@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ModelMeter.Server.Tests;
+namespace ModelMeter.Testing;
 
 /// <summary>Loopback ports nobody listens on now, for the servers a test starts itself.</summary>
-internal static class FreePorts
+public static class FreePorts
 {
     /// <summary>A port the system just handed out and took back.</summary>
     public static int Next()

@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Time.Testing;
 
-namespace ModelMeter.Server.Tests;
+namespace ModelMeter.Testing;
 
 /// <summary>
 /// A fake clock that runs with real time until <see cref="StopAsync"/>, so that a test can read a device's bill
 /// at the very moment the ledger closed, and advance it by whole minutes in between.
 /// </summary>
-internal sealed class RunningClock : IAsyncDisposable
+public sealed class RunningClock : IAsyncDisposable
 {
     private readonly CancellationTokenSource _ticking = new();
     private readonly Task _running;

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using ModelMeter.Server;
 using Prometheus;
 
-namespace ModelMeter.Server.Tests;
+namespace ModelMeter.Testing;
 
 /// <summary>The real server on Kestrel at a free loopback port, configured in memory, with its own metrics registry.</summary>
-internal sealed partial class RunningServer : IAsyncDisposable
+public sealed partial class RunningServer : IAsyncDisposable
 {
     /// <summary>Demo models are written once here and shared by every server of the test run.</summary>
     public static readonly string ModelsDirectory = Path.Combine(AppContext.BaseDirectory, "models");

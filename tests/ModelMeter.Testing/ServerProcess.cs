@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace ModelMeter.Server.Tests;
+namespace ModelMeter.Testing;
 
 /// <summary>A ModelMeter host as its own OS process (<c>dotnet ModelMeter.Server.dll</c>, or another app such as the library sample), for tests that kill it or chain servers.</summary>
-internal sealed partial class ServerProcess : IAsyncDisposable
+public sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using ModelMeter.Server.Tests;
 
 namespace ModelMeter.IntegrationTests.Dashboard;
 

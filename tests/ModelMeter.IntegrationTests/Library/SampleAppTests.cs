@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using ModelMeter.Server.Tests;
 
 namespace ModelMeter.IntegrationTests.Library;
 

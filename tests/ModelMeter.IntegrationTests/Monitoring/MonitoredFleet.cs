@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using ModelMeter.Server.Tests;
 
 namespace ModelMeter.IntegrationTests.Monitoring;
 

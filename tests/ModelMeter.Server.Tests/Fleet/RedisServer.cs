@@ -1,23 +1,17 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace ModelMeter.Server.Tests.Fleet;
 
-/// <summary>
-/// Debian's real redis-server as a child process on a free loopback port, no persistence, in a temporary directory; it
-/// can be stopped and started again on the same port (an outage), and is stopped by its own process id.
-/// </summary>
+/// <summary>Debian's real redis-server on a free loopback port, no persistence; stopped and started again on the same port for an outage.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private const string Executable = "/usr/bin/redis-server";
-    private readonly string _directory;
-    private Process? _process;
+    private readonly Daemon _daemon;
 
-    private RedisServer(string directory, int port)
+    private RedisServer(Daemon daemon, int port)
     {
-        _directory = directory;
+        _daemon = daemon;
         Port = port;
     }
 
@@ -28,48 +22,19 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        Assert.True(File.Exists(Executable), $"{Executable} is missing: eng/test.sh installs Debian's redis-server.");
-        var server = new RedisServer(Directory.CreateTempSubdirectory("modelmeter-redis-").FullName, FreePorts.Next());
-        await server.StartAgainAsync();
-        return server;
+        var port = FreePorts.Next();
+        var daemon = await Daemon.StartAsync(
+            "/usr/bin/redis-server", "redis",
+            directory => ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory],
+            () => PingAsync(port), startTimeout: TimeSpan.FromSeconds(30));
+        return new RedisServer(daemon, port);
     }
 
-    /// <summary>Starts the server (again) on the same port, empty, and waits until it answers PING.</summary>
-    public async Task StartAgainAsync()
-    {
-        var start = new ProcessStartInfo(Executable) { WorkingDirectory = _directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory })
-        {
-            start.ArgumentList.Add(argument);
-        }
+    /// <summary>Starts the server again on the same port, empty, and waits until it answers PING.</summary>
+    public Task StartAgainAsync() => _daemon.StartAgainAsync();
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-server.");
-        _ = _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        _ = _process.StandardError.BaseStream.CopyToAsync(Stream.Null);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            Assert.False(_process.HasExited, $"redis-server exited with {(_process.HasExited ? _process.ExitCode : 0)}.");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                var stream = client.GetStream();
-                await stream.WriteAsync("PING\r\n"u8.ToArray());
-                var buffer = new byte[16];
-                if (await stream.ReadAsync(buffer) > 0 && buffer[0] == (byte)'+')
-                {
-                    return;
-                }
-            }
-            catch (SocketException)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"redis-server did not answer on port {Port} within 30 s.");
-            await Task.Delay(20);
-        }
-    }
+    /// <summary>Stops the server (SIGKILL: an outage) and waits until it is gone.</summary>
+    public Task StopAsync() => _daemon.StopAsync();
 
     /// <summary>A connection for a test's own use (or to play a replica).</summary>
     public async Task<ConnectionMultiplexer> ConnectAsync()
@@ -82,20 +47,15 @@ public sealed class RedisServer : IAsyncDisposable
         return await ConnectionMultiplexer.ConnectAsync(options);
     }
 
-    /// <summary>Stops the server (SIGKILL: an outage) and waits until it is gone.</summary>
-    public async Task StopAsync()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _daemon.DisposeAsync();
 
-    public async ValueTask DisposeAsync()
+    private static async Task<bool> PingAsync(int port)
     {
-        await StopAsync();
-        _process?.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray());
+        var buffer = new byte[16];
+        return await stream.ReadAsync(buffer) > 0 && buffer[0] == (byte)'+';
     }
 }
