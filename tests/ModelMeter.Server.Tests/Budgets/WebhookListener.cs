@@ -6,15 +6,13 @@ namespace ModelMeter.Server.Tests.Budgets;
 /// <summary>A local HTTP endpoint on a free loopback port that keeps every JSON body posted to it (or, hanging, never answers).</summary>
 internal sealed class WebhookListener : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private FakeHttpServer _server = null!;
     private int _arrived;
     private int _abandoned;
 
-    private WebhookListener(WebApplication app) => _app = app;
-
     public ConcurrentQueue<JsonElement> Received { get; } = new();
 
-    public string Url => _app.Urls.First() + "/hook";
+    public string Url => _server.Url + "/hook";
 
     /// <summary>Requests that arrived at a hanging hook.</summary>
     public int Arrived => _arrived;
@@ -25,12 +23,8 @@ internal sealed class WebhookListener : IAsyncDisposable
     /// <param name="hang">Accept each request and never answer it.</param>
     public static async Task<WebhookListener> StartAsync(bool hang = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var listener = new WebhookListener(app);
-        app.MapPost("/hook", async (HttpRequest request) =>
+        var listener = new WebhookListener();
+        listener._server = await FakeHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
         {
             if (hang)
             {
@@ -48,14 +42,9 @@ internal sealed class WebhookListener : IAsyncDisposable
 
             listener.Received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
             return Results.Ok();
-        });
-        await app.StartAsync();
+        }));
         return listener;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace ModelMeter.Server.Tests.Gateway;
@@ -11,14 +10,12 @@ namespace ModelMeter.Server.Tests.Gateway;
 /// </summary>
 internal sealed class FakeUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private FakeHttpServer _server = null!;
     private readonly ConcurrentDictionary<string, int> _hits = new();
     private readonly ConcurrentDictionary<string, JsonElement> _bodies = new();
     private readonly ConcurrentDictionary<string, string> _authorizations = new();
 
-    private FakeUpstream(WebApplication app) => _app = app;
-
-    public string BaseUrl(string scenario) => $"{_app.Urls.First()}/{scenario}/v1";
+    public string BaseUrl(string scenario) => $"{_server.Url}/{scenario}/v1";
 
     public int Hits(string scenario) => _hits.GetValueOrDefault(scenario);
 
@@ -33,13 +30,8 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var upstream = new FakeUpstream(app);
-        app.MapPost("/{scenario}/v1/chat/completions", upstream.HandleAsync);
-        await app.StartAsync();
+        var upstream = new FakeUpstream();
+        upstream._server = await FakeHttpServer.StartAsync(app => app.MapPost("/{scenario}/v1/chat/completions", upstream.HandleAsync));
         return upstream;
     }
 
@@ -210,9 +202,5 @@ internal sealed class FakeUpstream : IAsyncDisposable
         await http.Response.Body.FlushAsync();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
