@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,7 +8,7 @@ namespace ModelMeter.AspNetCore.Catalog;
 
 /// <summary>Makes every configured model's backend in the background, so the server answers health checks at once.</summary>
 internal sealed partial class ModelLoader(
-    IOptions<ModelMeterOptions> options, ModelSections sections, ModelCatalog catalog, IEnumerable<IModelBackendFactory> factories, ILogger<ModelLoader> logger) : BackgroundService
+    IOptions<ModelMeterOptions> options, ModelSections sections, ModelCatalog catalog, IEnumerable<IModelBackendFactory> factories, TimeProvider time, ILogger<ModelLoader> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAllAsync(stoppingToken), stoppingToken);
 
@@ -22,12 +21,12 @@ internal sealed partial class ModelLoader(
             var factory = factories.Last(f => string.Equals(f.Name, model.Backend, StringComparison.OrdinalIgnoreCase));
             try
             {
-                var clock = Stopwatch.StartNew();
+                var started = time.GetTimestamp();
                 var backend = await factory.CreateAsync(sections.For(name, model), stoppingToken);
                 var batching = backend as IBatchingBackend;
                 var concurrency = model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, batching?.MaxBatch ?? 1);
                 catalog.Add(new ServedModel(name, backend, new ModelGate(concurrency, model.MaxQueue, batching?.MaxBatchTokens ?? long.MaxValue)));
-                LogLoaded(name, factory.Name, clock.Elapsed.TotalSeconds);
+                LogLoaded(name, factory.Name, time.GetElapsedTime(started).TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -9,7 +9,7 @@ namespace ModelMeter.Server.Cli;
 /// (<c>demo-small</c>, <c>demo-medium</c>, <c>demo-large</c>) are sent to, never a gateway or paid model, and every row is
 /// the tenant <see cref="Tenant"/>'s, so that reports tell it apart from real traffic.
 /// </summary>
-internal sealed class DemoTraffic(HttpClient client)
+internal sealed class DemoTraffic(HttpClient client, TimeProvider? time = null)
 {
     /// <summary>The tenant demo traffic is billed to.</summary>
     public const string Tenant = "demo";
@@ -35,8 +35,9 @@ internal sealed class DemoTraffic(HttpClient client)
         var (answered, failed) = (0, 0);
         var running = new List<Task>();
         var interval = TimeSpan.FromSeconds(1 / requestsPerSecond);
-        var started = DateTime.UtcNow;
-        for (var i = 0; DateTime.UtcNow - started < duration && !cancellationToken.IsCancellationRequested; i++)
+        var clock = time ?? TimeProvider.System;
+        var started = clock.GetTimestamp();
+        for (var i = 0; clock.GetElapsedTime(started) < duration && !cancellationToken.IsCancellationRequested; i++)
         {
             var (model, prompt, tokens, chat) = (models[i % models.Length], Prompts[random.Next(Prompts.Length)], random.Next(8, 49), i % 4 == 3);
             running.Add(Task.Run(async () =>
@@ -66,10 +67,10 @@ internal sealed class DemoTraffic(HttpClient client)
                 }
             }, CancellationToken.None));
             running.RemoveAll(t => t.IsCompleted);
-            var next = started + (i + 1) * interval - DateTime.UtcNow;
+            var next = (i + 1) * interval - clock.GetElapsedTime(started);
             if (next > TimeSpan.Zero)
             {
-                await Task.Delay(next, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(next, clock, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
 

@@ -155,9 +155,10 @@ public sealed class LedgerEndToEndTests
     [Fact]
     public async Task Summary_WindowEndingNow_AddsUpToTheBillIncludingThisMinutesIdleTime()
     {
-        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600));
+        await using var clock = new RunningClock();
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600), services: s => s.AddSingleton<TimeProvider>(clock.Time));
         (await server.GenerateAsync("demo-small", new { prompt = "now", max_tokens = 4 })).EnsureSuccessStatusCode();
-        await Task.Delay(1500); // idle time that no minute row holds yet
+        clock.Time.Advance(TimeSpan.FromSeconds(1.5)); // idle time that no minute row holds yet
 
         var summary = await server.Client.GetFromJsonAsync<JsonElement>($"/api/costs/summary?from={Iso(DateTimeOffset.UtcNow.AddHours(-1))}");
         var bill = (await server.ScrapeAsync())["device_cost_dollars_total{device=\"cpu\"}"];

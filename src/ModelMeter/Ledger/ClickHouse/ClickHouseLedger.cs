@@ -10,7 +10,7 @@ namespace ModelMeter.Ledger.ClickHouse;
 /// <c>ReplacingMergeTree</c> tables read with <c>FINAL</c>, so a batch sent twice after a timeout counts once.
 /// The SQL runs on ClickHouse 18.16 and on current releases (no DateTime64, Map, LowCardinality or TTL).
 /// </summary>
-public sealed class ClickHouseLedger(ClickHouseClient client, string database) : ILedgerReports
+public sealed class ClickHouseLedger(ClickHouseClient client, string database, TimeProvider? time = null) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
     public const int SchemaVersion = 3;
@@ -49,7 +49,7 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database) :
                 await client.ExecuteAsync(statement, cancellationToken);
             }
 
-            await client.InsertAsync($"{database}.schema_version", [new { version = step, applied = Iso(DateTimeOffset.UtcNow) }], cancellationToken);
+            await client.InsertAsync($"{database}.schema_version", [new { version = step, applied = Iso((time ?? TimeProvider.System).GetUtcNow()) }], cancellationToken);
         }
     }
 
