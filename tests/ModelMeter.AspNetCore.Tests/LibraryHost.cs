@@ -24,9 +24,14 @@ internal sealed class LibraryHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>A client for the app's own endpoints.</summary>
+    public HttpClient Client() => new() { BaseAddress = new Uri(_app.Urls.First()) };
+
     public string LedgerPath => Path.Combine(_contentRoot, "data", "ledger.db");
 
-    public static async Task<LibraryHost> StartAsync(Dictionary<string, string?>? extra = null)
+    /// <param name="extra">More configuration.</param>
+    /// <param name="map">The application's own endpoints.</param>
+    public static async Task<LibraryHost> StartAsync(Dictionary<string, string?>? extra = null, Action<WebApplication>? map = null)
     {
         var contentRoot = Directory.CreateTempSubdirectory("modelmeter-library-").FullName;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = contentRoot, EnvironmentName = "Testing" });
@@ -42,18 +47,33 @@ internal sealed class LibraryHost : IAsyncDisposable
         builder.Services.AddSingleton(Metrics.NewCustomRegistry());
         builder.Services.AddModelMeter(builder.Configuration);
         var app = builder.Build();
+        map?.Invoke(app);
         await app.StartAsync();
+
+        // The models load in the background (the server answers health checks at once): wait, with a deadline.
+        var catalog = app.Services.GetRequiredService<ModelMeter.AspNetCore.Catalog.ModelCatalog>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!catalog.IsReady)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The models did not load within 30 s.");
+            await Task.Delay(10);
+        }
+
         return new LibraryHost(app, contentRoot);
     }
 
     /// <summary>The status of each ledger row of <paramref name="requestId"/> (read from the file, as a report would).</summary>
-    public IReadOnlyList<string> RowStatuses(string requestId)
+    public IReadOnlyList<string> RowStatuses(string requestId) => Rows($"WHERE request_id = '{requestId.Replace("'", "''")}'");
+
+    /// <summary>The status of every ledger row, oldest first.</summary>
+    public IReadOnlyList<string> AllStatuses() => Rows("ORDER BY id");
+
+    private IReadOnlyList<string> Rows(string where)
     {
         using var connection = new SqliteConnection($"Data Source={LedgerPath};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT status FROM requests WHERE request_id = $id";
-        command.Parameters.AddWithValue("$id", requestId);
+        command.CommandText = $"SELECT status FROM requests {where}";
         using var reader = command.ExecuteReader();
         var statuses = new List<string>();
         while (reader.Read())
