@@ -90,7 +90,7 @@ internal sealed partial class LedgerShipper(
             await _loop;
         }
 
-        using var deadline = new CancellationTokenSource(grace);
+        using var deadline = new CancellationTokenSource(grace); // wall-clock on purpose: shutdown ends in real time whatever the app's clock
         try
         {
             while (await ShipOnceAsync(deadline.Token))
@@ -182,7 +182,7 @@ internal sealed partial class LedgerShipper(
     /// <summary>Tries the schema once at start, so reports work at once when ClickHouse is up; the loop tries again when it is not.</summary>
     private async Task TryInitializeAsync(TimeSpan timeout)
     {
-        using var deadline = new CancellationTokenSource(timeout);
+        using var deadline = new CancellationTokenSource(timeout); // wall-clock on purpose: start-up is never held by a paused clock
         try
         {
             await _fleet.InitializeAsync(deadline.Token);

@@ -99,6 +99,62 @@ public sealed class SampleAppTests : IAsyncLifetime
         Assert.Contains("api/costs/summary", await client.GetStringAsync("/modelmeter/ui/app.js"));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task OwnEndpoints_ConcurrentLoadWithDisconnects_OneRowPerAnswer_AndRequestsPlusIdleEqualTheBill(int seed)
+    {
+        // Seeded: both metered routes at once, some clients leaving mid-answer, some asking nonsense. A failure names the seed.
+        var random = new Random(seed);
+        var plans = Enumerable.Range(0, 160).Select(i => (Echo: random.Next(2) == 0, Tokens: random.Next(1, 17), LeaveAfterMs: random.Next(4) == 0 ? random.Next(1, 20) : -1, Empty: random.Next(10) == 0)).ToArray();
+        var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var next = -1;
+        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) is var i && i < plans.Length)
+            {
+                var plan = plans[i];
+                using var leave = plan.LeaveAfterMs > 0 ? new CancellationTokenSource(plan.LeaveAfterMs) : new CancellationTokenSource();
+                try
+                {
+                    using var response = await _app.Client.PostAsJsonAsync(
+                        plan.Echo ? "/echo" : "/summarize", new { text = plan.Empty ? " " : $"request {i} über the bill 🚀 one two three four five six", maxTokens = plan.Tokens }, leave.Token);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        answered.Add((await response.Content.ReadFromJsonAsync<JsonElement>(leave.Token)).GetProperty("request_id").GetString()!);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client left; the server may or may not have answered.
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+
+        // Quiet: nothing in flight, then one scrape holds the bill, the idle part and every model's cost at one moment.
+        string metrics;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Sample(metrics = await _app.Client.GetStringAsync("/modelmeter/metrics"), "model_inflight_requests{model_name=\"echo\"}") != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"seed {seed}: requests still in flight after 30 s");
+            await Task.Delay(20);
+        }
+
+        var bill = Sample(metrics, "device_cost_dollars_total{device=\"gpu0\"}");
+        var idle = Sample(metrics, "device_idle_cost_dollars_total{device=\"gpu0\"}");
+        var requests = Sample(metrics, "model_estimated_cost_dollars_total{model_name=\"echo\"}");
+        Assert.True(Math.Abs(requests + idle - bill) <= 1e-9 * Math.Max(bill, 1e-12), $"seed {seed}: requests {requests} + idle {idle} != bill {bill}");
+
+        var rows = Rows("SELECT request_id, endpoint, input_tokens, output_tokens, cost_usd, device FROM requests ORDER BY id");
+        var statuses = RowStatuses();
+        Assert.Equal(rows.Count, rows.Select(r => r.Id).Distinct().Count()); // one final row per request
+        Assert.DoesNotContain("provisional", statuses.Values);
+        Assert.All(answered, id => Assert.Equal("ok", statuses.GetValueOrDefault(id))); // every answer delivered has its row
+        Assert.True(answered.Count >= 80, $"seed {seed}: only {answered.Count} answers");
+        Assert.Equal(requests, rows.Sum(r => r.Cost), 9); // the rows carry exactly the cost the meter counted
+    }
+
     private static string SampleAssembly()
     {
         // This test's output is tests/ModelMeter.IntegrationTests/bin/<Configuration>/net10.0/linux-x64/; the sample's is the same below samples/.
@@ -109,6 +165,22 @@ public sealed class SampleAppTests : IAsyncLifetime
 
     private static double Sample(string metrics, string series) =>
         double.Parse(metrics.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], CultureInfo.InvariantCulture);
+
+    private Dictionary<string, string> RowStatuses()
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_contentRoot, "data", "ledger.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT request_id, status FROM requests";
+        using var reader = command.ExecuteReader();
+        var statuses = new Dictionary<string, string>();
+        while (reader.Read())
+        {
+            statuses[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return statuses;
+    }
 
     private List<(string Id, string Endpoint, int In, int Out, double Cost, string Device)> Rows(string sql)
     {
