@@ -28,8 +28,8 @@ public class RedisBudgetBenchmarks
         var monthly = daily with { Name = "monthly", Period = BudgetPeriod.Month };
         var tenant = daily with { Name = "acme", Scope = BudgetScope.Tenant, Target = "acme" };
         var metrics = new ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry());
-        _one = new RedisBudgetStore(_redis, [daily], new RedisBudgetOptions(), BudgetStoreFailureMode.Open, TimeProvider.System, metrics, NullLogger<RedisBudgetStore>.Instance);
-        _three = new RedisBudgetStore(_redis, [daily, monthly, tenant], new RedisBudgetOptions(), BudgetStoreFailureMode.Open, TimeProvider.System, metrics, NullLogger<RedisBudgetStore>.Instance);
+        _one = new RedisBudgetStore(_redis, [daily], new BudgetStoreOptions(), TimeProvider.System, metrics, NullLogger<RedisBudgetStore>.Instance);
+        _three = new RedisBudgetStore(_redis, [daily, monthly, tenant], new BudgetStoreOptions(), TimeProvider.System, metrics, NullLogger<RedisBudgetStore>.Instance);
     }
 
     [GlobalCleanup]

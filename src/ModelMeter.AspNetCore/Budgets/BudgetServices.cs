@@ -47,8 +47,8 @@ internal static class BudgetServices
         configuration.AsyncTimeout = redis.TimeoutMs;
         var connection = StackExchange.Redis.ConnectionMultiplexer.Connect(configuration);
         return new RedisBudgetStore(
-            connection, [.. options.Budgets.Select(b => b.ToDefinition())], redis, options.BudgetStore.OnUnavailable,
-            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ModelMeterMetrics>(), services.GetRequiredService<ILogger<RedisBudgetStore>>());
+            connection, [.. options.Budgets.Select(b => b.ToDefinition())], options.BudgetStore, services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ModelMeterMetrics>(), services.GetRequiredService<ILogger<RedisBudgetStore>>());
     }
 
     /// <summary>Webhooks: no redirects followed; each attempt bounded, retried with back-off (Polly), the whole delivery bounded too.</summary>

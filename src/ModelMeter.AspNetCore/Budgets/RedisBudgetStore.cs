@@ -14,8 +14,7 @@ namespace ModelMeter.AspNetCore.Budgets;
 /// <see cref="BudgetStoreFailureMode"/>.
 /// </summary>
 internal sealed partial class RedisBudgetStore(
-    IConnectionMultiplexer redis, IReadOnlyList<BudgetDefinition> budgets, RedisBudgetOptions options, BudgetStoreFailureMode onUnavailable,
-    TimeProvider time, ModelMeterMetrics metrics, ILogger<RedisBudgetStore> logger) : IBudgetStore
+    IConnectionMultiplexer redis, IReadOnlyList<BudgetDefinition> budgets, BudgetStoreOptions store, TimeProvider time, ModelMeterMetrics metrics, ILogger<RedisBudgetStore> logger) : IBudgetStore
 {
     // KEYS[1..n]: each budget's hash for the current period; ARGV[1]: estimate, ARGV[2]: seconds to keep keys,
     // ARGV[2+i]: budget i's limit when it enforces, else -1. KEYS[n+1..2n]: the request's reservation key in each.
@@ -106,8 +105,8 @@ internal sealed partial class RedisBudgetStore(
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             metrics.BudgetStoreUnavailable.WithLabels("admit").Inc();
-            LogUnavailable(e, "admit", onUnavailable);
-            if (onUnavailable == BudgetStoreFailureMode.Closed && inScope.FirstOrDefault(s => s.Budget.Enforce) is { Budget: not null } enforcing)
+            LogUnavailable(e, "admit", store.OnUnavailable);
+            if (store.OnUnavailable == BudgetStoreFailureMode.Closed && inScope.FirstOrDefault(s => s.Budget.Enforce) is { Budget: not null } enforcing)
             {
                 return new BudgetAdmission(requestId, [], 0, enforcing.Budget.Name, TimeSpan.FromSeconds(5));
             }
@@ -160,7 +159,7 @@ internal sealed partial class RedisBudgetStore(
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             metrics.BudgetStoreUnavailable.WithLabels("settle").Inc();
-            LogUnavailable(e, "settle", onUnavailable); // the cost is in the ledger; reconciliation brings it back
+            LogUnavailable(e, "settle", store.OnUnavailable); // the cost is in the ledger; reconciliation brings it back
             return [];
         }
     }
@@ -188,7 +187,7 @@ internal sealed partial class RedisBudgetStore(
     private RedisKey ReservationKey(BudgetDefinition budget, DateTimeOffset periodStart, string requestId) =>
         Key($"reservation:{budget.Name}:{periodStart.ToUnixTimeSeconds()}:{requestId}");
 
-    private RedisKey Key(string name) => options.KeyPrefix + name;
+    private RedisKey Key(string name) => store.Redis.KeyPrefix + name;
 
     /// <summary>Keys live until two days after the latest period end among them.</summary>
     private static RedisValue KeepSeconds(IEnumerable<(BudgetDefinition Budget, (DateTimeOffset Start, DateTimeOffset End) Period)> budgets, DateTimeOffset now) =>

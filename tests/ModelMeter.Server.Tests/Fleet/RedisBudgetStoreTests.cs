@@ -142,7 +142,7 @@ public sealed class RedisBudgetStoreTests : IAsyncLifetime
     {
         var connection = await _redis.ConnectAsync();
         _connections.Add(connection);
-        return new RedisBudgetStore(connection, [budget, .. more], new RedisBudgetOptions { KeyPrefix = "test:" }, mode, _time,
+        return new RedisBudgetStore(connection, [budget, .. more], new BudgetStoreOptions { Redis = new() { KeyPrefix = "test:" }, OnUnavailable = mode }, _time,
             metrics ?? new ModelMeterMetrics(Metrics.NewCustomRegistry()), NullLogger<RedisBudgetStore>.Instance);
     }
 
