@@ -22,7 +22,7 @@ internal sealed partial class ModelLoader(
             try
             {
                 var started = time.GetTimestamp();
-                var backend = await factory.CreateAsync(sections.For(name, model), stoppingToken);
+                var backend = await factory.CreateAsync(sections.For(name, model, options.Value.Devices), stoppingToken);
                 var batching = backend as IBatchingBackend;
                 var concurrency = model.MaxConcurrency ?? Math.Max(factory.DefaultMaxConcurrency, batching?.MaxBatch ?? 1);
                 catalog.Add(new ServedModel(name, backend, new ModelGate(concurrency, model.MaxQueue, batching?.MaxBatchTokens ?? long.MaxValue)));

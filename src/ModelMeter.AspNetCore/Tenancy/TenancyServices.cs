@@ -10,6 +10,7 @@ internal static class TenancyServices
     {
         services.TryAddSingleton<TenantResolver>();
         services.TryAddSingleton<TenantRateLimiter>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AuthWarnings>());
         return services;
     }
 }

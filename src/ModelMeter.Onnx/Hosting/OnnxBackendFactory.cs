@@ -43,6 +43,12 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             yield return "Price: an ONNX model runs on a device here; give Device instead.";
         }
 
+        if (model.OnGpu)
+        {
+            yield return $"Device: '{model.Section["Device"]}' is a Gpu device, but ONNX Runtime here is the CPU build: the model would run on the CPU " +
+                "and be billed at the GPU's rate. Put it on a device with \"Kind\": \"Cpu\".";
+        }
+
         if (options.MaxBatch is < 1 or > 256)
         {
             yield return $"MaxBatch: {options.MaxBatch} is out of range 1..256.";

@@ -80,6 +80,25 @@ public sealed class TenancyTests
         }
     }
 
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task Start_AuthOnWithoutAnAdminKey_TheLogSaysTheCostApiIsLocked(bool adminKey, bool warned)
+    {
+        var logs = new CapturedLogs();
+        var settings = RunningServer.DemoSettings(models: "demo-small");
+        settings["ModelMeter:Auth:Enabled"] = "true";
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = TenantResolver.Sha256Hex(AcmeKey);
+        if (adminKey)
+        {
+            settings["ModelMeter:Auth:AdminKeySha256"] = TenantResolver.Sha256Hex(AdminKey);
+        }
+
+        await using var server = await RunningServer.StartAsync(settings, waitUntilReady: false, services: s => s.AddSingleton<ILoggerProvider>(logs));
+
+        Assert.Equal(warned, logs.Lines.Any(l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("Auth:AdminKeySha256 is not set", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task Start_SameKeyHashForATenantAndTheAdmin_FailsNamingBoth()
     {

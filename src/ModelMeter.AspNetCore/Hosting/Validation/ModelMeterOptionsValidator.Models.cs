@@ -46,7 +46,7 @@ internal sealed partial class ModelMeterOptionsValidator
             }
             else
             {
-                errors.AddRange(factory.Validate(sections.For(model, m)).Select(problem => $"{key}:{problem}"));
+                errors.AddRange(factory.Validate(sections.For(model, m, options.Devices)).Select(problem => $"{key}:{problem}"));
             }
 
             if (string.IsNullOrWhiteSpace(m.Device) == (m.Price is null))

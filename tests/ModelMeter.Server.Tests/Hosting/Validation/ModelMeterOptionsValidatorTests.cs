@@ -108,6 +108,22 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_OnnxModelOnAGpuDevice_FailsNamingTheKey()
+    {
+        // ONNX Runtime here is the CPU build: on a Gpu device the model would run on the CPU and be billed at the GPU's rate.
+        var settings = RunningServer.DemoSettings(models: "demo-small");
+        settings["ModelMeter:Devices:gpu0:Kind"] = "Gpu";
+        settings["ModelMeter:Devices:gpu0:HourlyUsd"] = "2.5";
+        settings["ModelMeter:Models:demo-small:Device"] = "gpu0";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        var failure = Assert.Single(error.Failures);
+        Assert.StartsWith("ModelMeter:Models:demo-small:Device: 'gpu0' is a Gpu device", failure);
+        Assert.Contains("CPU build", failure);
+    }
+
+    [Fact]
     public async Task Start_AuthOnWithoutTenantKeys_FailsNamingAuth()
     {
         var settings = RunningServer.DemoSettings();
