@@ -1,0 +1,43 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ModelMeter.IntegrationTests.Startup;
+
+/// <summary>The server as a user starts it: a failure the user can fix ends with one message saying what to do, and exit code 1.</summary>
+public sealed class StartupFailureTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelmeter-startup-").FullName;
+
+    public StartupFailureTests() =>
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), Path.Combine(_directory, "appsettings.json"));
+
+    [Fact]
+    public async Task PortTaken_ExitsWith1_SayingHowToPickAnotherPort()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(1, code); // not 134, an unhandled exception
+        Assert.Contains($"ModelMeter could not listen: Failed to bind to address http://127.0.0.1:{port}", output);
+        Assert.Contains("e.g. --urls http://127.0.0.1:8001", output);
+    }
+
+    [Fact]
+    public async Task BadConfiguration_ExitsWith1_NamingEveryKey()
+    {
+        var (code, output) = await Tools.RunAsync(
+            "dotnet", _directory, ServerAssembly, "--urls", "http://127.0.0.1:0", "--ModelMeter:Devices:cpu:HourlyUsd=-1", "--ModelMeter:Limits:MaxTokens=0");
+
+        Assert.Equal(1, code);
+        Assert.Contains("problem(s); nothing was started", output);
+        Assert.Contains("ModelMeter:Devices:cpu:HourlyUsd: -1 is not a price", output);
+        Assert.Contains("ModelMeter:Limits:MaxTokens:", output);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll");
+}
