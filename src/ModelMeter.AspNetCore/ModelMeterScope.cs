@@ -55,8 +55,7 @@ public sealed class ModelMeterScope
         var (user, field, problem) = TenantResolver.User(userHeader, null);
         if (problem is not null)
         {
-            _meter.Reject(model, endpoint, ErrorReason.BadRequest);
-            throw new ModelMeterRefusedException(new GenerationError(GenerationErrorKind.InvalidField, problem, field));
+            throw new ModelMeterRefusedException(_admission.Refused(model, endpoint, new GenerationError(GenerationErrorKind.InvalidField, problem, field)));
         }
 
         var (admitted, refused) = await _admission.AdmitAsync(requestId, model, endpoint, tenant, 0, Math.Max(0, maxOutputTokens));

@@ -15,7 +15,7 @@ namespace ModelMeter.AspNetCore.Generation;
 /// refusal once, and returns an outcome with no HTTP in it.
 /// </summary>
 internal sealed partial class GenerationPipeline(
-    CostMeter meter, ModelCatalog catalog, IOptions<ModelMeterOptions> options, RequestAdmission admission, ILogger<GenerationPipeline> logger)
+    ModelCatalog catalog, IOptions<ModelMeterOptions> options, RequestAdmission admission, ILogger<GenerationPipeline> logger)
 {
     private LimitsOptions Limits => options.Value.Limits;
 
@@ -97,14 +97,7 @@ internal sealed partial class GenerationPipeline(
     internal static int EstimateTokens(string text) => (text.Length + 3) / 4;
 
     private GenerationOutcome Refuse(string requestId, string model, string endpoint, GenerationError error) =>
-        new(requestId, model, Counted(model, endpoint, error));
-
-    /// <summary>Counts a refusal of a configured model once, under its bounded reason.</summary>
-    private GenerationError Counted(string model, string endpoint, GenerationError error)
-    {
-        meter.Reject(model, endpoint, GenerationErrors.Reason(error.Kind));
-        return error;
-    }
+        new(requestId, model, admission.Refused(model, endpoint, error));
 
     private GenerationError? Validate(GenerationCall call)
     {

@@ -41,7 +41,7 @@ internal sealed class RequestAdmission(CostMeter meter, TenantResolver tenants, 
         var (lease, retryAfter, limit) = rateLimits.TryAcquire(tenant);
         if (lease is null)
         {
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+            return (null, Refused(model, endpoint, new GenerationError(GenerationErrorKind.RateLimited, $"Tenant '{tenant}' is over its {limit}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.")
             {
                 RetryAfter = retryAfter,
             }));
@@ -65,7 +65,7 @@ internal sealed class RequestAdmission(CostMeter meter, TenantResolver tenants, 
             var why = admission.HeldByRequestsInFlight
                 ? $"Budget '{budget}' is held by requests in flight; retry after {seconds} s."
                 : $"Budget '{budget}' is spent for this period; it resets in {seconds} s.";
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
+            return (null, Refused(model, endpoint, new GenerationError(GenerationErrorKind.BudgetExhausted, why) { Budget = budget, RetryAfter = TimeSpan.FromSeconds(seconds) }));
         }
 
         if (!ledger.TryAdmit(out var probe))
@@ -80,15 +80,15 @@ internal sealed class RequestAdmission(CostMeter meter, TenantResolver tenants, 
                 lease.Dispose();
             }
 
-            return (null, Counted(model, endpoint, new GenerationError(GenerationErrorKind.LedgerUnavailable,
+            return (null, Refused(model, endpoint, new GenerationError(GenerationErrorKind.LedgerUnavailable,
                 "The cost ledger cannot write; requests are refused until it can.") { RetryAfter = LedgerWriter.RetryAfterFailure }));
         }
 
         return (new RequestLifecycle(requestId, tenant, meter.Begin(model, endpoint), new(lease, admission, probe), budgets, ledger), null);
     }
 
-    /// <summary>Counts a refusal of a configured model once, under its bounded reason.</summary>
-    private GenerationError Counted(string model, string endpoint, GenerationError error)
+    /// <summary>Counts a refusal of a configured model once, under its bounded reason, and returns it: every entry point refuses through here.</summary>
+    public GenerationError Refused(string model, string endpoint, GenerationError error)
     {
         meter.Reject(model, endpoint, GenerationErrors.Reason(error.Kind));
         return error;
