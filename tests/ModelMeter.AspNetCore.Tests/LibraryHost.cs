@@ -3,24 +3,30 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace ModelMeter.AspNetCore.Tests;
 
 /// <summary>
 /// An ASP.NET Core app that only adds ModelMeter (no server project, no ONNX): one <c>External</c> model on a CPU
-/// device at 1 USD per second, on real Kestrel at 127.0.0.1 with a free port, its ledger in a temp directory.
+/// device at 1 USD per second, on real Kestrel at 127.0.0.1 with a free port, its ledger in a temp directory, and a fake
+/// clock (<see cref="Time"/>) that moves only when a test advances it, so a charge is exact.
 /// </summary>
 internal sealed class LibraryHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _contentRoot;
 
-    private LibraryHost(WebApplication app, string contentRoot)
+    private LibraryHost(WebApplication app, string contentRoot, FakeTimeProvider time)
     {
         _app = app;
         _contentRoot = contentRoot;
+        Time = time;
     }
+
+    /// <summary>The app's clock: device time passes only when the test advances it.</summary>
+    public FakeTimeProvider Time { get; }
 
     public IServiceProvider Services => _app.Services;
 
@@ -45,6 +51,8 @@ internal sealed class LibraryHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(extra ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(Metrics.NewCustomRegistry());
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddModelMeter(builder.Configuration);
         var app = builder.Build();
         map?.Invoke(app);
@@ -59,7 +67,7 @@ internal sealed class LibraryHost : IAsyncDisposable
             await Task.Delay(10);
         }
 
-        return new LibraryHost(app, contentRoot);
+        return new LibraryHost(app, contentRoot, time);
     }
 
     /// <summary>The status of each ledger row of <paramref name="requestId"/> (read from the file, as a report would).</summary>

@@ -1,9 +1,9 @@
 using Microsoft.Data.Sqlite;
 
-namespace ModelMeter.Server.Tests.Ledger;
+namespace ModelMeter.Testing;
 
 /// <summary>Reads a ledger file directly, as an auditor would.</summary>
-internal static class LedgerFile
+public static class LedgerFile
 {
     public static HashSet<string> RequestIds(string path) => Rows(path, "SELECT request_id FROM requests", r => r.GetString(0)).ToHashSet();
 

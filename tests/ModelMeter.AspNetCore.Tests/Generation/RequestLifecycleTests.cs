@@ -24,12 +24,13 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         lifecycle.StartOnDevice();
         lifecycle.Metered.InputTokens = 3;
         lifecycle.Metered.TokensSoFar(5);
+        _host.Time.Advance(TimeSpan.FromSeconds(2));
 
         var (charge, unbilled) = await lifecycle.EndAsync(null);
         await lifecycle.DisposeAsync(); // ended already: nothing is ended or released twice
 
         Assert.Null(unbilled);
-        Assert.True(charge.CostUsd > 0, $"device time is charged: {charge.CostUsd}");
+        Assert.Equal(2, charge.CostUsd, 9); // two device-seconds at 1 USD each
         Assert.Equal(["ok"], _host.RowStatuses(lifecycle.RequestId));
         await Assert.ThrowsAsync<InvalidOperationException>(() => lifecycle.EndAsync(null));
         await using var next = await AdmitAsync(); // the tenant's one concurrent slot is free again

@@ -35,11 +35,12 @@ public sealed class ScopeTests : IAsyncLifetime
         scope.InputTokens = 5;
         scope.AddOutputTokens(2);
         scope.AddOutputTokens(3);
+        _host.Time.Advance(TimeSpan.FromSeconds(1.5));
 
         var charge = await scope.CompleteAsync();
 
         Assert.Equal(5, scope.OutputTokens);
-        Assert.True(charge.CostUsd >= 0);
+        Assert.Equal(1.5, charge.CostUsd, 9); // its device time at 1 USD a second
         Assert.Equal(["ok"], _host.RowStatuses(scope.RequestId));
         await Assert.ThrowsAsync<InvalidOperationException>(() => scope.CompleteAsync()); // one final row
     }

@@ -166,35 +166,11 @@ public sealed class SampleAppTests : IAsyncLifetime
     private static double Sample(string metrics, string series) =>
         double.Parse(metrics.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], CultureInfo.InvariantCulture);
 
-    private Dictionary<string, string> RowStatuses()
-    {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_contentRoot, "data", "ledger.db")};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT request_id, status FROM requests";
-        using var reader = command.ExecuteReader();
-        var statuses = new Dictionary<string, string>();
-        while (reader.Read())
-        {
-            statuses[reader.GetString(0)] = reader.GetString(1);
-        }
+    private Dictionary<string, string> RowStatuses() =>
+        LedgerFile.Rows(LedgerPath, "SELECT request_id, status FROM requests", r => (Id: r.GetString(0), Status: r.GetString(1))).ToDictionary(r => r.Id, r => r.Status);
 
-        return statuses;
-    }
+    private List<(string Id, string Endpoint, int In, int Out, double Cost, string Device)> Rows(string sql) =>
+        LedgerFile.Rows(LedgerPath, sql, r => (r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3), r.GetDouble(4), r.GetString(5)));
 
-    private List<(string Id, string Endpoint, int In, int Out, double Cost, string Device)> Rows(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_contentRoot, "data", "ledger.db")};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        var rows = new List<(string, string, int, int, double, string)>();
-        while (reader.Read())
-        {
-            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetDouble(4), reader.GetString(5)));
-        }
-
-        return rows;
-    }
+    private string LedgerPath => Path.Combine(_contentRoot, "data", "ledger.db");
 }

@@ -37,6 +37,16 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("ModelMeter:Limits:MaxTokens:", output);
     }
 
+    [Fact]
+    public async Task AuthOffBeyondLoopback_ExitsWith1_SayingWhatToTurnOn()
+    {
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", "http://0.0.0.0:0");
+
+        Assert.Equal(1, code);
+        Assert.Contains("ModelMeter:Auth:Enabled: the server would listen beyond loopback", output);
+        Assert.DoesNotContain("   at ", output); // the message, not a stack trace
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll");
