@@ -8,8 +8,9 @@ namespace ModelMeter.Server;
 public static class ModelMeterServer
 {
     /// <summary>
-    /// Adds ModelMeter with the ONNX backend. Listens on <c>http://127.0.0.1:8000</c> unless <c>--urls</c>,
-    /// <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c> or <c>Urls</c> say otherwise; on loopback only,
+    /// Adds ModelMeter with the ONNX backend. Listens on <c>http://127.0.0.1:8000</c> unless <c>Kestrel:Endpoints</c>,
+    /// <c>--urls</c>/<c>ASPNETCORE_URLS</c>/<c>Urls</c> or <c>ASPNETCORE_HTTP_PORTS</c> say otherwise, in ASP.NET Core's
+    /// order (<see cref="ListenAddresses"/>); on loopback only,
     /// <c>AllowedHosts</c> defaults to the loopback names (a DNS-rebinding page gets 400). Refuses to listen beyond
     /// loopback with auth off unless <c>ModelMeter:Auth:AllowAnonymousRemote</c> is true.
     /// A <c>CollectorRegistry</c> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.
@@ -17,17 +18,18 @@ public static class ModelMeterServer
     public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        if (!ListenAddresses.AreConfigured(configuration))
+        var addresses = ListenAddresses.Configured(configuration);
+        if (addresses.Count == 0)
         {
             builder.WebHost.UseUrls(ListenAddresses.Default);
         }
 
-        var loopbackOnly = ListenAddresses.AreLoopbackOnly(configuration);
+        var loopbackOnly = addresses.All(ListenAddresses.IsLoopback);
         var auth = configuration.GetSection($"{ModelMeterOptions.Section}:Auth").Get<AuthOptions>() ?? new AuthOptions();
         if (!loopbackOnly && !auth.Enabled && !auth.AllowAnonymousRemote)
         {
             throw new InvalidOperationException(
-                $"ModelMeter:Auth:Enabled: the server would listen beyond loopback ({configuration["urls"] ?? "ports " + configuration["http_ports"]}) with auth off, " +
+                $"ModelMeter:Auth:Enabled: the server would listen beyond loopback ({string.Join(", ", addresses)}) with auth off, " +
                 "so anyone who reaches it could spend the budget and read every tenant's cost. Turn auth on, listen on 127.0.0.1, " +
                 "or set ModelMeter:Auth:AllowAnonymousRemote=true to accept that.");
         }

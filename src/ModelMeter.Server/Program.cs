@@ -2,26 +2,27 @@ using ModelMeter.Server;
 using ModelMeter.Server.Cli;
 using ModelMeter.Server.Hosting;
 
-if (CommandLine.IsVerb(args))
-{
-    return CommandLine.Run(args, Console.Out, Console.Error);
-}
+return CommandLine.Run(args, Console.Out, Console.Error, Console.In, Serve);
 
-try
+// The default verb: the server, with the configuration arguments the command line left to it.
+static int Serve(string[] settings)
 {
-    var builder = WebApplication.CreateBuilder(args);
-    builder.AddModelMeterServer();
+    try
+    {
+        var builder = WebApplication.CreateBuilder(settings);
+        builder.AddModelMeterServer();
 
-    var app = builder.Build();
-    app.MapModelMeterServer();
-    app.Run();
-    return 0;
-}
-catch (Exception e) when (StartupFailure.Describe(e) is { } message)
-{
-    // A failure the user can fix: one clear message and exit code 1, no stack trace.
-    Console.Error.WriteLine(message);
-    return 1;
+        var app = builder.Build();
+        app.MapModelMeterServer();
+        app.Run();
+        return CommandLine.Ok;
+    }
+    catch (Exception e) when (StartupFailure.Describe(e) is { } message)
+    {
+        // A failure the user can fix: one clear message and exit code 1, no stack trace.
+        Console.Error.WriteLine(message);
+        return CommandLine.Failed;
+    }
 }
 
 /// <summary>The entry point, visible to tests.</summary>

@@ -21,6 +21,6 @@ internal sealed partial class AuthWarnings(IOptions<ModelMeterOptions> options, 
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message =
         "Auth is on and ModelMeter:Auth:AdminKeySha256 is not set: the dashboard and /api/costs answer 401 to everyone. " +
-        "Set it to the SHA-256 (hex) of an admin key, e.g. printf %s \"$ADMIN_KEY\" | sha256sum")]
+        "Set it to the SHA-256 (hex) of an admin key: echo \"$ADMIN_KEY\" | ModelMeter.Server hash-key (or printf %s \"$ADMIN_KEY\" | sha256sum)")]
     private partial void LogAdminLocked();
 }

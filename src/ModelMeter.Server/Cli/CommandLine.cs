@@ -1,131 +1,82 @@
-using Microsoft.Extensions.Options;
-using ModelMeter.Ledger.ClickHouse;
-using ModelMeter.Ledger.Sqlite;
-using ModelMeter.AspNetCore.Configuration;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 
 namespace ModelMeter.Server.Cli;
 
-/// <summary>The command-line verbs besides serving: <c>report</c> (the configured ledger file, or the fleet's ClickHouse) and <c>reprice</c> (the file).</summary>
+/// <summary>
+/// The command line, parsed by System.CommandLine: <c>serve</c> (the default verb), <c>report</c>, <c>reprice</c>,
+/// <c>demo-traffic</c>, <c>hash-key</c> and <c>health</c>, each with <c>--help</c>. Any configuration key can follow as
+/// <c>--Section:Key=value</c> (or <c>--Section:Key value</c>), as ASP.NET Core reads it. Exit codes: 0 done, 1 failed,
+/// 2 the command line is wrong.
+/// </summary>
 internal static class CommandLine
 {
-    public static bool IsVerb(string[] args) => args is ["report", ..] or ["reprice", ..] or ["demo-traffic", ..];
+    /// <summary>Exit code: the command did what it was asked.</summary>
+    public const int Ok = 0;
 
-    /// <summary>Runs a verb; returns the process exit code (0 ok, 1 failure, 2 bad arguments).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <summary>Exit code: the command ran and failed (no ledger, a server that does not answer, the port taken).</summary>
+    public const int Failed = 1;
+
+    /// <summary>Exit code: the command line is wrong; the message says which option.</summary>
+    public const int Usage = 2;
+
+    /// <summary>Parses <paramref name="args"/> and runs the verb; returns the process exit code.</summary>
+    /// <param name="args">The process's arguments.</param>
+    /// <param name="output">Where results and help go.</param>
+    /// <param name="error">Where problems go.</param>
+    /// <param name="input">Standard input (<c>hash-key</c> reads the key from it).</param>
+    /// <param name="serve">Starts the server with the given configuration arguments and returns its exit code; null where serving is not possible (tests of the other verbs).</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, TextReader? input = null, Func<string[], int>? serve = null)
     {
-        var (flags, settings) = Split(args[1..]);
-        if (args[0] == "demo-traffic")
+        var root = Build(output, error, input ?? TextReader.Null, serve);
+        var parsed = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        if (parsed.Action is not ParseErrorAction && parsed.Action != parsed.CommandResult.Command.Action)
         {
-            return DemoTrafficCommand(flags, output, error);
+            return parsed.Invoke(configuration); // --help, --version, a completion directive
         }
 
-        var builder = WebApplication.CreateBuilder(settings);
-        var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
-        if (args[0] == "report" && !flags.ContainsKey("ledger") && options.Ledger.UsesClickHouse)
+        var problems = parsed.Errors.Select(e => e.Message).Concat(ConfigurationArguments.Problems(parsed)).ToList();
+        if (problems.Count == 0)
         {
-            return ReportFleet(options.Ledger.ClickHouse, flags, output, error);
+            return parsed.Invoke(configuration);
         }
 
-        var path = Path.GetFullPath(flags.GetValueOrDefault("ledger") ?? options.Ledger.Path, builder.Environment.ContentRootPath);
-        if (!File.Exists(path))
+        foreach (var problem in problems)
         {
-            error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
-            return 1;
+            error.WriteLine(problem);
         }
 
-        using var ledger = new SqliteLedger(path);
-        ledger.Initialize();
-        try
-        {
-            return args[0] == "report"
-                ? ReportCommand.Run(ledger, flags, TimeProvider.System.GetUtcNow(), output, error)
-                : RepriceCommand.Run(ledger, options, flags, output, error);
-        }
-        catch (ArgumentException e)
-        {
-            error.WriteLine(e.Message);
-            return 2;
-        }
+        var verb = parsed.CommandResult.Command is RootCommand ? "" : parsed.CommandResult.Command.Name + " ";
+        error.WriteLine($"See '{root.Name} {verb}--help'.");
+        return Usage;
     }
 
-    /// <summary><c>demo-traffic [--rps 5] [--duration 60s] [--url http://127.0.0.1:8000]</c>: requests to a running server's models.</summary>
-    private static int DemoTrafficCommand(Dictionary<string, string> flags, TextWriter output, TextWriter error)
+    private static RootCommand Build(TextWriter output, TextWriter error, TextReader input, Func<string[], int>? serve)
     {
-        var rpsText = flags.GetValueOrDefault("rps") ?? "5";
-        var durationText = flags.GetValueOrDefault("duration") ?? "60s";
-        if (!double.TryParse(rpsText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rps) || rps is <= 0 or > 1000)
+        var root = new RootCommand(
+            "ModelMeter serves ML models (or sits in front of the servers that do), measures every request and turns device time into dollars. " +
+            "Without a verb it serves. Any configuration key can be given as --Section:Key=value, e.g. --ModelMeter:Ledger:Path=data/ledger.db.")
         {
-            error.WriteLine($"--rps '{rpsText}' must be a number of requests a second from 0 to 1000.");
-            return 2;
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        var serveCommand = ServeCommand.Create(serve, error);
+        foreach (var option in serveCommand.Options.Where(o => o is not HelpOption))
+        {
+            root.Options.Add(option);
         }
 
-        if (ModelMeter.Ledger.ReportArguments.ParseDuration(durationText) is not { } duration || duration <= TimeSpan.Zero)
-        {
-            error.WriteLine($"--duration '{durationText}' is not a duration (30s, 5m, 1h).");
-            return 2;
-        }
-
-        var url = flags.GetValueOrDefault("url") ?? "http://127.0.0.1:8000";
-        if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseAddress))
-        {
-            error.WriteLine($"--url '{url}' is not a URL.");
-            return 2;
-        }
-
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(120) };
-        output.WriteLine($"Sending {rps} requests a second to {baseAddress} for {duration.TotalSeconds} s ...");
-        try
-        {
-            var (answered, failed) = new DemoTraffic(client).RunAsync(rps, duration, CancellationToken.None).GetAwaiter().GetResult();
-            output.WriteLine($"{answered} answered, {failed} failed.");
-            return failed > 0 && answered == 0 ? 1 : 0;
-        }
-        catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException)
-        {
-            error.WriteLine($"Could not send demo traffic to {baseAddress}: {e.Message}");
-            return 1;
-        }
-    }
-
-    /// <summary><c>report</c> in fleet mode: the whole fleet, from ClickHouse (give <c>--ledger</c> for this replica's file alone).</summary>
-    private static int ReportFleet(ClickHouseOptions o, Dictionary<string, string> flags, TextWriter output, TextWriter error)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
-        var fleet = o.CreateLedger(http);
-        try
-        {
-            return ReportCommand.Run(fleet, flags, TimeProvider.System.GetUtcNow(), output, error);
-        }
-        catch (ArgumentException e)
-        {
-            error.WriteLine(e.Message);
-            return 2;
-        }
-        catch (Exception e) when (e is ClickHouseException or HttpRequestException or TaskCanceledException)
-        {
-            error.WriteLine($"The fleet ledger (ClickHouse at {o.Url}) cannot be read: {e.Message}");
-            return 1;
-        }
-    }
-
-    /// <summary>Splits <c>--name value</c> flags of the verb from <c>--Section:Key=value</c> configuration overrides.</summary>
-    private static (Dictionary<string, string> Flags, string[] Settings) Split(string[] args)
-    {
-        var flags = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var settings = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            var arg = args[i];
-            if (arg.StartsWith("--", StringComparison.Ordinal) && !arg.Contains(':') && !arg.Contains('=') && i + 1 < args.Length)
-            {
-                flags[arg[2..]] = args[++i];
-            }
-            else
-            {
-                settings.Add(arg);
-            }
-        }
-
-        return (flags, settings.ToArray());
+        root.Action = serveCommand.Action;
+        root.Subcommands.Add(serveCommand);
+        root.Subcommands.Add(ReportCommand.Create(output, error));
+        root.Subcommands.Add(RepriceCommand.Create(output, error));
+        root.Subcommands.Add(DemoTrafficCommand.Create(output, error));
+        root.Subcommands.Add(HashKeyCommand.Create(input, output, error));
+        root.Subcommands.Add(HealthCommand.Create(output, error));
+        var help = new Command("help", "Show help and usage information.") { Hidden = true }; // what people type before --help
+        help.SetAction(_ => root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output, Error = error }));
+        root.Subcommands.Add(help);
+        return root;
     }
 }

@@ -1,26 +1,91 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
+using ModelMeter.Ledger.Sqlite;
 
 namespace ModelMeter.Server.Cli;
 
-/// <summary><c>report --by model --since 24h [--until ISO] [--idle separate] [--format table|csv|json]</c>.</summary>
+/// <summary><c>report [--by model] [--since 24h] [--until ISO] [--idle separate] [--format table|csv|json] [--ledger FILE]</c>: cost by a grouping, from the configured ledger file or the fleet's ClickHouse.</summary>
 internal static class ReportCommand
 {
-    public static int Run(ILedgerReports ledger, IReadOnlyDictionary<string, string> flags, DateTimeOffset now, TextWriter output, TextWriter error)
-    {
-        var by = Parse(flags, "by", CostGrouping.Model);
-        var idle = Parse(flags, "idle", IdleSharing.Separate);
-        var until = !flags.TryGetValue("until", out var untilText) ? now
-            : ReportArguments.TryParseTime(untilText, out var parsed) ? parsed
-            : throw new ArgumentException($"--until '{untilText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
-        var since = flags.TryGetValue("since", out var sinceText)
-            ? ReportArguments.ParseDuration(sinceText) ?? throw new ArgumentException($"--since '{sinceText}' is not a duration like 90m, 24h or 7d.")
-            : TimeSpan.FromDays(1);
-        var format = flags.GetValueOrDefault("format", "table");
-        var summary = ledger.SummarizeAsync(until - since, until, by, idle).GetAwaiter().GetResult(); // a console command: nothing to free meanwhile
+    /// <summary>What a report covers and how it is written.</summary>
+    public sealed record Query(CostGrouping By, IdleSharing Idle, TimeSpan Since, DateTimeOffset? Until, string Format);
 
-        switch (format)
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var by = LedgerArguments.Choice<CostGrouping>("--by", "What to group by (default: model).");
+        var idle = LedgerArguments.Choice<IdleSharing>("--idle", "Idle cost in its own rows (separate, the default), or spread over the groups that used the device.");
+        var since = new Option<TimeSpan?>("--since")
+        {
+            Description = "How far back: 90m, 24h, 7d (default: 24h).",
+            HelpName = "duration",
+            CustomParser = r => ReportArguments.ParseDuration(LedgerArguments.Token(r)) is { } d ? d
+                : LedgerArguments.Fail<TimeSpan?>(r, $"--since '{LedgerArguments.Token(r)}' is not a duration like 90m, 24h or 7d."),
+        };
+        var until = new Option<DateTimeOffset?>("--until")
+        {
+            Description = "The end of the report, an ISO 8601 time (UTC without an offset); default: now.",
+            HelpName = "time",
+            CustomParser = r => ReportArguments.TryParseTime(LedgerArguments.Token(r), out var t) ? t
+                : LedgerArguments.Fail<DateTimeOffset?>(r, $"--until '{LedgerArguments.Token(r)}' is not an ISO 8601 time (2026-11-26T00:00:00Z)."),
+        };
+        var format = new Option<string>("--format") { Description = "How to write it (default: table)." };
+        format.AcceptOnlyFromAmong("table", "csv", "json");
+        var ledger = LedgerArguments.LedgerOption();
+        var command = new Command("report", "Cost by model, tenant, user, endpoint, device, node or day: the local ledger file, or the whole fleet from ClickHouse when ModelMeter:Ledger:Provider is ClickHouse (--ledger reads one file).")
+        {
+            by, idle, since, until, format, ledger,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parsed =>
+        {
+            var query = new Query(parsed.GetValue(by) ?? CostGrouping.Model, parsed.GetValue(idle) ?? IdleSharing.Separate, parsed.GetValue(since) ?? TimeSpan.FromDays(1), parsed.GetValue(until), parsed.GetValue(format) ?? "table");
+            var (options, contentRoot) = LedgerArguments.Configuration(parsed);
+            var file = parsed.GetValue(ledger);
+            if (file is null && options.Ledger.UsesClickHouse)
+            {
+                return ReportFleet(options.Ledger.ClickHouse, query, output, error);
+            }
+
+            var path = Path.GetFullPath(file ?? options.Ledger.Path, contentRoot);
+            if (!File.Exists(path))
+            {
+                error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
+                return CommandLine.Failed;
+            }
+
+            using var local = new SqliteLedger(path);
+            local.Initialize();
+            return Run(local, query, TimeProvider.System.GetUtcNow(), output);
+        });
+        return command;
+    }
+
+    /// <summary><c>report</c> in fleet mode: the whole fleet, from ClickHouse.</summary>
+    private static int ReportFleet(ClickHouseOptions o, Query query, TextWriter output, TextWriter error)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
+        try
+        {
+            return Run(o.CreateLedger(http), query, TimeProvider.System.GetUtcNow(), output);
+        }
+        catch (Exception e) when (e is ClickHouseException or HttpRequestException or TaskCanceledException)
+        {
+            error.WriteLine($"The fleet ledger (ClickHouse at {o.Url}) cannot be read: {e.Message}");
+            return CommandLine.Failed;
+        }
+    }
+
+    /// <summary>Writes the report of <paramref name="ledger"/> for <paramref name="query"/> ending at <paramref name="now"/> unless it says when.</summary>
+    public static int Run(ILedgerReports ledger, Query query, DateTimeOffset now, TextWriter output)
+    {
+        var until = query.Until ?? now;
+        var summary = ledger.SummarizeAsync(until - query.Since, until, query.By, query.Idle).GetAwaiter().GetResult(); // a console command: nothing to free meanwhile
+        var by = query.By;
+        switch (query.Format)
         {
             case "table":
                 WriteTable(summary, output);
@@ -33,18 +98,16 @@ internal static class ReportCommand
                 }
 
                 break;
-            case "json":
+            default:
                 output.WriteLine(JsonSerializer.Serialize(new
                 {
-                    from = summary.From, to = summary.To, by = Name(by), idle = Name(idle), total_usd = summary.TotalUsd,
+                    from = summary.From, to = summary.To, by = Name(by), idle = Name(query.Idle), total_usd = summary.TotalUsd,
                     rows = summary.Rows.Select(r => new { key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens, cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd }),
                 }));
                 break;
-            default:
-                throw new ArgumentException($"--format '{format}' is not one of table, csv, json.");
         }
 
-        return 0;
+        return CommandLine.Ok;
     }
 
     private static void WriteTable(CostSummary summary, TextWriter output)
@@ -61,12 +124,6 @@ internal static class ReportCommand
 
         output.WriteLine($"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}");
     }
-
-    private static T Parse<T>(IReadOnlyDictionary<string, string> flags, string name, T fallback)
-        where T : struct, Enum =>
-        !flags.TryGetValue(name, out var text) ? fallback
-        : ReportArguments.TryParseEnum<T>(text, out var value) ? value
-        : throw new ArgumentException($"--{name} '{text}' is not one of {ReportArguments.Names<T>()}.");
 
     private static string Name<T>(T value)
         where T : struct, Enum => ReportArguments.Name(value);

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using ModelMeter.AspNetCore.Configuration;
+using ModelMeter.Ledger;
+
+namespace ModelMeter.Server.Cli;
+
+/// <summary>What <c>report</c> and <c>reprice</c> share: <c>--ledger</c>, the configuration they read, and options parsed as the cost API parses them.</summary>
+internal static class LedgerArguments
+{
+    public static Option<string> LedgerOption() => new("--ledger")
+    {
+        Description = "A ledger file to read; default: the configured ModelMeter:Ledger:Path (data/ledger.db under the content root).",
+        HelpName = "file",
+    };
+
+    /// <summary>The configuration the server would read with these arguments, and where it would find its files.</summary>
+    public static (ModelMeterOptions Options, string ContentRoot) Configuration(ParseResult parsed)
+    {
+        var builder = WebApplication.CreateBuilder(ConfigurationArguments.Of(parsed));
+        var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
+        return (options, builder.Environment.ContentRootPath);
+    }
+
+    /// <summary>An option whose value is one of <typeparamref name="T"/>'s names (any case), listed in help and completions.</summary>
+    /// <remarks>Null when not given: the caller's default, which <paramref name="description"/> names.</remarks>
+    public static Option<T?> Choice<T>(string name, string description)
+        where T : struct, Enum
+    {
+        var option = new Option<T?>(name)
+        {
+            Description = description,
+            HelpName = string.Join('|', Enum.GetNames<T>().Select(n => n.ToLowerInvariant())),
+            CustomParser = result => ReportArguments.TryParseEnum<T>(Token(result), out var value) ? value
+                : Fail<T?>(result, $"{name} '{Token(result)}' is not one of {ReportArguments.Names<T>()}."),
+        };
+        option.CompletionSources.Add([.. Enum.GetNames<T>().Select(n => n.ToLowerInvariant())]);
+        return option;
+    }
+
+    /// <summary>The one token an option was given.</summary>
+    public static string Token(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+
+    /// <summary>Records <paramref name="message"/> as the parse error and returns a placeholder value.</summary>
+    public static T Fail<T>(ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return default!;
+    }
+}

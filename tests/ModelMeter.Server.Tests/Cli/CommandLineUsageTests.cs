@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+using ModelMeter.Server.Cli;
+
+namespace ModelMeter.Server.Tests.Cli;
+
+/// <summary>The command line as a user drives it: help for every verb, mistakes named with exit code 2, nothing served by accident.</summary>
+public sealed class CommandLineUsageTests
+{
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("help")]
+    public void Help_ListsEveryVerb_AndServesNothing(string flag)
+    {
+        var served = false;
+        var (code, output, _) = Run([flag], serve: _ => { served = true; return 0; });
+
+        Assert.Equal(0, code);
+        Assert.False(served);
+        foreach (var verb in new[] { "serve", "report", "reprice", "demo-traffic", "hash-key", "health" })
+        {
+            Assert.Contains($"\n  {verb} ", output);
+        }
+
+        Assert.Contains("--urls <url>", output);
+    }
+
+    [Theory]
+    [InlineData("report", "--since <duration>", "--until <time>")]
+    [InlineData("reprice", "--from <time>", "--ledger <file>")]
+    [InlineData("demo-traffic", "--rps <rate>", "--url <url>")]
+    [InlineData("hash-key", "standard input", "Usage:")]
+    [InlineData("health", "--ready", "--url <url>")]
+    public void VerbHelp_ShowsItsOptions_InsteadOfRunning(string verb, string option, string other)
+    {
+        var (code, output, error) = Run([verb, "--help"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains(option, output);
+        Assert.Contains(other, output);
+        Assert.DoesNotContain("No ledger", output + error);
+    }
+
+    [Fact]
+    public void NoVerb_Serves_WithTheSettingsAndUrls()
+    {
+        string[]? settings = null;
+        var (code, _, _) = Run(["--ModelMeter:Limits:MaxTokens=64", "--urls", "http://127.0.0.1:8001"], serve: s => { settings = s; return 0; });
+
+        Assert.Equal(0, code);
+        Assert.Equal(["--ModelMeter:Limits:MaxTokens=64", "--urls", "http://127.0.0.1:8001"], settings!);
+    }
+
+    [Fact]
+    public void Serve_TakesSettingsWithSpaceSeparatedValues()
+    {
+        string[]? settings = null;
+        var (code, _, _) = Run(["serve", "--contentRoot", "/tmp/x", "--ModelMeter:Node=a"], serve: s => { settings = s; return 0; });
+
+        Assert.Equal(0, code);
+        Assert.Equal(["--contentRoot", "/tmp/x", "--ModelMeter:Node=a"], settings!);
+    }
+
+    [Theory]
+    [InlineData("reprot", "'reprot' is not a verb")]
+    [InlineData("report --sine 3h", "report has no option '--sine'")]
+    [InlineData("report --by planet", "--by 'planet' is not one of model, endpoint, tenant, user, device, day, node.")]
+    [InlineData("report --format xml", "xml")]
+    [InlineData("report --until yesterday", "--until 'yesterday' is not an ISO 8601 time")]
+    [InlineData("reprice", "Option '--from' is required")]
+    [InlineData("reprice --from soon", "--from 'soon' is not an ISO 8601 time")]
+    [InlineData("demo-traffic --rps 0", "--rps '0' must be")]
+    [InlineData("demo-traffic --url ftp://x", "--url 'ftp://x' is not an http(s) URL")]
+    [InlineData("serve --ModelMeter:Node", "The setting '--ModelMeter:Node' has no value")]
+    public void Mistakes_Exit2_NamingTheProblem_AndPointingAtHelp(string line, string message)
+    {
+        var served = false;
+        var (code, output, error) = Run(line.Split(' '), serve: _ => { served = true; return 0; });
+
+        Assert.Equal(2, code);
+        Assert.False(served);
+        Assert.Contains(message, error);
+        Assert.Contains("--help'", error);
+        Assert.Equal("", output);
+    }
+
+    [Theory]
+    [InlineData("s3cret-key\n")]
+    [InlineData("  s3cret-key\r\n")]
+    [InlineData("s3cret-key")]
+    public void HashKey_PrintsTheSha256OfTheTrimmedKey(string input)
+    {
+        var (code, output, _) = Run(["hash-key"], input: input);
+
+        Assert.Equal(0, code);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("s3cret-key"))) + Environment.NewLine, output);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n")]
+    [InlineData("one\ntwo\n")]
+    public void HashKey_NoKeyOrTwo_Exits2(string input)
+    {
+        var (code, output, error) = Run(["hash-key"], input: input);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains("hash-key", error);
+    }
+
+    [Fact]
+    public void Health_NothingListening_Exits1()
+    {
+        var (code, _, error) = Run(["health", "--url", $"http://127.0.0.1:{FreePorts.Next()}"]);
+
+        Assert.Equal(1, code);
+        Assert.Contains("/healthz: no answer", error);
+    }
+
+    private static (int Code, string Output, string Error) Run(string[] args, Func<string[], int>? serve = null, string input = "")
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = CommandLine.Run(args, output, error, new StringReader(input), serve);
+        return (code, output.ToString(), error.ToString());
+    }
+}
