@@ -5,9 +5,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the test suite starts itself (Prometheus and promtool for the monitoring bundle,
-# Chromium for the dashboard, ClickHouse for the fleet ledger, Redis for fleet budgets).
+# Chromium for the dashboard, ClickHouse for the fleet ledger, Redis for fleet budgets, docker-compose to validate
+# deploy/compose; curl runs the README's first request).
 # Installed only when missing, with one apt-get update.
-packages=(prometheus chromium clickhouse-server redis-server)
+packages=(prometheus chromium clickhouse-server redis-server docker-compose curl)
 missing=()
 # The build runs npm ci in web/ (the dashboard's uPlot); Debian's npm brings Node.js.
 command -v npm >/dev/null || missing+=(npm)

@@ -81,6 +81,21 @@ public sealed class LivePrometheusTests(MonitoredFleet fleet) : IClassFixture<Mo
         Assert.All(reference.EnumerateArray(), r => Assert.Equal(0.0006, double.Parse(r.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture), 12));
     }
 
+    [Fact]
+    public async Task BudgetsPanel_ShowsTheReplicaNearestItsLimit_NotTheSumOfReplicas()
+    {
+        // Per-replica budgets here: each replica enforces the limit on its own spending (with Redis each reports the fleet's figure).
+        var spent = new List<double>();
+        foreach (var server in fleet.Servers)
+        {
+            spent.Add((await server.ScrapeAsync())["budget_spent_dollars{budget=\"daily\"}"]);
+        }
+
+        Assert.All(spent, s => Assert.True(s > 0, "every replica served traffic"));
+        var shown = (await PanelValuesAsync("Budgets"))[""];
+        Assert.Equal(spent.Max(), shown, 9);
+    }
+
     private static JsonElement Panel(string titleStart) =>
         BundleQueries.Dashboard().GetProperty("panels").EnumerateArray().Single(p => p.GetProperty("title").GetString()!.StartsWith(titleStart, StringComparison.Ordinal));
 

@@ -47,6 +47,18 @@ public sealed class StartupFailureTests : IDisposable
         Assert.DoesNotContain("   at ", output); // the message, not a stack trace
     }
 
+    [Fact]
+    public async Task UrlsWinOverHttpPorts_AsInAspNetCore_SoLoopbackWithAuthOffStarts()
+    {
+        // What the .NET container images set, and what a user overrides with --urls.
+        var httpPorts = new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var server = await ServerProcess.StartAsync(_directory, new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" }, environment: httpPorts);
+
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/healthz")).StatusCode);
+        using var taken = new TcpListener(IPAddress.Any, int.Parse(httpPorts["ASPNETCORE_HTTP_PORTS"], System.Globalization.CultureInfo.InvariantCulture));
+        taken.Start(); // the HTTP_PORTS port was not bound
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "ModelMeter.Server.dll");
