@@ -10,9 +10,11 @@ static int Serve(string[] settings)
     try
     {
         var builder = WebApplication.CreateBuilder(settings);
+        var started = StartupFailure.QuietHostStartLog(builder);
         builder.AddModelMeterServer();
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(started);
         app.MapModelMeterServer();
         app.Run();
         return CommandLine.Ok;

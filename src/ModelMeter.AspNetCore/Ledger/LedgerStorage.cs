@@ -52,7 +52,18 @@ internal sealed partial class LedgerStorage(
         var path = Path.GetFullPath(o.Path, environment.ContentRootPath);
         var node = options.Value.Node ?? Environment.MachineName; // the local file's name for itself; shipping adds the port
         var store = new SqliteLedger(path, fullSync: o.Durability == LedgerDurability.Strict, outbox: o.UsesClickHouse, node: node);
-        store.Initialize();
+        try
+        {
+            store.Initialize();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            store.Dispose();
+            throw new InvalidOperationException(
+                $"ModelMeter:Ledger:Path: the ledger at {path} cannot be opened ({e.Message.TrimEnd('.')}). Point Ledger:Path at a SQLite file this " +
+                "process can write (a new path starts a new ledger), or move the unreadable file aside; nothing was started.", e);
+        }
+
         _store = store;
         _writer = new LedgerWriter(
             store,

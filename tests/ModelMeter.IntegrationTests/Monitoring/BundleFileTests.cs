@@ -30,7 +30,7 @@ public sealed class BundleFileTests
 
         Assert.True(exitCode == 0, output);
         var tests = File.ReadAllText(Repository.PathOf("deploy", "prometheus", "rules", "model-cost.rules.test.yml"));
-        foreach (var alert in new[] { "ModelMeterDailyCostHigh", "ModelMeterCostSpike", "ModelMeterCostAboveReferencePrice" })
+        foreach (var alert in new[] { "ModelMeterDailyCostHigh", "ModelMeterCostSpike", "ModelMeterCostAboveReferencePrice", "ModelMeterLedgerShipLagging" })
         {
             Assert.Contains($"alertname: {alert}\n        exp_alerts: []", tests);
             Assert.Contains($"alertname: {alert}\n        exp_alerts:\n          - exp_labels:", tests);

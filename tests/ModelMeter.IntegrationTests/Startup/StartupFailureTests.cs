@@ -23,6 +23,7 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Equal(1, code); // not 134, an unhandled exception
         Assert.Contains($"ModelMeter could not listen: Failed to bind to address http://127.0.0.1:{port}", output);
         Assert.Contains("e.g. --urls http://127.0.0.1:8001", output);
+        Assert.DoesNotContain("   at ", output); // the message, not the host's stack trace
     }
 
     [Fact]
@@ -35,6 +36,30 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("problem(s); nothing was started", output);
         Assert.Contains("ModelMeter:Devices:cpu:HourlyUsd: -1 is not a price", output);
         Assert.Contains("ModelMeter:Limits:MaxTokens:", output);
+    }
+
+    [Theory]
+    [InlineData("not a database")]
+    [InlineData("a directory")]
+    public async Task LedgerUnreadable_ExitsWith1_NamingThePathAndWhatToDo(string what)
+    {
+        var ledger = Path.Combine(_directory, "data", "ledger.db");
+        if (what == "a directory")
+        {
+            Directory.CreateDirectory(ledger);
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
+            await File.WriteAllTextAsync(ledger, new string('x', 4096));
+        }
+
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(1, code); // not 134, an unhandled exception
+        Assert.Contains($"ModelMeter:Ledger:Path: the ledger at {ledger} cannot be opened", output);
+        Assert.Contains("Point Ledger:Path at a SQLite file", output);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]
