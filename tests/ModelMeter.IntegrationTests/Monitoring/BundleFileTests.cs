@@ -20,7 +20,7 @@ public sealed class BundleFileTests
         var (exitCode, output) = await Tools.RunAsync("promtool", Repository.PathOf("deploy", "prometheus", "rules"), "check", "rules", "model-cost.rules.yml");
 
         Assert.True(exitCode == 0, output);
-        Assert.Contains("6 rules found", output);
+        Assert.Contains("7 rules found", output); // three recording rules, four alerts
     }
 
     [Fact]
