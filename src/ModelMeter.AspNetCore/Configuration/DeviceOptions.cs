@@ -17,6 +17,16 @@ public sealed class DeviceOptions
     /// <summary>Effective-dated rates, for price changes; each applies from its <c>From</c> until the next.</summary>
     public List<RatePeriodOptions> Rates { get; set; } = [];
 
+    /// <summary>
+    /// One physical device behind several replicas (several gateways in front of one vLLM server): billed once for the
+    /// fleet and split over every replica's requests when the fleet ledger settles each minute. Needs
+    /// <c>Ledger:Provider</c> = <c>ClickHouse</c>. Default false: each replica bills the device as its own.
+    /// </summary>
+    public bool Shared { get; set; }
+
+    /// <summary>A shared device's server's own count of requests running, read about once a second, to find load nobody metered.</summary>
+    public DeviceLoadOptions Load { get; set; } = new();
+
     internal RateCard ToRateCard()
     {
         var periods = Rates.Select(r => new RatePeriod(r.From, r.HourlyUsd)).ToList();
@@ -47,4 +57,20 @@ public sealed class RatePeriodOptions
 
     /// <summary>US dollars per hour.</summary>
     public double HourlyUsd { get; set; }
+}
+
+/// <summary>Where a shared device's server says how many requests it runs (<c>Devices:NAME:Load</c>).</summary>
+public sealed class DeviceLoadOptions
+{
+    /// <summary>The server's Prometheus endpoint, e.g. <c>http://vllm:8000/metrics</c>. None: no load readings (nothing is unmetered).</summary>
+    public string? MetricsUrl { get; set; }
+
+    /// <summary>
+    /// The gauge of requests running, summed over its series: <c>vllm:num_requests_running</c> (vLLM),
+    /// <c>tgi_batch_current_size</c> (TGI), <c>model_inflight_requests</c> (ModelMeter).
+    /// </summary>
+    public string? Metric { get; set; }
+
+    /// <summary>Milliseconds between readings. Default 1000.</summary>
+    public int IntervalMs { get; set; } = 1000;
 }

@@ -58,10 +58,27 @@ public sealed class ClickHouseOptions
     /// <summary>Seconds one shipment may take before it is tried again. Default 30.</summary>
     public double TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>How often a replica settles shared devices' closed minutes, milliseconds. Default 10000.</summary>
+    public int SettleIntervalMs { get; set; } = 10_000;
+
+    /// <summary>A replica silent longer than this (no watermark) is gone: it holds up no settlement of shared devices, seconds. Default 120.</summary>
+    public int NodeTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Shared devices' minutes are settled again this long after they close, so rows that arrive late (a request still
+    /// running when its minute closed, a replica that shipped late) are counted; minutes older than that are final. Default 10.
+    /// </summary>
+    public int ResettleMinutes { get; set; } = 10;
+
     /// <summary>The fleet ledger these options name, talking through <paramref name="http"/> (the password read from <see cref="PasswordEnv"/>).</summary>
-    internal ClickHouseLedger CreateLedger(HttpClient http)
+    /// <param name="http">The connection.</param>
+    /// <param name="sharedDevices">The devices billed once for the fleet.</param>
+    internal ClickHouseLedger CreateLedger(HttpClient http, IReadOnlyCollection<string> sharedDevices)
     {
         var password = PasswordEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
-        return new ClickHouseLedger(new ClickHouseClient(http, new Uri(Url), User ?? (password is null ? null : "default"), password), Database);
+        return new ClickHouseLedger(new ClickHouseClient(http, new Uri(Url), User ?? (password is null ? null : "default"), password), Database)
+        {
+            SharedDevices = sharedDevices,
+        };
     }
 }

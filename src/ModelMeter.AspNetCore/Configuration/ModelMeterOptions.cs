@@ -46,6 +46,9 @@ public sealed class ModelMeterOptions
 
     /// <summary>Tenants by name; these names may appear in <c>model_tenant_cost_dollars_total</c>.</summary>
     public Dictionary<string, TenantOptions> Tenants { get; set; } = [];
+
+    /// <summary>The devices marked <see cref="DeviceOptions.Shared"/>: billed once for the fleet.</summary>
+    internal IReadOnlyCollection<string> SharedDevices => [.. Devices.Where(d => d.Value.Shared).Select(d => d.Key)];
 }
 
 /// <summary>How device cost is split among requests.</summary>

@@ -5,7 +5,7 @@ using Polly;
 
 namespace ModelMeter.AspNetCore.Ledger;
 
-/// <summary>The ledger's services: opening and writing, start-up seeding, idle minutes, shipping, and the ClickHouse client.</summary>
+/// <summary>The ledger's services: opening and writing, start-up seeding, idle minutes, shipping, shared devices' load readings and settlement, and the ClickHouse client.</summary>
 internal static class LedgerServices
 {
     /// <summary>Adds the ledger's services and hosted services (once) and the ClickHouse client; shipping needs a <see cref="ListeningAddress"/>.</summary>
@@ -21,6 +21,9 @@ internal static class LedgerServices
         services.AddSingleton<ILedgerRecorder>(sp => sp.GetRequiredService<LedgerStorage>());
         services.AddSingleton<IdleMinutes>();
         services.AddSingleton<LedgerShipper>();
+        services.AddSingleton<DeviceLoadReadings>();
+        services.AddHttpClient(DeviceLoadSampler.ClientName, client => client.Timeout = TimeSpan.FromSeconds(2))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(2) });
 
         // Started in this order before the server listens, stopped in the reverse one after it drained: the last idle
         // minute is written before the writer drains, and the last shipment waits until everything has stopped.
@@ -28,6 +31,9 @@ internal static class LedgerServices
         services.AddHostedService<LedgerSeeding>();
         services.AddHostedService(sp => sp.GetRequiredService<IdleMinutes>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerShipper>());
+        services.AddHostedService<DeviceLoadSampler>();
+        services.AddSingleton<SharedDeviceSettler>();
+        services.AddHostedService(sp => sp.GetRequiredService<SharedDeviceSettler>());
         return services;
     }
 

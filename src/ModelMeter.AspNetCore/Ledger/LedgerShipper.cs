@@ -13,7 +13,8 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// Runs in fleet mode only. Its last shipment waits until every hosted service has stopped (the ledger drained).
 /// </summary>
 internal sealed partial class LedgerShipper(
-    LedgerStorage ledger, IOptions<ModelMeterOptions> options, ListeningAddress listening, ModelMeterMetrics metrics, TimeProvider time, ILogger<LedgerShipper> logger)
+    LedgerStorage ledger, IOptions<ModelMeterOptions> options, ListeningAddress listening, DeviceLoadReadings loadReadings, ModelMeterMetrics metrics, TimeProvider time,
+    ILogger<LedgerShipper> logger)
     : IHostedLifecycleService, IDisposable
 {
     /// <summary>How long the last shipment may take when the host stops; the outbox keeps the rest for the next start.</summary>
@@ -30,6 +31,9 @@ internal sealed partial class LedgerShipper(
     private string? _spool;
     private string? _nodeName;
     private int _stopped;
+    private bool _shared;
+    private TimeSpan _watermarkSlack;
+    private DateTimeOffset _since;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -41,6 +45,9 @@ internal sealed partial class LedgerShipper(
         var o = options.Value.Ledger.ClickHouse;
         (_local, _fleet, _batchSize, _interval) = (ledger.Store, clickHouse, o.BatchSize, TimeSpan.FromMilliseconds(o.ShipIntervalMs));
         _maxBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, _interval.Ticks * 50)); // the wait doubles after failures, up to this
+        _shared = options.Value.SharedDevices.Count > 0;
+        _watermarkSlack = TimeSpan.FromMilliseconds(options.Value.Ledger.FlushIntervalMs + 1000); // a Deferred row is committed within a flush
+        _since = time.GetUtcNow();
         await TryInitializeAsync(TimeSpan.FromSeconds(5));
         _loop = Task.Run(() => RunAsync(_stopping.Token));
         LogShipping(o.Url, o.Database);
@@ -96,6 +103,8 @@ internal sealed partial class LedgerShipper(
             while (await ShipOnceAsync(deadline.Token))
             {
             }
+
+            await ShipSharedAsync(DateTimeOffset.MaxValue, deadline.Token); // gone: this replica holds up no settlement
         }
         catch (Exception e)
         {
@@ -112,10 +121,12 @@ internal sealed partial class LedgerShipper(
         {
             try
             {
+                var mark = time.GetUtcNow() - _watermarkSlack;
                 while (await ShipOnceAsync(stopping))
                 {
                 }
 
+                await ShipSharedAsync(mark, stopping);
                 failures = 0;
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
@@ -164,6 +175,31 @@ internal sealed partial class LedgerShipper(
         metrics.LedgerRowsShipped.WithLabels("request").Inc(batch.Requests.Count);
         metrics.LedgerRowsShipped.WithLabels("idle").Inc(batch.Idle.Count);
         return batch.Entries >= _batchSize;
+    }
+
+    /// <summary>
+    /// With shared devices: ships the load readings and says that every row of a request that ended before
+    /// <paramref name="through"/> is in the fleet ledger (the outbox was empty after it).
+    /// </summary>
+    private async Task ShipSharedAsync(DateTimeOffset through, CancellationToken cancellationToken)
+    {
+        if (!_shared || !_initialized)
+        {
+            return;
+        }
+
+        var readings = loadReadings.Take();
+        try
+        {
+            await _fleet.ShipLoadAsync(NodeName(), readings, cancellationToken);
+        }
+        catch
+        {
+            loadReadings.PutBack(readings);
+            throw;
+        }
+
+        await _fleet.PublishWatermarkAsync(NodeName(), _since, through, time.GetUtcNow(), cancellationToken);
     }
 
     private void UpdateLag()

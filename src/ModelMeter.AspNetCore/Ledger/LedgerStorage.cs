@@ -78,7 +78,7 @@ internal sealed partial class LedgerStorage(
         _writer.Start();
         if (o.UsesClickHouse)
         {
-            Fleet = o.ClickHouse.CreateLedger(http.CreateClient(ClickHouseClientName));
+            Fleet = o.ClickHouse.CreateLedger(http.CreateClient(ClickHouseClientName), options.Value.SharedDevices);
         }
 
         LogOpened(path, o.Durability);

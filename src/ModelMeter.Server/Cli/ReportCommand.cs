@@ -47,7 +47,7 @@ internal static class ReportCommand
             var file = parsed.GetValue(ledger);
             if (file is null && options.Ledger.UsesClickHouse)
             {
-                return ReportFleet(options.Ledger.ClickHouse, query, output, error);
+                return ReportFleet(options.Ledger.ClickHouse, options.SharedDevices, query, output, error);
             }
 
             var path = Path.GetFullPath(file ?? options.Ledger.Path, contentRoot);
@@ -65,12 +65,12 @@ internal static class ReportCommand
     }
 
     /// <summary><c>report</c> in fleet mode: the whole fleet, from ClickHouse.</summary>
-    private static int ReportFleet(ClickHouseOptions o, Query query, TextWriter output, TextWriter error)
+    private static int ReportFleet(ClickHouseOptions o, IReadOnlyCollection<string> sharedDevices, Query query, TextWriter output, TextWriter error)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
         try
         {
-            return Run(o.CreateLedger(http), query, TimeProvider.System.GetUtcNow(), output);
+            return Run(o.CreateLedger(http, sharedDevices), query, TimeProvider.System.GetUtcNow(), output);
         }
         catch (Exception e) when (e is ClickHouseException or HttpRequestException or TaskCanceledException)
         {

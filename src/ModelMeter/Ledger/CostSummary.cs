@@ -12,11 +12,17 @@ public sealed record CostSummaryRow(string Key, long Requests, long InputTokens,
     /// <summary>The key prefix of separate idle rows: <c>(idle) gpu0</c>.</summary>
     public const string IdleKey = "(idle)";
 
+    /// <summary>The key prefix of a shared device's unmetered load (callers that bypassed the gateways): <c>(unmetered) gpu0</c>.</summary>
+    public const string UnmeteredKey = "(unmetered)";
+
     /// <summary>The key of the row counting streams whose final row is not written yet.</summary>
     public const string ProvisionalKey = "(provisional)";
 
     /// <summary>Whether this row is a device's idle time rather than a group of requests.</summary>
     public bool IsIdle => Key.StartsWith(IdleKey, StringComparison.Ordinal);
+
+    /// <summary>Whether this row is a shared device's unmetered load rather than a group of requests.</summary>
+    public bool IsUnmetered => Key.StartsWith(UnmeteredKey, StringComparison.Ordinal);
 
     /// <summary>Whether this row counts streams still provisional rather than a group of requests.</summary>
     public bool IsProvisional => Key == ProvisionalKey;

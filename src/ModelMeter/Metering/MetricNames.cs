@@ -72,6 +72,9 @@ public static class MetricNames
     /// <summary>Counter: failed shipments to the fleet ledger.</summary>
     public const string LedgerShipFailures = "ledger_ship_failures_total";
 
+    /// <summary>Counter: readings of a shared device server's load that failed (unreachable, no such metric), by device.</summary>
+    public const string DeviceLoadScrapeFailures = "device_load_scrape_failures_total";
+
     /// <summary>Counter: ledger rows shipped to the fleet ledger, by kind.</summary>
     public const string LedgerRowsShipped = "ledger_rows_shipped_total";
 

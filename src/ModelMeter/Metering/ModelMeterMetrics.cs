@@ -39,6 +39,8 @@ public sealed class ModelMeterMetrics
         LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
         LedgerShipLag = factory.CreateGauge(MetricNames.LedgerShipLag, "Age of the oldest ledger row committed here and not yet in the fleet ledger, seconds (0 when all are shipped).");
         LedgerShipFailures = factory.CreateCounter(MetricNames.LedgerShipFailures, "Shipments to the fleet ledger that failed (tried again later).");
+        DeviceLoadScrapeFailures = factory.CreateCounter(MetricNames.DeviceLoadScrapeFailures,
+            "Readings of a shared device server's load that failed (unreachable, answer without the metric), by device; those seconds count no unmetered load.", MetricNames.Device);
         LedgerRowsShipped = factory.CreateCounter(MetricNames.LedgerRowsShipped, "Ledger rows shipped to the fleet ledger, by kind (request, idle).", "kind");
         TenantCost = factory.CreateCounter(MetricNames.TenantCost, "Device cost attributed to a configured tenant's requests, US dollars.", MetricNames.Model, MetricNames.Tenant);
         BudgetSpent = factory.CreateGauge(MetricNames.BudgetSpent, "Spent in the budget's current period, US dollars.", MetricNames.Budget);
@@ -112,6 +114,9 @@ public sealed class ModelMeterMetrics
 
     /// <summary>Failed shipments.</summary>
     public Counter LedgerShipFailures { get; }
+
+    /// <summary>Failed readings of a shared device server's load, by device.</summary>
+    public Counter DeviceLoadScrapeFailures { get; }
 
     /// <summary>Rows shipped, by kind.</summary>
     public Counter LedgerRowsShipped { get; }

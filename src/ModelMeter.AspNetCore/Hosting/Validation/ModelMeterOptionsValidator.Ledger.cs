@@ -33,6 +33,21 @@ internal sealed partial class ModelMeterOptionsValidator
             errors.Add($"{key}:ShipIntervalMs: {clickHouse.ShipIntervalMs} is out of range 10..3600000.");
         }
 
+        if (clickHouse.SettleIntervalMs is < 100 or > 3_600_000)
+        {
+            errors.Add($"{key}:SettleIntervalMs: {clickHouse.SettleIntervalMs} is out of range 100..3600000.");
+        }
+
+        if (clickHouse.NodeTimeoutSeconds is < 5 or > 86_400)
+        {
+            errors.Add($"{key}:NodeTimeoutSeconds: {clickHouse.NodeTimeoutSeconds} is out of range 5..86400.");
+        }
+
+        if (clickHouse.ResettleMinutes is < 0 or > 1_440)
+        {
+            errors.Add($"{key}:ResettleMinutes: {clickHouse.ResettleMinutes} is out of range 0..1440.");
+        }
+
         if (clickHouse.TimeoutSeconds is < 0.1 or > 3600 || !double.IsFinite(clickHouse.TimeoutSeconds))
         {
             errors.Add($"{key}:TimeoutSeconds: {clickHouse.TimeoutSeconds} is out of range 0.1..3600.");

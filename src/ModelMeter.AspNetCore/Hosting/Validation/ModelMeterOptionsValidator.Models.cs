@@ -31,6 +31,13 @@ internal sealed partial class ModelMeterOptionsValidator
             {
                 errors.Add($"{key}:Rates: two rates start at the same time.");
             }
+
+            if (d.Shared && !options.Ledger.UsesClickHouse)
+            {
+                errors.Add($"{key}:Shared: a device shared by several replicas is billed once from the fleet ledger; set Ledger:Provider to ClickHouse.");
+            }
+
+            ValidateLoad(key, d, errors);
         }
     }
 
@@ -82,4 +89,33 @@ internal sealed partial class ModelMeterOptionsValidator
 
     private static bool IsPrice(TokenPriceOptions price) =>
         price.InputPerMillion >= 0 && price.OutputPerMillion >= 0 && double.IsFinite(price.InputPerMillion + price.OutputPerMillion);
+
+    private static void ValidateLoad(string key, DeviceOptions d, List<string> errors)
+    {
+        var load = d.Load;
+        if (load.MetricsUrl is null && load.Metric is null)
+        {
+            return;
+        }
+
+        if (!d.Shared)
+        {
+            errors.Add($"{key}:Load: load readings find unmetered use of a shared device; set Shared to true as well.");
+        }
+
+        if (!Uri.TryCreate(load.MetricsUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key}:Load:MetricsUrl: '{load.MetricsUrl}' is not an http(s) URL of the server's metrics.");
+        }
+
+        if (load.Metric is null || !System.Text.RegularExpressions.Regex.IsMatch(load.Metric, "^[a-zA-Z_:][a-zA-Z0-9_:]*$"))
+        {
+            errors.Add($"{key}:Load:Metric: '{load.Metric}' is not a Prometheus metric name (vllm:num_requests_running, tgi_batch_current_size, model_inflight_requests).");
+        }
+
+        if (load.IntervalMs is < 100 or > 60_000)
+        {
+            errors.Add($"{key}:Load:IntervalMs: {load.IntervalMs} is out of range 100..60000.");
+        }
+    }
 }

@@ -10,10 +10,10 @@ namespace ModelMeter.Ledger.ClickHouse;
 /// <c>ReplacingMergeTree</c> tables read with <c>FINAL</c>, so a batch sent twice after a timeout counts once.
 /// The SQL runs on ClickHouse 18.16 and on current releases (no DateTime64, Map, LowCardinality or TTL).
 /// </summary>
-public sealed class ClickHouseLedger(ClickHouseClient client, string database, TimeProvider? time = null) : ILedgerReports
+public sealed partial class ClickHouseLedger(ClickHouseClient client, string database, TimeProvider? time = null) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private const long HourMs = 3_600_000;
 
@@ -118,19 +118,21 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database, T
         var (firstHour, lastHour) = (Ceiling(lo, HourMs), Floor(hi, HourMs));
         var useHours = by != CostGrouping.User && firstHour < lastHour;
         var rawWindow = useHours
-            ? $"(({Window("ended", lo, firstHour)}) OR ({Window("ended", lastHour, hi)}))"
+            ? $"(({Window("ended", lo, firstHour)}) OR ({Window("ended", lastHour, hi)}) OR ({IsShared} AND {Window("ended", firstHour, lastHour)}))"
             : Window("ended", lo, hi);
+        var settled = await SettledThroughAsync(cancellationToken);
         var sql = $"""
-            SELECT {KeyColumn(by, "ended")} AS k, concat(node, '/', device) AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
+            SELECT {KeyColumn(by, "ended")} AS k, {DeviceOf} AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum({CostOf(settled, SharedDevices)}) AS c
             FROM {Requests} FINAL WHERE {rawWindow}{Filter(filter)} GROUP BY k, d
             """;
         if (useHours)
         {
+            // Hourly totals hold the replicas' own figures: a shared device's requests are read from the rows throughout.
             sql += $"""
 
                 UNION ALL
                 SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
-                FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)}{Filter(filter)} GROUP BY k, d
+                FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)} AND NOT ({IsShared}){Filter(filter)} GROUP BY k, d
                 """;
         }
 
@@ -141,17 +143,44 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database, T
             groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
         }
 
-        var idleCost = new Dictionary<(string Key, string Device), double>();
-        foreach (var row in filter is { IsEmpty: false } ? [] : await client.QueryAsync($"""
-            SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
-            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, d
+        foreach (var row in SharedDevices.Count == 0 ? [] : await client.QueryAsync($"""
+            SELECT {KeyColumn(by, "minute")} AS k, device AS d, sum(cost_usd) AS c
+            FROM {SharedCosts} FINAL WHERE {Window("minute", lo, hi)}{Filter(filter)} GROUP BY k, d
             """, cancellationToken))
         {
             var key = (Text(row, "k"), Text(row, "d"));
-            idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+            groups[key] = groups.GetValueOrDefault(key).Add(0, 0, 0, row.GetProperty("c").GetDouble());
         }
 
-        return new CostSummary(from, to, by, idle, [.. IdleAllocation.Apply(groups, idleCost, by, idle), .. await ProvisionalAsync(lo, hi, filter, cancellationToken)]);
+        var idleCost = new Dictionary<(string Key, string Device), double>();
+        var unmetered = new List<CostSummaryRow>();
+        if (filter is not { IsEmpty: false })
+        {
+            foreach (var row in await client.QueryAsync($"""
+                SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
+                FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND NOT ({IsShared}) GROUP BY k, d
+                """, cancellationToken))
+            {
+                var key = (Text(row, "k"), Text(row, "d"));
+                idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+            }
+
+            foreach (var row in SharedDevices.Count == 0 ? [] : await client.QueryAsync($"""
+                SELECT {SharedIdleGroupColumn(by)} AS k, device AS d, sum(idle_usd) AS c, sum(unmetered_usd) AS u
+                FROM {SharedMinutes} FINAL WHERE {Window("minute", lo, hi)} GROUP BY k, d
+                """, cancellationToken))
+            {
+                var key = (Text(row, "k"), Text(row, "d"));
+                idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+                if (row.GetProperty("u").GetDouble() is > 0 and var u)
+                {
+                    unmetered.Add(new CostSummaryRow($"{CostSummaryRow.UnmeteredKey} {key.Item2}", 0, 0, 0, u, 0));
+                }
+            }
+        }
+
+        var rows = IdleAllocation.Apply(groups, idleCost, by, idle);
+        return new CostSummary(from, to, by, idle, [.. rows, .. Merge(unmetered), .. await ProvisionalAsync(lo, hi, filter, cancellationToken)]);
     }
 
     /// <summary>
@@ -174,13 +203,32 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database, T
     {
         var (lo, hi) = (Ceiling(Ms(from), 60_000), Ms(to));
         var stepMs = (long)step.TotalMilliseconds;
-        var rows = await client.QueryAsync($"""
-            SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+        var unfiltered = filter is null || filter.IsEmpty ? 1 : 0;
+        var settled = await SettledThroughAsync(cancellationToken);
+        var sql = $"""
+            SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum({CostOf(settled, SharedDevices)}) AS c
             FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{Filter(filter)} GROUP BY k, b
             UNION ALL
             SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
-            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND {(filter is null || filter.IsEmpty ? 1 : 0)} = 1 GROUP BY k, b
-            """, cancellationToken);
+            FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND NOT ({IsShared}) AND {unfiltered} = 1 GROUP BY k, b
+            """;
+        if (SharedDevices.Count > 0)
+        {
+            sql += $"""
+
+                UNION ALL
+                SELECT {KeyColumn(by, "minute")} AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+                FROM {SharedCosts} FINAL WHERE {Window("minute", lo, hi)}{Filter(filter)} GROUP BY k, b
+                UNION ALL
+                SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(idle_usd) AS c
+                FROM {SharedMinutes} FINAL WHERE {Window("minute", lo, hi)} AND {unfiltered} = 1 GROUP BY k, b
+                UNION ALL
+                SELECT '{CostSummaryRow.UnmeteredKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(unmetered_usd) AS c
+                FROM {SharedMinutes} FINAL WHERE {Window("minute", lo, hi)} AND {unfiltered} = 1 GROUP BY k, b HAVING c > 0
+                """;
+        }
+
+        var rows = await client.QueryAsync(sql, cancellationToken);
         return rows
             .GroupBy(r => (Key: Text(r, "k"), Bucket: Long(r, "b")))
             .Select(g => new CostPoint(g.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Bucket), g.Sum(r => r.GetProperty("c").GetDouble())))
@@ -247,6 +295,18 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database, T
         _ => "concat(node, '/', device)",
     };
 
+    /// <summary>The idle of a shared device: the day's or the device's when grouped so; by node its own row, since it belongs to no replica.</summary>
+    private static string SharedIdleGroupColumn(CostGrouping by) => by switch
+    {
+        CostGrouping.Day => "formatDateTime(minute, '%Y-%m-%d', 'UTC')",
+        CostGrouping.Node => $"concat('{CostSummaryRow.IdleKey} ', device)",
+        _ => "device",
+    };
+
+    /// <summary>One unmetered row per device.</summary>
+    private static IEnumerable<CostSummaryRow> Merge(List<CostSummaryRow> unmetered) =>
+        unmetered.GroupBy(r => r.Key).Select(g => new CostSummaryRow(g.Key, 0, 0, 0, g.Sum(r => r.CostUsd), 0));
+
     private static IReadOnlyList<string[]> Migrations(string db) =>
     [
         [
@@ -291,6 +351,8 @@ public sealed class ClickHouseLedger(ClickHouseClient client, string database, T
             ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(started) ORDER BY (node, request_id)
             """,
         ],
+        // Version 4: shared devices (watermarks, load readings, settled minutes).
+        [.. SharedMigration(db)],
     ];
 
     /// <summary>Whether <paramref name="name"/> can be a database name as ModelMeter writes it into SQL: letters, digits and underscores, not starting with a digit.</summary>

@@ -53,6 +53,27 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_SharedDeviceWithoutTheFleetLedgerAndBadLoad_FailsNamingEachKey()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Devices:gpu0:HourlyUsd"] = "36";
+        settings["ModelMeter:Devices:gpu0:Shared"] = "true"; // with the SQLite ledger
+        settings["ModelMeter:Devices:gpu0:Load:MetricsUrl"] = "vllm:8000/metrics";
+        settings["ModelMeter:Devices:gpu0:Load:Metric"] = "num requests";
+        settings["ModelMeter:Devices:gpu1:HourlyUsd"] = "36";
+        settings["ModelMeter:Devices:gpu1:Load:MetricsUrl"] = "http://vllm:8000/metrics";
+        settings["ModelMeter:Devices:gpu1:Load:Metric"] = "vllm:num_requests_running"; // not shared
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Devices:gpu0:Shared: ", StringComparison.Ordinal) && f.Contains("ClickHouse"));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Devices:gpu0:Load:MetricsUrl: 'vllm:8000/metrics'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Devices:gpu0:Load:Metric: 'num requests'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelMeter:Devices:gpu1:Load: ", StringComparison.Ordinal) && f.Contains("Shared"));
+        Assert.Equal(4, error.Failures.Count());
+    }
+
+    [Fact]
     public async Task Start_BadFleetKeys_FailsListingEveryKey()
     {
         var settings = RunningServer.DemoSettings();

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ModelMeter.Ledger;
+using ModelMeter.Ledger.ClickHouse;
+
+namespace ModelMeter.Server.Tests.Fleet;
+
+/// <summary>
+/// Two gateway replicas (ClickHouse ledger) in front of one upstream, a third ModelMeter serving a demo model on the
+/// device they share, with callers that go to the upstream directly: the device is billed once, split over both
+/// replicas' requests, and the bypassing load shows as unmetered.
+/// </summary>
+public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private const double HourlyUsd = 36; // 0.6 USD a minute
+
+    [Fact]
+    public async Task TwoGatewaysOneUpstream_SettledMinutes_AddUpToOneBill_BypassIsUnmetered_EveryRequestPays()
+    {
+        await using var clickHouse = await ClickHouseServer.StartAsync();
+        await using var upstream = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 1, "demo-large"));
+        await using var clockA = new RunningClock();
+        await using var clockB = new RunningClock(clockA.Time.GetUtcNow());
+        var a = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-a"), services: s => s.AddSingleton<TimeProvider>(clockA.Time));
+        var b = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-b"), services: s => s.AddSingleton<TimeProvider>(clockB.Time));
+        try
+        {
+            // Through both gateways and straight to the upstream at once, with a reading of its load between the requests.
+            await Task.WhenAll(TrafficAsync(a, "large", 4, 3), TrafficAsync(b, "large", 4, 3), TrafficAsync(upstream, "demo-large", 3, 3));
+
+            // Close the minutes: both replicas' clocks move two minutes on; their watermarks pass the traffic and settling follows.
+            var traffic = clockA.Time.GetUtcNow();
+            clockA.Time.Advance(TimeSpan.FromMinutes(2));
+            clockB.Time.Advance(TimeSpan.FromMinutes(2));
+            var fleet = new ClickHouseLedger(clickHouse.Client, "shared") { SharedDevices = ["gpu0"] };
+            var settledThrough = await Eventually.ValueAsync(
+                () => fleet.SettledThroughAsync("gpu0"), t => t > traffic.AddMinutes(1), "the minutes of the traffic to be settled", seconds: 60);
+
+            var minutes = await clickHouse.Client.QueryAsync(
+                "SELECT minute_ms, bill_usd, idle_usd, unmetered_usd, requests FROM shared.shared_minutes FINAL WHERE device = 'gpu0' ORDER BY minute_ms");
+            var costs = await clickHouse.Client.QueryAsync(
+                "SELECT minute_ms AS m, node, request_id, cost_usd FROM shared.shared_costs FINAL WHERE device = 'gpu0'");
+            Assert.NotEmpty(minutes);
+            foreach (var minute in minutes)
+            {
+                var at = minute.GetProperty("minute_ms").GetInt64();
+                var requests = costs.Where(c => c.GetProperty("m").GetInt64() == at).Sum(c => c.GetProperty("cost_usd").GetDouble());
+                Assert.Equal(HourlyUsd / 60, minute.GetProperty("bill_usd").GetDouble(), 9); // once, for two replicas
+                Assert.Equal(HourlyUsd / 60, requests + minute.GetProperty("idle_usd").GetDouble() + minute.GetProperty("unmetered_usd").GetDouble(), 9);
+            }
+
+            Assert.True(minutes.Sum(m => m.GetProperty("unmetered_usd").GetDouble()) > 0, "the direct callers' load is unmetered");
+
+            // Every request through either gateway has its share, under its own replica's name.
+            foreach (var (node, server) in new[] { ("gw-a", a), ("gw-b", b) })
+            {
+                var ids = LedgerFile.RequestIds(server.LedgerPath);
+                Assert.Equal(12, ids.Count);
+                Assert.All(ids, id => Assert.True(
+                    costs.Where(c => c.GetProperty("node").GetString() == node && c.GetProperty("request_id").GetString() == id).Sum(c => c.GetProperty("cost_usd").GetDouble()) > 0,
+                    $"{node}'s request {id} has no settled cost"));
+            }
+
+            // The fleet summary over the settled minutes: the device's bill once, with the unmetered load apart.
+            var first = DateTimeOffset.FromUnixTimeMilliseconds(minutes[0].GetProperty("minute_ms").GetInt64());
+            var summary = await fleet.SummarizeAsync(first, settledThrough!.Value, CostGrouping.Device, IdleSharing.Separate);
+            output.WriteLine($"{minutes.Count} minutes settled; by device: {string.Join("; ", summary.Rows.Select(r => $"{r.Key} {r.Requests} req {r.CostUsd:0.000000} + idle {r.IdleUsd:0.000000}"))}; total {summary.TotalUsd:0.000000}");
+            Assert.Equal(HourlyUsd * (settledThrough.Value - first).TotalHours, summary.TotalUsd, 9);
+            Assert.Contains(summary.Rows, r => r.IsUnmetered && r.Key == "(unmetered) gpu0" && r.CostUsd > 0);
+            Assert.Equal(24, summary.Rows.Sum(r => r.Requests));
+
+            // By node: each replica's requests under its name; idle and unmetered belong to no replica.
+            var byNode = await fleet.SummarizeAsync(first, settledThrough.Value, CostGrouping.Node, IdleSharing.Separate);
+            Assert.Equal(summary.TotalUsd, byNode.TotalUsd, 9);
+            Assert.Equal(["(idle) gpu0", "(unmetered) gpu0", "gw-a", "gw-b"], byNode.Rows.Select(r => r.Key).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+        }
+    }
+
+    private static Dictionary<string, string?> Gateway(ClickHouseServer clickHouse, RunningServer upstream, string node) => new()
+    {
+        ["ModelMeter:Node"] = node,
+        ["ModelMeter:Ledger:Provider"] = "ClickHouse",
+        ["ModelMeter:Ledger:ClickHouse:Url"] = clickHouse.Url.ToString(),
+        ["ModelMeter:Ledger:ClickHouse:Database"] = "shared",
+        ["ModelMeter:Ledger:ClickHouse:ShipIntervalMs"] = "100",
+        ["ModelMeter:Ledger:ClickHouse:SettleIntervalMs"] = "200",
+        ["ModelMeter:Devices:gpu0:HourlyUsd"] = HourlyUsd.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["ModelMeter:Devices:gpu0:Shared"] = "true",
+        ["ModelMeter:Devices:gpu0:Load:MetricsUrl"] = new Uri(upstream.Client.BaseAddress!, "/metrics").ToString(),
+        ["ModelMeter:Devices:gpu0:Load:Metric"] = "model_inflight_requests",
+        ["ModelMeter:Devices:gpu0:Load:IntervalMs"] = "100",
+        ["ModelMeter:Models:large:Backend"] = "OpenAI",
+        ["ModelMeter:Models:large:BaseUrl"] = new Uri(upstream.Client.BaseAddress!, "/v1").ToString(),
+        ["ModelMeter:Models:large:UpstreamModel"] = "demo-large",
+        ["ModelMeter:Models:large:Device"] = "gpu0",
+    };
+
+    /// <summary><paramref name="clients"/> callers, each sending <paramref name="each"/> completions one after another.</summary>
+    private static Task TrafficAsync(RunningServer server, string model, int clients, int each) => Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+    {
+        for (var i = 0; i < each; i++)
+        {
+            using var response = await server.Client.PostAsJsonAsync("/v1/completions", new { model, prompt = $"client {c} request {i}", max_tokens = 24, temperature = 0 });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+    }));
+}
