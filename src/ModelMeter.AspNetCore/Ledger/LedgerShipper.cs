@@ -34,6 +34,8 @@ internal sealed partial class LedgerShipper(
     private bool _shared;
     private TimeSpan _watermarkSlack;
     private DateTimeOffset _since;
+    private DateTimeOffset _lastWatermark = DateTimeOffset.MinValue;
+    private TimeSpan _watermarkEvery;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -48,6 +50,7 @@ internal sealed partial class LedgerShipper(
         _shared = options.Value.SharedDevices.Count > 0;
         _watermarkSlack = TimeSpan.FromMilliseconds(options.Value.Ledger.FlushIntervalMs + 1000); // a Deferred row is committed within a flush
         _since = time.GetUtcNow();
+        _watermarkEvery = TimeSpan.FromMilliseconds(options.Value.Ledger.ClickHouse.SettleIntervalMs / 2.0); // fresh enough for each settling round, without an insert a second
         await TryInitializeAsync(TimeSpan.FromSeconds(5));
         _loop = Task.Run(() => RunAsync(_stopping.Token));
         LogShipping(o.Url, o.Database);
@@ -183,7 +186,8 @@ internal sealed partial class LedgerShipper(
     /// </summary>
     private async Task ShipSharedAsync(DateTimeOffset through, CancellationToken cancellationToken)
     {
-        if (!_shared || !_initialized)
+        var now = time.GetUtcNow();
+        if (!_shared || !_initialized || (through != DateTimeOffset.MaxValue && now - _lastWatermark < _watermarkEvery))
         {
             return;
         }
@@ -199,7 +203,8 @@ internal sealed partial class LedgerShipper(
             throw;
         }
 
-        await _fleet.PublishWatermarkAsync(NodeName(), _since, through, time.GetUtcNow(), cancellationToken);
+        await _fleet.PublishWatermarkAsync(NodeName(), _since, through, now, cancellationToken);
+        _lastWatermark = now;
     }
 
     private void UpdateLag()

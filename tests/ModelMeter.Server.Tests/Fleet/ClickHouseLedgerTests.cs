@@ -147,9 +147,84 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         Assert.Contains($"has ledger schema {ClickHouseLedger.SchemaVersion + 1}", error.Message);
     }
 
-    private async Task<ClickHouseLedger> LedgerAsync(string database)
+    [Fact]
+    public async Task SharedDevice_LateRowOfAnotherReplica_IsTakenWhenTheMinuteIsSettledAgain_ARepeatChangesNothing()
     {
-        var ledger = new ClickHouseLedger(_server.Client, database);
+        var ledger = await LedgerAsync("late", shared: "cpu");
+        await ledger.ShipAsync("node-a", "spool-a", 1, 2, [Span("a1", 0, 30)], [(new IdleRow("cpu", Noon, 5.0, 36), 2L)]); // its own idle: not the fleet's
+
+        await ledger.SettleAsync("cpu", Noon, Noon.AddMinutes(1), _ => 36);
+        var first = await SettledAsync("late");
+        await ledger.ShipAsync("node-b", "spool-b", 1, 1, [Span("b1", 15, 45)], []); // node-b shipped late
+        await ledger.SettleAsync("cpu", Noon, Noon.AddMinutes(1), _ => 36);
+        var second = await SettledAsync("late");
+        await ledger.SettleAsync("cpu", Noon, Noon.AddMinutes(1), _ => 36);
+        var repeat = await SettledAsync("late");
+
+        Assert.Equal(0.3, first.Costs["node-a/a1"], 12); // 30 s alone at 0.01 USD/s
+        Assert.Equal(0.3, first.Idle, 12);
+        Assert.Equal(0.15 + 0.075, second.Costs["node-a/a1"], 12); // 15 s alone, 15 s shared
+        Assert.Equal(0.075 + 0.15, second.Costs["node-b/b1"], 12);
+        Assert.Equal(0.15, second.Idle, 12);
+        Assert.Equal(second.Costs, repeat.Costs);
+        Assert.Equal(second.Idle, repeat.Idle);
+
+        // The report reads the settled figures: the replicas' own costs (9 USD each) and node-a's idle row are not the fleet's.
+        var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
+        Assert.Equal(0.6, summary.TotalUsd, 12);
+        Assert.Equal(0.45, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 12);
+        Assert.Equal(2, summary.Rows.Single(r => r.Key == "demo-large").Requests);
+        Assert.Equal(0.15, summary.Rows.Single(r => r.Key == "(idle) cpu").IdleUsd, 12);
+    }
+
+    [Fact]
+    public async Task SharedDevice_UnsettledTail_IsTheReplicasEstimateProRata_UntilSettled()
+    {
+        var ledger = await LedgerAsync("tail", shared: "cpu");
+        await ledger.ShipAsync("node-a", "spool-a", 1, 1, [Span("long", 30, 90)], []); // half in the settled minute, half after
+
+        await ledger.SettleAsync("cpu", Noon, Noon.AddMinutes(1), _ => 36);
+        var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(2), CostGrouping.Model, IdleSharing.Separate);
+
+        // Settled: 30 s at 0.01 USD/s; after the settled end, half of its own 9 USD estimate; idle of the settled minute.
+        Assert.Equal(0.3 + 4.5, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 9);
+        Assert.Equal(0.3, summary.Rows.Single(r => r.IsIdle).IdleUsd, 12);
+    }
+
+    [Fact]
+    public async Task Frontier_IsTheEarliestLiveWatermark_AStoppedOrSilentReplicaHoldsNothingUp()
+    {
+        var ledger = await LedgerAsync("frontier");
+        var now = Noon.AddMinutes(10);
+        await ledger.PublishWatermarkAsync("a", Noon, Noon.AddMinutes(9), now);
+        await ledger.PublishWatermarkAsync("b", Noon.AddMinutes(1), Noon.AddMinutes(8), now.AddSeconds(-5));
+        await ledger.PublishWatermarkAsync("stopped", Noon.AddMinutes(2), DateTimeOffset.MaxValue, now);
+        await ledger.PublishWatermarkAsync("crashed", Noon.AddMinutes(-5), Noon.AddMinutes(1), now.AddMinutes(-3));
+
+        var frontier = await ledger.FrontierAsync(now, TimeSpan.FromMinutes(2));
+
+        Assert.Equal((Noon.AddMinutes(-5), Noon.AddMinutes(8)), frontier);
+        await ledger.PublishWatermarkAsync("b", Noon.AddMinutes(1), Noon.AddMinutes(9).AddSeconds(30), now); // b catches up: the newer row wins
+        Assert.Equal(Noon.AddMinutes(9), (await ledger.FrontierAsync(now, TimeSpan.FromMinutes(2)))!.Value.Through);
+        Assert.Null(await ledger.FrontierAsync(now.AddHours(1), TimeSpan.FromMinutes(2))); // everyone silent
+    }
+
+    /// <summary>The settled minute at noon: each request's share by node/id, and its idle.</summary>
+    private async Task<(Dictionary<string, double> Costs, double Idle)> SettledAsync(string database)
+    {
+        var costs = (await _server.Client.QueryAsync($"SELECT concat(node, '/', request_id) AS k, cost_usd AS c FROM {database}.shared_costs FINAL"))
+            .ToDictionary(r => r.GetProperty("k").GetString()!, r => r.GetProperty("c").GetDouble());
+        var idle = (await _server.Client.QueryAsync($"SELECT idle_usd AS i FROM {database}.shared_minutes FINAL")).Single().GetProperty("i").GetDouble();
+        return (costs, idle);
+    }
+
+    /// <summary>A request on the shared device from <paramref name="from"/> to <paramref name="to"/> seconds after noon, whose replica estimated 9 USD.</summary>
+    private static LedgerRow Span(string id, int from, int to) =>
+        new LedgerRow(id, Noon.AddSeconds(from), Noon.AddSeconds(to), "demo-large", "generate", "acme", "", "cpu", 10, 20, to - from, 0.1, 9.0, "ok", 36) { DeviceStartedAt = Noon.AddSeconds(from) };
+
+    private async Task<ClickHouseLedger> LedgerAsync(string database, params string[] shared)
+    {
+        var ledger = new ClickHouseLedger(_server.Client, database) { SharedDevices = shared };
         await ledger.InitializeAsync();
         await ledger.InitializeAsync(); // a second replica starting finds the schema in place
         return ledger;

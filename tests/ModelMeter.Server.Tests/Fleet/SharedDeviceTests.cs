@@ -21,7 +21,7 @@ public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper outpu
         await using var clickHouse = await ClickHouseServer.StartAsync();
         await using var upstream = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 1, "demo-large"));
         await using var clockA = new RunningClock();
-        await using var clockB = new RunningClock(clockA.Time.GetUtcNow());
+        await using var clockB = new RunningClock(clockA.Time.GetUtcNow().AddMilliseconds(300)); // B's clock runs 300 ms ahead
         var a = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-a"), services: s => s.AddSingleton<TimeProvider>(clockA.Time));
         var b = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-b"), services: s => s.AddSingleton<TimeProvider>(clockB.Time));
         try

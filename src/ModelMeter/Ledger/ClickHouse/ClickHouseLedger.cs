@@ -247,8 +247,12 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             .Select(r => new EndpointStats(Text(r, "m"), Text(r, "e"), Text(r, "s"), Long(r, "n"))).ToList();
 
         // Exact quantiles, rank floor(q × n): the figures the SQLite ledger gives too (the sampling quantile would differ).
+        var settled = await SettledThroughAsync(cancellationToken);
+        var settledCost = SharedDevices.Count == 0 ? [] : (await client.QueryAsync($"""
+            SELECT model AS m, sum(cost_usd) AS c FROM {SharedCosts} FINAL WHERE {Window("minute", lo, hi)} GROUP BY m
+            """, cancellationToken)).ToDictionary(r => Text(r, "m"), r => r.GetProperty("c").GetDouble());
         var models = (await client.QueryAsync($"""
-            SELECT model AS m, count() AS n, countIf(status != 'ok') AS f, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c,
+            SELECT model AS m, count() AS n, countIf(status != 'ok') AS f, sum(input_tokens) AS i, sum(output_tokens) AS o, sum({CostOf(settled, SharedDevices)}) AS c,
                    countIf(status = 'ok') AS served, quantilesExactIf(0.5, 0.95, 0.99)(latency_seconds, status = 'ok') AS l,
                    countIf(status = 'ok' AND isNotNull(ttft_seconds)) AS firsts,
                    quantileExactIf(0.95)(assumeNotNull(ttft_seconds), status = 'ok' AND isNotNull(ttft_seconds)) AS t
@@ -258,7 +262,8 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             {
                 var served = Long(r, "served") > 0;
                 var latency = r.GetProperty("l").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-                return new ModelStats(Text(r, "m"), Long(r, "n"), Long(r, "f"), Long(r, "i"), Long(r, "o"), r.GetProperty("c").GetDouble(),
+                var model = Text(r, "m");
+                return new ModelStats(model, Long(r, "n"), Long(r, "f"), Long(r, "i"), Long(r, "o"), r.GetProperty("c").GetDouble() + settledCost.GetValueOrDefault(model),
                     served ? latency[0] : null, served ? latency[1] : null, served ? latency[2] : null,
                     Long(r, "firsts") > 0 ? r.GetProperty("t").GetDouble() : null);
             }).ToList();
