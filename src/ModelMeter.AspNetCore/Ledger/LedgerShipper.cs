@@ -52,6 +52,13 @@ internal sealed partial class LedgerShipper(
         _since = time.GetUtcNow();
         _watermarkEvery = TimeSpan.FromMilliseconds(options.Value.Ledger.ClickHouse.SettleIntervalMs / 2.0); // fresh enough for each settling round, without an insert a second
         await TryInitializeAsync(TimeSpan.FromSeconds(5));
+        if (_shared && options.Value.Node is not null)
+        {
+            // Live from the start: nothing this replica serves from now on can be settled without it. (A replica named by
+            // its port publishes after its first shipment, once it listens.)
+            await TryAsync(() => ShipSharedAsync(_since - _watermarkSlack, CancellationToken.None), TimeSpan.FromSeconds(5));
+        }
+
         _loop = Task.Run(() => RunAsync(_stopping.Token));
         LogShipping(o.Url, o.Database);
     }
@@ -213,6 +220,19 @@ internal sealed partial class LedgerShipper(
         {
             var oldest = _local.OldestUnshipped();
             metrics.LedgerShipLag.Set(oldest is { } at ? Math.Max(0, (time.GetUtcNow() - at).TotalSeconds) : 0);
+        }
+        catch (Exception e)
+        {
+            LogShipFailed(e, 0);
+        }
+    }
+
+    /// <summary>Tries <paramref name="action"/> once within <paramref name="timeout"/>; a failure is logged and left to the loop.</summary>
+    private async Task TryAsync(Func<Task> action, TimeSpan timeout)
+    {
+        try
+        {
+            await action().WaitAsync(timeout);
         }
         catch (Exception e)
         {

@@ -36,6 +36,10 @@ public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper outpu
             var fleet = new ClickHouseLedger(clickHouse.Client, "shared") { SharedDevices = ["gpu0"] };
             var settledThrough = await Eventually.ValueAsync(
                 () => fleet.SettledThroughAsync("gpu0"), t => t > traffic.AddMinutes(1), "the minutes of the traffic to be settled", seconds: 60);
+            await Eventually.TrueAsync(
+                async () => (await clickHouse.Client.QueryAsync("SELECT uniqExact(node, request_id) AS n FROM shared.shared_costs FINAL")).Single().GetProperty("n").GetInt64() == 24,
+                "every request of both replicas to be in the settled figures (a replica's rows may arrive after a first settling)");
+            settledThrough = await fleet.SettledThroughAsync("gpu0");
 
             var minutes = await clickHouse.Client.QueryAsync(
                 "SELECT minute_ms, bill_usd, idle_usd, unmetered_usd, requests FROM shared.shared_minutes FINAL WHERE device = 'gpu0' ORDER BY minute_ms");
@@ -82,7 +86,61 @@ public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper outpu
         }
     }
 
-    private static Dictionary<string, string?> Gateway(ClickHouseServer clickHouse, RunningServer upstream, string node) => new()
+    [Fact]
+    public async Task AReplicaStopsAndStartsAgain_EveryMinuteIsStillOneBill_AndBothOfItsLivesPay()
+    {
+        await using var clickHouse = await ClickHouseServer.StartAsync();
+        await using var upstream = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 1, "demo-small"));
+        var bRoot = Directory.CreateTempSubdirectory("modelmeter-restart-").FullName;
+        await using var clockA = new RunningClock();
+        var a = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-a", "demo-small"), services: s => s.AddSingleton<TimeProvider>(clockA.Time));
+        try
+        {
+            await using (var clockB = new RunningClock(clockA.Time.GetUtcNow()))
+            {
+                await using var b = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-b", "demo-small"), contentRoot: bRoot, services: s => s.AddSingleton<TimeProvider>(clockB.Time));
+                await Task.WhenAll(TrafficAsync(a, "small", 2, 2), TrafficAsync(b, "small", 2, 2));
+            }
+
+            clockA.Time.Advance(TimeSpan.FromMinutes(1)); // a minute with gw-b gone
+            await TrafficAsync(a, "small", 2, 2);
+            await using var clockB2 = new RunningClock(clockA.Time.GetUtcNow());
+            await using (var b2 = await RunningServer.StartAsync(Gateway(clickHouse, upstream, "gw-b", "demo-small"), contentRoot: bRoot, services: s => s.AddSingleton<TimeProvider>(clockB2.Time)))
+            {
+                await Task.WhenAll(TrafficAsync(a, "small", 2, 2), TrafficAsync(b2, "small", 2, 2));
+                var traffic = clockA.Time.GetUtcNow();
+                clockA.Time.Advance(TimeSpan.FromMinutes(2));
+                clockB2.Time.Advance(TimeSpan.FromMinutes(2));
+                var fleet = new ClickHouseLedger(clickHouse.Client, "shared") { SharedDevices = ["gpu0"] };
+                await Eventually.ValueAsync(() => fleet.SettledThroughAsync("gpu0"), t => t > traffic.AddMinutes(1), "the minutes after the restart to be settled", seconds: 60);
+                await Eventually.TrueAsync(
+                    async () => (await clickHouse.Client.QueryAsync("SELECT uniqExact(node, request_id) AS n FROM shared.shared_costs FINAL")).Single().GetProperty("n").GetInt64() == 20,
+                    "every request of both replicas (both lives of gw-b) to be in the settled figures");
+            }
+
+            var minutes = await clickHouse.Client.QueryAsync("SELECT minute_ms AS m, bill_usd AS b, idle_usd AS i, unmetered_usd AS u FROM shared.shared_minutes FINAL WHERE device = 'gpu0'");
+            var costs = await clickHouse.Client.QueryAsync("SELECT minute_ms AS m, node, request_id, cost_usd AS c FROM shared.shared_costs FINAL WHERE device = 'gpu0'");
+            Assert.True(minutes.Count >= 3, $"{minutes.Count} minutes settled");
+            Assert.All(minutes, minute => Assert.Equal(
+                minute.GetProperty("b").GetDouble(),
+                costs.Where(c => c.GetProperty("m").GetInt64() == minute.GetProperty("m").GetInt64()).Sum(c => c.GetProperty("c").GetDouble())
+                    + minute.GetProperty("i").GetDouble() + minute.GetProperty("u").GetDouble(),
+                9));
+            Assert.All(minutes, minute => Assert.Equal(HourlyUsd / 60, minute.GetProperty("b").GetDouble(), 9));
+            var ids = LedgerFile.RequestIds(Path.Combine(bRoot, "data", "ledger.db"));
+            Assert.Equal(8, ids.Count); // both lives of gw-b, one ledger file
+            Assert.All(ids, id => Assert.Contains(costs, c => c.GetProperty("node").GetString() == "gw-b" && c.GetProperty("request_id").GetString() == id && c.GetProperty("c").GetDouble() > 0));
+            Assert.Equal(12, costs.Where(c => c.GetProperty("node").GetString() == "gw-a").Select(c => c.GetProperty("request_id").GetString()).Distinct().Count());
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(bRoot, recursive: true);
+        }
+    }
+
+    private static Dictionary<string, string?> Gateway(ClickHouseServer clickHouse, RunningServer upstream, string node, string upstreamModel = "demo-large") => new()
     {
         ["ModelMeter:Node"] = node,
         ["ModelMeter:Ledger:Provider"] = "ClickHouse",
@@ -90,16 +148,20 @@ public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper outpu
         ["ModelMeter:Ledger:ClickHouse:Database"] = "shared",
         ["ModelMeter:Ledger:ClickHouse:ShipIntervalMs"] = "100",
         ["ModelMeter:Ledger:ClickHouse:SettleIntervalMs"] = "200",
+        ["ModelMeter:Ledger:ClickHouse:NodeTimeoutSeconds"] = "600", // the tests move clocks minutes at once: that is not a replica gone silent
         ["ModelMeter:Devices:gpu0:HourlyUsd"] = HourlyUsd.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["ModelMeter:Devices:gpu0:Shared"] = "true",
         ["ModelMeter:Devices:gpu0:Load:MetricsUrl"] = new Uri(upstream.Client.BaseAddress!, "/metrics").ToString(),
         ["ModelMeter:Devices:gpu0:Load:Metric"] = "model_inflight_requests",
         ["ModelMeter:Devices:gpu0:Load:IntervalMs"] = "100",
-        ["ModelMeter:Models:large:Backend"] = "OpenAI",
-        ["ModelMeter:Models:large:BaseUrl"] = new Uri(upstream.Client.BaseAddress!, "/v1").ToString(),
-        ["ModelMeter:Models:large:UpstreamModel"] = "demo-large",
-        ["ModelMeter:Models:large:Device"] = "gpu0",
+        [$"ModelMeter:Models:{Name(upstreamModel)}:Backend"] = "OpenAI",
+        [$"ModelMeter:Models:{Name(upstreamModel)}:BaseUrl"] = new Uri(upstream.Client.BaseAddress!, "/v1").ToString(),
+        [$"ModelMeter:Models:{Name(upstreamModel)}:UpstreamModel"] = upstreamModel,
+        [$"ModelMeter:Models:{Name(upstreamModel)}:Device"] = "gpu0",
     };
+
+    /// <summary>The gateway's name for an upstream demo model: demo-large is large.</summary>
+    private static string Name(string upstreamModel) => upstreamModel["demo-".Length..];
 
     /// <summary><paramref name="clients"/> callers, each sending <paramref name="each"/> completions one after another.</summary>
     private static Task TrafficAsync(RunningServer server, string model, int clients, int each) => Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>

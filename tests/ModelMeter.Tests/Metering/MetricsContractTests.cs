@@ -205,6 +205,7 @@ public sealed class MetricsContractTests
         _metrics.BatchRowsWithoutOwner.WithLabels("a").IncTo(0);
         _metrics.LedgerRowsDropped.WithLabels("idle").IncTo(0);
         _metrics.LedgerShipLag.Set(0);
+        _metrics.DeviceLoadScrapeFailures.WithLabels("gpu0").Inc(0);
         _metrics.LedgerShipFailures.IncTo(0);
         _metrics.LedgerRowsShipped.WithLabels("request").IncTo(0);
         _metrics.BudgetSpent.WithLabels("b").Set(0);
