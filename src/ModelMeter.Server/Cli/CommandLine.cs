@@ -30,7 +30,9 @@ internal static class CommandLine
     public static int Run(string[] args, TextWriter output, TextWriter error, TextReader? input = null, Func<string[], int>? serve = null)
     {
         var root = Build(output, error, input ?? TextReader.Null, serve);
-        var parsed = root.Parse(args);
+        // The root's own name first: System.CommandLine takes a first token that ends with the program's name (such as
+        // --contentRoot=/srv/ModelMeter.Server) for the program itself and drops it.
+        var parsed = root.Parse([root.Name, .. args]);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         if (parsed.Action is not ParseErrorAction && parsed.Action != parsed.CommandResult.Command.Action)
         {

@@ -34,6 +34,7 @@ internal static class LedgerArguments
             CustomParser = result => ReportArguments.TryParseEnum<T>(Token(result), out var value) ? value
                 : Fail<T?>(result, $"{name} '{Token(result)}' is not one of {ReportArguments.Names<T>()}."),
         };
+        option.CompletionSources.Clear(); // the names as written on the command line, not the enum's own casing
         option.CompletionSources.Add([.. Enum.GetNames<T>().Select(n => n.ToLowerInvariant())]);
         return option;
     }

@@ -62,6 +62,18 @@ public sealed class CommandLineUsageTests
         Assert.Equal(["--contentRoot", "/tmp/x", "--ModelMeter:Node=a"], settings!);
     }
 
+    [Fact]
+    public void NoVerb_FirstSettingEndingWithTheProgramsName_ReachesTheHost()
+    {
+        // System.CommandLine drops a first token that ends with the program's name (--contentRoot=/srv/ModelMeter.Server).
+        var program = new System.CommandLine.RootCommand().Name;
+        string[]? settings = null;
+        var (code, _, error) = Run([$"--contentRoot=/srv/{program}", "--urls=http://127.0.0.1:8099", "--ModelMeter:Ledger:Path=/tmp/x.db"], serve: s => { settings = s; return 0; });
+
+        Assert.True(code == 0, error);
+        Assert.Equal([$"--contentRoot=/srv/{program}", "--ModelMeter:Ledger:Path=/tmp/x.db", "--urls", "http://127.0.0.1:8099"], settings!);
+    }
+
     [Theory]
     [InlineData("reprot", "'reprot' is not a verb")]
     [InlineData("report --sine 3h", "report has no option '--sine'")]
