@@ -140,11 +140,28 @@ public sealed class SharedDeviceTests(Xunit.Abstractions.ITestOutputHelper outpu
         }
     }
 
-    private static Dictionary<string, string?> Gateway(ClickHouseServer clickHouse, RunningServer upstream, string node, string upstreamModel = "demo-large") => new()
+    [Fact]
+    public async Task LoadUnreadable_FailuresAreCounted_AndRequestsAreServedAsUsual()
+    {
+        await using var upstream = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 1, "demo-small"));
+        var settings = Gateway(new Uri($"http://127.0.0.1:{FreePorts.Next()}/"), upstream, "gw-a", "demo-small");
+        settings["ModelMeter:Devices:gpu0:Load:MetricsUrl"] = $"http://127.0.0.1:{FreePorts.Next()}/metrics"; // nothing listens
+        settings["ModelMeter:Ledger:Durability"] = "Relaxed"; // the fleet ledger is down too: the local file takes the rows
+        await using var gateway = await RunningServer.StartAsync(settings);
+
+        await Eventually.TrueAsync(async () => (await gateway.ScrapeAsync())["device_load_scrape_failures_total{device=\"gpu0\"}"] >= 3, "failed readings to be counted");
+        using var response = await gateway.Client.PostAsJsonAsync("/v1/completions", new { model = "small", prompt = "still served?", max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static Dictionary<string, string?> Gateway(ClickHouseServer clickHouse, RunningServer upstream, string node, string upstreamModel = "demo-large") =>
+        Gateway(clickHouse.Url, upstream, node, upstreamModel);
+
+    private static Dictionary<string, string?> Gateway(Uri clickHouse, RunningServer upstream, string node, string upstreamModel = "demo-large") => new()
     {
         ["ModelMeter:Node"] = node,
         ["ModelMeter:Ledger:Provider"] = "ClickHouse",
-        ["ModelMeter:Ledger:ClickHouse:Url"] = clickHouse.Url.ToString(),
+        ["ModelMeter:Ledger:ClickHouse:Url"] = clickHouse.ToString(),
         ["ModelMeter:Ledger:ClickHouse:Database"] = "shared",
         ["ModelMeter:Ledger:ClickHouse:ShipIntervalMs"] = "100",
         ["ModelMeter:Ledger:ClickHouse:SettleIntervalMs"] = "200",
