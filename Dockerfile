@@ -22,8 +22,8 @@ COPY --from=build /app .
 # /data/models/NAME, where the demo models are written on first start and a real model's folder goes;
 # data/ledger.db is /data/ledger/ledger.db).
 RUN mkdir -p /data/models /data/ledger \
- && ln -s /data/models /app/models \
- && ln -s /data/ledger /app/data \
+ && ln -sT /data/models /app/models \
+ && ln -sT /data/ledger /app/data \
  && chown -R "$APP_UID" /data
 VOLUME /data
 USER $APP_UID

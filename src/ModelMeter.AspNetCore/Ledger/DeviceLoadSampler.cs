@@ -20,6 +20,7 @@ internal sealed partial class DeviceLoadSampler(
     private const int MaxPageBytes = 8 << 20;
 
     private readonly CancellationTokenSource _stopping = new();
+    private int _stopped;
     private Task[] _loops = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -32,6 +33,11 @@ internal sealed partial class DeviceLoadSampler(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return; // stopped already (a host stopped, then disposed)
+        }
+
         await _stopping.CancelAsync();
         await Task.WhenAll(_loops);
     }

@@ -12,6 +12,7 @@ internal sealed partial class SharedDeviceSettler(LedgerStorage ledger, IOptions
     : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private int _stopped;
     private Task? _loop;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -26,6 +27,11 @@ internal sealed partial class SharedDeviceSettler(LedgerStorage ledger, IOptions
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return; // stopped already (a host stopped, then disposed)
+        }
+
         await _stopping.CancelAsync();
         if (_loop is not null)
         {

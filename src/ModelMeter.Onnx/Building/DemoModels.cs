@@ -33,6 +33,11 @@ public static class DemoModels
         var modelPath = Path.Combine(directory, "model.onnx");
         if (File.Exists(modelPath))
         {
+            if (config.VocabularySize == Gpt2Config.Gpt2Vocabulary && (!File.Exists(Path.Combine(directory, "vocab.json")) || !File.Exists(Path.Combine(directory, "merges.txt"))))
+            {
+                Gpt2VocabularyWriter.Write(directory); // the weights are there, the tokenizer files went missing: only they are written again
+            }
+
             return false;
         }
 

@@ -1,0 +1,27 @@
+using ModelMeter.Onnx.Building;
+using ModelMeter.Onnx.Generation;
+
+namespace ModelMeter.Onnx.Tests.Building;
+
+public sealed class DemoModelsTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Directory.CreateTempSubdirectory("modelmeter-demo-").FullName, "model");
+
+    [Fact]
+    public void EnsureWritten_TokenizerFilesGone_WritesThemAgain_KeepsTheWeights_AndTheModelLoads()
+    {
+        var config = new Gpt2Config(Layers: 1, Heads: 2, Width: 16, ContextLength: 64);
+        Assert.True(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
+        var weights = File.GetLastWriteTimeUtc(Path.Combine(_directory, "model.onnx"));
+        File.Delete(Path.Combine(_directory, "vocab.json")); // a build's clean-up took the files it once copied
+
+        Assert.False(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
+
+        Assert.True(File.Exists(Path.Combine(_directory, "vocab.json")));
+        Assert.Equal(weights, File.GetLastWriteTimeUtc(Path.Combine(_directory, "model.onnx")));
+        using var model = OnnxCausalLm.Load(_directory, 0);
+        Assert.NotEmpty(model.Tokenize("who spent the money"));
+    }
+
+    public void Dispose() => Directory.Delete(Path.GetDirectoryName(_directory)!, recursive: true);
+}
