@@ -15,15 +15,23 @@ internal partial class OpenAiGatewayBackend
     };
 
     /// <summary>A non-streamed answer: one object.</summary>
-    private async IAsyncEnumerable<UpstreamAnswer> ReadWholeAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    private async IAsyncEnumerable<(UpstreamAnswer Answer, JsonElement Raw)> ReadWholeAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
     {
         await using var body = await response.Content.ReadAsStreamAsync(token);
         var bytes = await UpstreamBody.ReadAsync(body, upstream.Limits.AnswerBytes, token);
-        yield return JsonSerializer.Deserialize<UpstreamAnswer>(bytes, UpstreamJson) ?? throw new JsonException("The upstream's answer was null.");
+        yield return Parse(bytes);
+    }
+
+    /// <summary>One answer or event: typed, for the counts and text ModelMeter reads, and as it came, to pass on.</summary>
+    private static (UpstreamAnswer Answer, JsonElement Raw) Parse(ReadOnlySpan<byte> json)
+    {
+        var raw = JsonSerializer.Deserialize<JsonElement>(json);
+        var answer = raw.Deserialize<UpstreamAnswer>(UpstreamJson) ?? throw new JsonException("The upstream's answer was null.");
+        return (answer, raw);
     }
 
     /// <summary>Server-sent events: each <c>data:</c> line is one chunk until <c>data: [DONE]</c>; a stream that ends without it was broken off.</summary>
-    private async IAsyncEnumerable<UpstreamAnswer> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    private async IAsyncEnumerable<(UpstreamAnswer Answer, JsonElement Raw)> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
     {
         await using var body = await response.Content.ReadAsStreamAsync(token);
         await foreach (var line in UpstreamBody.LinesAsync(body, upstream.Limits, token))
@@ -39,7 +47,7 @@ internal partial class OpenAiGatewayBackend
                 yield break;
             }
 
-            yield return JsonSerializer.Deserialize<UpstreamAnswer>(data.Span, UpstreamJson) ?? throw new JsonException("A null chunk.");
+            yield return Parse(System.Text.Encoding.UTF8.GetBytes(data.ToString()));
         }
 
         throw new IOException("The stream ended without data: [DONE].");

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelMeter.AspNetCore.OpenAi.Contracts;
 using ModelMeter.Serving;
 using Polly.Timeout;
@@ -8,12 +9,17 @@ using Polly.Timeout;
 namespace ModelMeter.AspNetCore.Gateway;
 
 /// <summary>
-/// Forwards a generation to an OpenAI-compatible upstream: chat as messages to <c>chat/completions</c>, text to
-/// <c>completions</c>. Streams pass through chunk by chunk as they arrive, asking for <c>stream_options.include_usage</c>;
-/// token counts come from the upstream's <c>usage</c>, or are estimated (and marked so) when it gives none.
+/// Forwards a generation to an OpenAI-compatible upstream: chat to <c>chat/completions</c>, text to <c>completions</c>.
+/// The client's body goes as it was sent, every field kept, with only what the gateway must change (<c>model</c>, the
+/// enforced token limit, <c>stream_options.include_usage</c> on a stream); the answer comes back as it came, event by
+/// event (<see cref="GenerationChunk.Upstream"/>). Token counts come from the upstream's <c>usage</c>, checked, or are
+/// estimated (and marked so) when it gives none.
 /// </summary>
 internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 {
+    /// <inheritdoc />
+    public bool ForwardsRequests => true;
+
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(upstream.Timeout, upstream.Time);
@@ -28,7 +34,8 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
         (long? Input, long? Output)? reported = null;
         while (true)
         {
-            UpstreamAnswer? answer;
+            UpstreamAnswer answer;
+            JsonElement raw;
             try
             {
                 if (!await reader.MoveNextAsync())
@@ -36,7 +43,7 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
                     break;
                 }
 
-                answer = reader.Current;
+                (answer, raw) = reader.Current;
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -61,20 +68,23 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
                 reported = UpstreamUsage.Read(answer.Usage); // the last one counts; checked once the answer is whole
             }
 
-            if (answer.Choices is [var choice, ..])
+            if (answer.Choices is not [var choice, ..])
             {
-                var delta = choice.TextOf();
-                if (delta.Length > 0 && delivered >= request.MaxTokens)
-                {
-                    // The client's limit is enforced here too: text past it (each chunk is at least a token) is not passed on.
-                    cutOff = true;
-                    break;
-                }
-
-                text.Append(delta);
-                delivered += delta.Length > 0 ? 1 : 0;
-                yield return new GenerationChunk(delta, delivered, choice.FinishReason);
+                yield return new GenerationChunk("", delivered) { Upstream = raw }; // usage alone, or an event ModelMeter does not read
+                continue;
             }
+
+            var delta = choice.TextOf();
+            if (delta.Length > 0 && delivered >= request.MaxTokens)
+            {
+                // The client's limit is enforced here too: text past it (each chunk is at least a token) is not passed on.
+                cutOff = true;
+                break;
+            }
+
+            text.Append(delta);
+            delivered += delta.Length > 0 ? 1 : 0;
+            yield return new GenerationChunk(delta, delivered, choice.FinishReason) { Upstream = raw };
         }
 
         var usage = UpstreamUsage.Check(cutOff ? null : reported, prompt, delivered, request.MaxTokens, () => Estimate(prompt, text.ToString(), delivered));
@@ -138,6 +148,11 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
     private object Body(Prompt prompt, GenerationRequest request)
     {
+        if (request.ClientFields is { } fields)
+        {
+            return Forwarded(fields, request);
+        }
+
         var stop = request.Stop is { Count: > 0 } s ? JsonSerializer.SerializeToElement(s) : (JsonElement?)null;
         var streamOptions = request.Stream ? new StreamOptions { IncludeUsage = true } : null;
         if (prompt.Messages is { } messages)
@@ -161,5 +176,26 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
             Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, Stop = stop, User = request.User,
             Stream = request.Stream ? true : null, StreamOptions = streamOptions,
         };
+    }
+
+    /// <summary>The client's body as sent, with the model's upstream name, the enforced token limit and, on a stream, usage asked for.</summary>
+    private JsonObject Forwarded(IReadOnlyDictionary<string, JsonElement> fields, GenerationRequest request)
+    {
+        var body = new JsonObject();
+        foreach (var (name, value) in fields)
+        {
+            body[name] = JsonNode.Parse(value.GetRawText());
+        }
+
+        body["model"] = upstream.Model;
+        body[request.UsesMaxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = request.MaxTokens;
+        if (request.Stream)
+        {
+            var options = body["stream_options"] as JsonObject ?? [];
+            options["include_usage"] = true; // ModelMeter meters from it; the client gets it only if it asked
+            body["stream_options"] = options;
+        }
+
+        return body;
     }
 }

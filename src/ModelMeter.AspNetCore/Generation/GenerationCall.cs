@@ -44,6 +44,15 @@ public sealed record GenerationCall(string Model, string Endpoint, Caller Caller
     /// <summary>The client wants a stream.</summary>
     public bool Stream { get; init; }
 
+    /// <summary>The body's top-level fields as sent, for a backend that forwards the request whole (<see cref="GenerationRequest.ClientFields"/>).</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? ClientFields { get; init; }
+
+    /// <summary>
+    /// What a backend that generates here cannot honour in the body (tools, structured output, log probabilities,
+    /// several choices, messages without text): refused unless the model's backend forwards requests (<see cref="IModelBackend.ForwardsRequests"/>).
+    /// </summary>
+    public GenerationError? UnsupportedHere { get; init; }
+
     /// <summary>A problem the route found in the body (malformed, too large): refused and counted once the model is known.</summary>
     public GenerationError? BodyError { get; init; }
 }

@@ -29,4 +29,7 @@ public sealed record GenerationOutcome(string RequestId, string Model, Generatio
     /// <summary>Whether the observer was given at least one chunk (a stream has started, so its status is sent).</summary>
     public bool Started { get; init; }
 
+    /// <summary>A gateway's whole answer as the upstream sent it (not streamed), to pass on as it came; null otherwise.</summary>
+    public System.Text.Json.JsonElement? Upstream { get; init; }
+
 }

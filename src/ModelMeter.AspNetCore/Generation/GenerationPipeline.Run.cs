@@ -31,6 +31,7 @@ internal sealed partial class GenerationPipeline
         }
 
         var text = new StringBuilder();
+        System.Text.Json.JsonElement? upstreamAnswer = null;
         string? finishReason = null;
         var started = false;
         GenerationError? error = null;
@@ -43,6 +44,7 @@ internal sealed partial class GenerationPipeline
             await foreach (var chunk in served.Backend!.GenerateAsync(call.Prompt!, run.Request, aborted).WithCancellation(aborted))
             {
                 text.Append(chunk.Text);
+                upstreamAnswer = chunk.Upstream ?? upstreamAnswer;
                 finishReason = chunk.FinishReason ?? finishReason;
                 metered.TokensSoFar(chunk.OutputTokens);
                 if (chunk.Usage is { } usage)
@@ -103,7 +105,12 @@ internal sealed partial class GenerationPipeline
             };
         }
 
-        return Ended(lifecycle, charge, error, finishReason) with { Text = error is null ? text.ToString() : "", Started = started };
+        return Ended(lifecycle, charge, error, finishReason) with
+        {
+            Text = error is null ? text.ToString() : "",
+            Started = started,
+            Upstream = error is null && !call.Stream ? upstreamAnswer : null,
+        };
     }
 
     /// <summary>Refused at the model's gate: nothing ran, so no row; the refusal is counted and what admission took goes back.</summary>

@@ -44,6 +44,11 @@ internal sealed partial class GenerationPipeline(
             });
         }
 
+        if (call.UnsupportedHere is { } unsupported && !served.Backend.ForwardsRequests)
+        {
+            return Refuse(requestId, call.Model, call.Endpoint, unsupported);
+        }
+
         var maxTokens = call.MaxTokens ?? Limits.DefaultMaxTokens;
         var counter = served.Backend as ITokenCounter;
         var maxChars = Limits.MaxPromptChars ?? (counter?.ContextLength is { } window ? window * CharsPerToken : DefaultMaxPromptChars);
@@ -78,6 +83,7 @@ internal sealed partial class GenerationPipeline(
             User = call.User,
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
+            ClientFields = served.Backend.ForwardsRequests ? call.ClientFields : null,
         };
         await using var lifecycle = admitted!;
         lifecycle.Metered.User = user;

@@ -19,16 +19,24 @@ internal static class RequestBody
     public static async Task<(T? Body, GenerationError? Error)> ReadAsync<T>(HttpContext http, long maxBytes)
         where T : class
     {
+        var (body, error, _) = await ReadWithFieldsAsync<T>(http, maxBytes);
+        return (body, error);
+    }
+
+    /// <summary>As <see cref="ReadAsync{T}"/>, and the body's top-level fields as sent (for a gateway that forwards them whole).</summary>
+    public static async Task<(T? Body, GenerationError? Error, IReadOnlyDictionary<string, JsonElement>? Fields)> ReadWithFieldsAsync<T>(HttpContext http, long maxBytes)
+        where T : class
+    {
         if (!http.Request.HasJsonContentType())
         {
             // Browsers send text/plain or forms cross-site without asking first; a JSON API takes JSON only.
             return (null, new GenerationError(GenerationErrorKind.UnsupportedMediaType,
-                $"The body must be sent as Content-Type: application/json, not '{http.Request.ContentType}'."));
+                $"The body must be sent as Content-Type: application/json, not '{http.Request.ContentType}'."), null);
         }
 
         if (http.Request.ContentLength > maxBytes)
         {
-            return (null, TooLarge(maxBytes));
+            return (null, TooLarge(maxBytes), null);
         }
 
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit && (limit.MaxRequestBodySize is null || limit.MaxRequestBodySize > maxBytes))
@@ -44,28 +52,35 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(maxBytes));
+            return (null, TooLarge(maxBytes), null);
         }
         catch (JsonException e)
         {
-            return (null, Invalid("body", $"The body is not valid JSON: {e.Message}"));
+            return (null, Invalid("body", $"The body is not valid JSON: {e.Message}"), null);
         }
 
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, Invalid("body", "The body must be a JSON object."));
+                return (null, Invalid("body", "The body must be a JSON object."), null);
             }
 
             try
             {
-                return (document.Deserialize<T>(Json)!, null);
+                var body = document.Deserialize<T>(Json)!;
+                var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+                foreach (var field in document.RootElement.EnumerateObject())
+                {
+                    fields[field.Name] = field.Value.Clone(); // a name sent twice: the last one, as the typed reading takes it
+                }
+
+                return (body, null, fields);
             }
             catch (JsonException e)
             {
                 var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
-                return (null, Invalid(field, $"{field} must be {Expected<T>(field)}."));
+                return (null, Invalid(field, $"{field} must be {Expected<T>(field)}."), null);
             }
         }
     }

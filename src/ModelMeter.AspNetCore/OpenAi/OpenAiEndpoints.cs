@@ -48,13 +48,13 @@ internal static class OpenAiEndpoints
     private static async Task<IResult> HandleAsync<TBody>(HttpContext http, GenerationPipeline pipeline, long maxBodyBytes, string endpoint)
         where TBody : OpenAiRequest
     {
-        var (body, bodyError) = await RequestBody.ReadAsync<TBody>(http, maxBodyBytes);
+        var (body, bodyError, fields) = await RequestBody.ReadWithFieldsAsync<TBody>(http, maxBodyBytes);
         if (body?.Model is not { } model)
         {
             return OpenAiErrors.From(http, bodyError ?? new GenerationError(GenerationErrorKind.InvalidField, "model is required; GET /v1/models lists them.", "model"));
         }
 
-        var call = ToCall(body, model, endpoint, RequestBody.CallerOf(http));
+        var call = ToCall(body, fields!, model, endpoint, RequestBody.CallerOf(http));
         var chat = endpoint == ChatCompletions;
         var created = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
         if (call.Stream)
@@ -83,6 +83,11 @@ internal static class OpenAiEndpoints
 
         http.Response.Headers["X-Request-Id"] = outcome.RequestId;
         http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
+        if (outcome.Upstream is { } answer)
+        {
+            return TypedResults.Json(UpstreamAnswers.Renamed(answer, model, (outcome.InputTokens, outcome.OutputTokens)), RequestBody.Json); // the upstream's answer as it came, under the client's model name
+        }
+
         var usage = Usage.Of(outcome.InputTokens, outcome.OutputTokens);
         var finish = outcome.FinishReason ?? "stop";
         return chat
@@ -92,20 +97,23 @@ internal static class OpenAiEndpoints
                 [new TextChoice(0, outcome.Text, null, finish)], usage), RequestBody.Json);
     }
 
-    private static GenerationCall ToCall(OpenAiRequest body, string model, string endpoint, Caller caller)
+    /// <summary>The call the pipeline runs. The body's fields as sent go with it: a gateway forwards them whole; a model that runs here refuses what it cannot honour.</summary>
+    private static GenerationCall ToCall(OpenAiRequest body, IReadOnlyDictionary<string, System.Text.Json.JsonElement> fields, string model, string endpoint, Caller caller)
     {
         var (prompt, promptError) = body switch
         {
-            ChatCompletionRequest c => OpenAiPrompts.FromChat(c.Messages),
+            ChatCompletionRequest c => OpenAiPrompts.FromChat(c.Messages, forwarded: true),
             CompletionRequest c => OpenAiPrompts.FromCompletion(c.Prompt),
             _ => throw new ArgumentException($"Not an OpenAI body: {body.GetType().Name}"),
         };
+        var (_, textOnlyError) = body is ChatCompletionRequest chat ? OpenAiPrompts.FromChat(chat.Messages) : (null, null); // what a model here needs: text in every message
         var (stop, stopError) = OpenAiPrompts.Stop(body.Stop);
         var completionTokens = (body as ChatCompletionRequest)?.MaxCompletionTokens;
-        var onlyOne = body.N is null or 1 ? null : new GenerationError(GenerationErrorKind.InvalidField, $"n is {body.N}; ModelMeter generates one choice per request.", "n");
         return new GenerationCall(model, endpoint, caller)
         {
-            BodyError = promptError ?? stopError ?? onlyOne,
+            BodyError = promptError ?? stopError,
+            UnsupportedHere = OpenAiCapabilities.Unsupported(fields) ?? textOnlyError,
+            ClientFields = fields,
             Prompt = prompt,
             PromptField = body is ChatCompletionRequest ? "messages" : "prompt",
             MaxTokens = completionTokens ?? body.MaxTokens,

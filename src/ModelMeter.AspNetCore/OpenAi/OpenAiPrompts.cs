@@ -21,7 +21,10 @@ internal static class OpenAiPrompts
     };
 
     /// <summary>The chat prompt: the messages as they are (a backend renders or forwards them).</summary>
-    public static (Prompt? Prompt, GenerationError? Error) FromChat(List<ChatMessageBody>? messages)
+    /// <param name="messages">The body's messages.</param>
+    /// <param name="forwarded">The messages go to an upstream as sent: content may be null (an assistant's tool calls) or hold parts
+    /// other than text (images); the prompt keeps their text, for the context check and estimates.</param>
+    public static (Prompt? Prompt, GenerationError? Error) FromChat(List<ChatMessageBody>? messages, bool forwarded = false)
     {
         if (messages is null || messages.Count == 0)
         {
@@ -36,7 +39,7 @@ internal static class OpenAiPrompts
                 return (null, Invalid("messages", $"messages[{i}].role must be system, developer, user, assistant or tool."));
             }
 
-            if (Text(messages[i].Content) is not { } content)
+            if (Text(messages[i].Content, forwarded) is not { } content)
             {
                 return (null, Invalid("messages", $"messages[{i}].content must be a string or a list of text parts."));
             }
@@ -65,11 +68,16 @@ internal static class OpenAiPrompts
 
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
 
-    private static string? Text(JsonElement? content)
+    private static string? Text(JsonElement? content, bool forwarded = false)
     {
         if (content is { ValueKind: JsonValueKind.String } text)
         {
             return text.GetString();
+        }
+
+        if (forwarded && content is null or { ValueKind: JsonValueKind.Null })
+        {
+            return "";
         }
 
         if (content is not { ValueKind: JsonValueKind.Array } parts)
@@ -82,6 +90,11 @@ internal static class OpenAiPrompts
         {
             if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("text", out var value) || value.ValueKind != JsonValueKind.String)
             {
+                if (forwarded && part.ValueKind == JsonValueKind.Object)
+                {
+                    continue; // an image or audio part: the upstream reads it, the prompt's text does not hold it
+                }
+
                 return null;
             }
 

@@ -9,20 +9,37 @@ namespace ModelMeter.AspNetCore.OpenAi;
 
 /// <summary>
 /// Writes a generation as server-sent events in OpenAI's chunk format as the backend makes it: one chunk per
-/// piece of text, the finish reason on the last, a usage chunk when asked for, then <c>data: [DONE]</c>.
-/// Nothing is sent before the first chunk, so a request refused before it runs still gets its status code.
+/// piece of text, the finish reason on the last, a usage chunk when asked for, then <c>data: [DONE]</c>. A gateway's
+/// events are passed on as they came (tool-call deltas, log probabilities, several choices), under the client's model
+/// name; the upstream's usage event only when the client asked for it. Nothing is sent before the first chunk, so a
+/// request refused before it runs still gets its status code.
 /// </summary>
 internal sealed class OpenAiStream(HttpContext http, string model, bool chat, long created) : IGenerationObserver
 {
     private string? _id;
     private bool _first = true;
     private bool _finished;
+    private bool _relayed;
+    private JsonElement? _upstreamUsage;
 
     public bool Started => _id is not null;
 
     public async ValueTask OnChunkAsync(GenerationContext context, GenerationChunk chunk, CancellationToken cancellationToken)
     {
         Start(context.RequestId);
+        if (chunk.Upstream is { } upstream)
+        {
+            _relayed = true;
+            if (UpstreamAnswers.IsUsageOnly(upstream))
+            {
+                _upstreamUsage = upstream; // sent at the end, if the client asked for usage
+                return;
+            }
+
+            await SendAsync(UpstreamAnswers.Renamed(upstream, model), cancellationToken);
+            return;
+        }
+
         if (chunk.Text.Length == 0 && chunk.FinishReason is null)
         {
             return; // a usage-only chunk: usage is sent at the end, from the ledger's counts
@@ -43,12 +60,16 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
             return;
         }
 
-        if (!_finished)
+        if (!_finished && !_relayed)
         {
             await SendAsync(Chunk("", outcome.FinishReason ?? "stop"), cancellationToken);
         }
 
-        if (includeUsage)
+        if (includeUsage && _upstreamUsage is { } upstreamUsage)
+        {
+            await SendAsync(UpstreamAnswers.Renamed(upstreamUsage, model, (outcome.InputTokens, outcome.OutputTokens)), cancellationToken);
+        }
+        else if (includeUsage)
         {
             var usage = Usage.Of(outcome.InputTokens, outcome.OutputTokens);
             await SendAsync(chat
@@ -85,7 +106,7 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
         return new ChatCompletion(_id!, "chat.completion.chunk", created, model, [new ChatChoice(0, null, delta, null, finishReason)], null);
     }
 
-    private async Task SendAsync(object payload, CancellationToken cancellationToken)
+    private async Task SendAsync(object? payload, CancellationToken cancellationToken)
     {
         await http.Response.WriteAsync("data: " + JsonSerializer.Serialize(payload, RequestBody.Json) + "\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);

@@ -14,4 +14,11 @@ public interface IModelBackend : IDisposable
     /// <see cref="GenerationException"/> for failures a client should hear about (an upstream that refused, timed out, ...).
     /// </summary>
     IAsyncEnumerable<GenerationChunk> GenerateAsync(Prompt prompt, GenerationRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the backend forwards the client's request whole (<see cref="GenerationRequest.ClientFields"/>) to a server
+    /// that honours what it asks for (tools, structured output, several choices) and passes the answer on as it came
+    /// (<see cref="GenerationChunk.Upstream"/>). False for backends that generate here, which refuse such requests.
+    /// </summary>
+    bool ForwardsRequests => false;
 }

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using ModelMeter.AspNetCore.Generation;
+
+namespace ModelMeter.AspNetCore.OpenAi;
+
+/// <summary>
+/// What a model that runs here (not a gateway) cannot do: function calling, structured output, log probabilities,
+/// several choices. Asking for one is a 400 naming the field, never a silent 200 without it.
+/// </summary>
+internal static class OpenAiCapabilities
+{
+    /// <summary>The first field of <paramref name="fields"/> a local model cannot honour, as an error naming it; null when there is none.</summary>
+    public static GenerationError? Unsupported(IReadOnlyDictionary<string, JsonElement> fields)
+    {
+        foreach (var name in new[] { "tools", "functions" })
+        {
+            if (Given(fields, name))
+            {
+                return Refuse(name, $"{name}: this model runs in ModelMeter and cannot call tools. Function calling works through a gateway model (\"Backend\": \"OpenAI\").");
+            }
+        }
+
+        foreach (var name in new[] { "tool_choice", "function_call", "parallel_tool_calls" })
+        {
+            if (Given(fields, name) && !(fields[name].ValueKind == JsonValueKind.String && fields[name].GetString() == "none"))
+            {
+                return Refuse(name, $"{name}: this model runs in ModelMeter and cannot call tools.");
+            }
+        }
+
+        if (fields.TryGetValue("response_format", out var format) && format.ValueKind == JsonValueKind.Object
+            && !(format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
+        {
+            return Refuse("response_format", "response_format: this model runs in ModelMeter and produces plain text only; JSON mode and schemas work through a gateway model.");
+        }
+
+        if (fields.TryGetValue("logprobs", out var logprobs) && logprobs.ValueKind is JsonValueKind.True or JsonValueKind.Number)
+        {
+            return Refuse("logprobs", "logprobs: this model runs in ModelMeter and does not return log probabilities.");
+        }
+
+        if (Given(fields, "top_logprobs"))
+        {
+            return Refuse("top_logprobs", "top_logprobs: this model runs in ModelMeter and does not return log probabilities.");
+        }
+
+        if (fields.TryGetValue("n", out var n) && n.ValueKind == JsonValueKind.Number && (!n.TryGetInt32(out var count) || count != 1))
+        {
+            return Refuse("n", $"n is {n}; a model that runs in ModelMeter generates one choice per request (a gateway model forwards n).");
+        }
+
+        return null;
+    }
+
+    /// <summary>Present with a value: not null, and not an empty list.</summary>
+    private static bool Given(IReadOnlyDictionary<string, JsonElement> fields, string name) =>
+        fields.TryGetValue(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+        && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0);
+
+    private static GenerationError Refuse(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
+}
