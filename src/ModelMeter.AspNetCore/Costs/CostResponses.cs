@@ -4,9 +4,9 @@ namespace ModelMeter.AspNetCore.Costs;
 
 // The answers of /api/costs/*, written in snake_case (RequestBody.Json); names with digits are spelled out.
 
-/// <summary><c>GET /api/costs/summary</c>.</summary>
+/// <summary><c>GET /api/costs/summary</c>; <c>EstimatedUsd</c> is the part of the total that is still an estimate (shared devices' time not yet settled, fleet mode).</summary>
 internal sealed record CostSummaryResponse(
-    DateTimeOffset From, DateTimeOffset To, string By, string Idle, string? Model, string? Tenant, double TotalUsd, IReadOnlyList<CostSummaryLine> Rows);
+    DateTimeOffset From, DateTimeOffset To, string By, string Idle, string? Model, string? Tenant, double TotalUsd, IReadOnlyList<CostSummaryLine> Rows, double EstimatedUsd = 0);
 
 /// <summary>One group of a summary.</summary>
 internal sealed record CostSummaryLine(string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd);

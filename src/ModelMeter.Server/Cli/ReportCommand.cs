@@ -101,7 +101,7 @@ internal static class ReportCommand
             default:
                 output.WriteLine(JsonSerializer.Serialize(new
                 {
-                    from = summary.From, to = summary.To, by = Name(by), idle = Name(query.Idle), total_usd = summary.TotalUsd,
+                    from = summary.From, to = summary.To, by = Name(by), idle = Name(query.Idle), total_usd = summary.TotalUsd, estimated_usd = summary.EstimatedUsd,
                     rows = summary.Rows.Select(r => new { key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens, cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd }),
                 }));
                 break;
@@ -122,7 +122,12 @@ internal static class ReportCommand
             output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1}");
         }
 
-        output.WriteLine($"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}");
+        var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}";
+        output.WriteLine(totalLine);
+        if (summary.EstimatedUsd > 0)
+        {
+            output.WriteLine($"{Money(summary.EstimatedUsd)} USD of it is shared devices' time not settled yet: the replicas' own estimates until the fleet ledger settles it.");
+        }
     }
 
     private static string Name<T>(T value)

@@ -36,4 +36,10 @@ public sealed record CostSummary(DateTimeOffset From, DateTimeOffset To, CostGro
 {
     /// <summary>Requests plus idle: the devices' bill for the window.</summary>
     public double TotalUsd => Rows.Sum(r => r.TotalUsd);
+
+    /// <summary>
+    /// The part of <see cref="TotalUsd"/> that is still an estimate: shared devices' time after their last settled minute,
+    /// as each replica estimated it (fleet ledger only; 0 once everything in the window is settled).
+    /// </summary>
+    public double EstimatedUsd { get; init; }
 }

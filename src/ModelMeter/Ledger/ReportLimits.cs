@@ -9,7 +9,7 @@ public static class ReportLimits
     /// <summary>At most <paramref name="limit"/> request groups: the <paramref name="limit"/> − 1 costliest and <c>(other)</c>. Idle and provisional rows are kept apart and always shown.</summary>
     public static CostSummary Limit(this CostSummary summary, int limit)
     {
-        var groups = summary.Rows.Where(r => !r.IsIdle && !r.IsProvisional).ToList();
+        var groups = summary.Rows.Where(r => !r.IsIdle && !r.IsProvisional && !r.IsUnmetered).ToList();
         if (groups.Count <= limit)
         {
             return summary;
@@ -18,7 +18,7 @@ public static class ReportLimits
         var kept = groups.OrderByDescending(r => r.TotalUsd).ThenBy(r => r.Key, StringComparer.Ordinal).Take(limit - 1).ToList();
         var rest = groups.Except(kept).ToList();
         var other = new CostSummaryRow(OtherKey, rest.Sum(r => r.Requests), rest.Sum(r => r.InputTokens), rest.Sum(r => r.OutputTokens), rest.Sum(r => r.CostUsd), rest.Sum(r => r.IdleUsd));
-        return summary with { Rows = [.. kept, other, .. summary.Rows.Where(r => r.IsIdle || r.IsProvisional)] };
+        return summary with { Rows = [.. kept, other, .. summary.Rows.Where(r => r.IsIdle || r.IsProvisional || r.IsUnmetered)] };
     }
 
     /// <summary>

@@ -172,6 +172,7 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         // The report reads the settled figures: the replicas' own costs (9 USD each) and node-a's idle row are not the fleet's.
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(0.6, summary.TotalUsd, 12);
+        Assert.Equal(0, summary.EstimatedUsd, 12); // all of it settled
         Assert.Equal(0.45, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 12);
         Assert.Equal(2, summary.Rows.Single(r => r.Key == "demo-large").Requests);
         Assert.Equal(0.15, summary.Rows.Single(r => r.Key == "(idle) cpu").IdleUsd, 12);
@@ -188,6 +189,7 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
 
         // Settled: 30 s at 0.01 USD/s; after the settled end, half of its own 9 USD estimate; idle of the settled minute.
         Assert.Equal(0.3 + 4.5, summary.Rows.Single(r => r.Key == "demo-large").CostUsd, 9);
+        Assert.Equal(4.5, summary.EstimatedUsd, 9); // said apart: not settled yet
         Assert.Equal(0.3, summary.Rows.Single(r => r.IsIdle).IdleUsd, 12);
     }
 

@@ -122,7 +122,8 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             : Window("ended", lo, hi);
         var settled = await SettledThroughAsync(cancellationToken);
         var sql = $"""
-            SELECT {KeyColumn(by, "ended")} AS k, {DeviceOf} AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum({CostOf(settled, SharedDevices)}) AS c
+            SELECT {KeyColumn(by, "ended")} AS k, {DeviceOf} AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum({CostOf(settled, SharedDevices)}) AS c,
+                   sumIf({CostOf(settled, SharedDevices)}, {IsShared}) AS e
             FROM {Requests} FINAL WHERE {rawWindow}{Filter(filter)} GROUP BY k, d
             """;
         if (useHours)
@@ -131,16 +132,19 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             sql += $"""
 
                 UNION ALL
-                SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c
+                SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c,
+                       toFloat64(0) AS e
                 FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)} AND NOT ({IsShared}){Filter(filter)} GROUP BY k, d
                 """;
         }
 
         var groups = new Dictionary<(string Key, string Device), GroupTotals>();
+        var estimated = 0.0;
         foreach (var row in await client.QueryAsync(sql, cancellationToken))
         {
             var key = (Text(row, "k"), Text(row, "d"));
             groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
+            estimated += row.GetProperty("e").GetDouble();
         }
 
         foreach (var row in SharedDevices.Count == 0 ? [] : await client.QueryAsync($"""
@@ -180,7 +184,10 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         }
 
         var rows = IdleAllocation.Apply(groups, idleCost, by, idle);
-        return new CostSummary(from, to, by, idle, [.. rows, .. Merge(unmetered), .. await ProvisionalAsync(lo, hi, filter, cancellationToken)]);
+        return new CostSummary(from, to, by, idle, [.. rows, .. Merge(unmetered), .. await ProvisionalAsync(lo, hi, filter, cancellationToken)])
+        {
+            EstimatedUsd = estimated,
+        };
     }
 
     /// <summary>
