@@ -36,7 +36,7 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
                 return;
             }
 
-            await SendAsync(UpstreamAnswers.Renamed(upstream, model), cancellationToken);
+            await SendAsync(UpstreamAnswers.Renamed(upstream, model, withoutUsage: true), cancellationToken);
             return;
         }
 

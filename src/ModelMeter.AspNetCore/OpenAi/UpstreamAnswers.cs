@@ -12,8 +12,9 @@ internal static class UpstreamAnswers
     /// <summary><paramref name="answer"/> with <c>model</c> set to <paramref name="model"/> (an answer that is not an object is passed on untouched).</summary>
     /// <param name="answer">The upstream's answer or stream event.</param>
     /// <param name="model">The client's name for the model.</param>
-    /// <param name="charged">The checked counts, written over <c>usage</c>'s when the answer has usage; null leaves it.</param>
-    public static JsonNode? Renamed(JsonElement answer, string model, (int Input, int Output)? charged = null)
+    /// <param name="charged">The checked counts, written over <c>usage</c>'s (or as <c>usage</c> when the answer has none); null leaves it.</param>
+    /// <param name="withoutUsage">Drop <c>usage</c> (a stream event mid-answer: the counts charged are only known at the end, and come in the last event).</param>
+    public static JsonNode? Renamed(JsonElement answer, string model, (int Input, int Output)? charged = null, bool withoutUsage = false)
     {
         var node = JsonNode.Parse(answer.GetRawText());
         if (node is not JsonObject body)
@@ -26,11 +27,18 @@ internal static class UpstreamAnswers
             body["model"] = model;
         }
 
-        if (charged is { } counts && body["usage"] is JsonObject usage)
+        if (withoutUsage)
         {
+            body.Remove("usage");
+        }
+        else if (charged is { } counts)
+        {
+            // An answer without usage (or with null) gets ModelMeter's counts: a client of the API relies on usage being there.
+            var usage = body["usage"] as JsonObject ?? [];
             usage["prompt_tokens"] = counts.Input;
             usage["completion_tokens"] = counts.Output;
             usage["total_tokens"] = (long)counts.Input + counts.Output;
+            body["usage"] = usage;
         }
 
         return node;
