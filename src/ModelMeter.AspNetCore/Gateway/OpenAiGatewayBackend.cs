@@ -12,7 +12,7 @@ namespace ModelMeter.AspNetCore.Gateway;
 /// Forwards a generation to an OpenAI-compatible upstream: chat to <c>chat/completions</c>, text to <c>completions</c>.
 /// The client's body goes as it was sent, every field kept, with only what the gateway must change (<c>model</c>, the
 /// enforced token limit, <c>stream_options.include_usage</c> on a stream); the answer comes back as it came, event by
-/// event (<see cref="GenerationChunk.Upstream"/>). Token counts come from the upstream's <c>usage</c>, checked, or are
+/// event (<see cref="GenerationChunk.Relayed"/>). Token counts come from the upstream's <c>usage</c>, checked, or are
 /// estimated (and marked so) when it gives none.
 /// </summary>
 internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
@@ -70,7 +70,7 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
             if (answer.Choices is not [var choice, ..])
             {
-                yield return new GenerationChunk("", delivered) { Upstream = raw }; // usage alone, or an event ModelMeter does not read
+                yield return new GenerationChunk("", delivered) { Relayed = raw }; // usage alone, or an event ModelMeter does not read
                 continue;
             }
 
@@ -84,7 +84,7 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
             text.Append(delta);
             delivered += delta.Length > 0 ? 1 : 0;
-            yield return new GenerationChunk(delta, delivered, choice.FinishReason) { Upstream = raw };
+            yield return new GenerationChunk(delta, delivered, choice.FinishReason) { Relayed = raw };
         }
 
         var usage = UpstreamUsage.Check(cutOff ? null : reported, prompt, delivered, request.MaxTokens, () => Estimate(prompt, text.ToString(), delivered));

@@ -30,6 +30,6 @@ public sealed record GenerationOutcome(string RequestId, string Model, Generatio
     public bool Started { get; init; }
 
     /// <summary>A gateway's whole answer as the upstream sent it (not streamed), to pass on as it came; null otherwise.</summary>
-    public System.Text.Json.JsonElement? Upstream { get; init; }
+    public System.Text.Json.JsonElement? Relayed { get; init; }
 
 }

@@ -44,7 +44,7 @@ internal sealed partial class GenerationPipeline
             await foreach (var chunk in served.Backend!.GenerateAsync(call.Prompt!, run.Request, aborted).WithCancellation(aborted))
             {
                 text.Append(chunk.Text);
-                upstreamAnswer = chunk.Upstream ?? upstreamAnswer;
+                upstreamAnswer = chunk.Relayed ?? upstreamAnswer;
                 finishReason = chunk.FinishReason ?? finishReason;
                 metered.TokensSoFar(chunk.OutputTokens);
                 if (chunk.Usage is { } usage)
@@ -109,7 +109,7 @@ internal sealed partial class GenerationPipeline
         {
             Text = error is null ? text.ToString() : "",
             Started = started,
-            Upstream = error is null && !call.Stream ? upstreamAnswer : null,
+            Relayed = error is null && !call.Stream ? upstreamAnswer : null,
         };
     }
 

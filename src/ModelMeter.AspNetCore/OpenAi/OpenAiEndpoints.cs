@@ -83,7 +83,7 @@ internal static class OpenAiEndpoints
 
         http.Response.Headers["X-Request-Id"] = outcome.RequestId;
         http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
-        if (outcome.Upstream is { } answer)
+        if (outcome.Relayed is { } answer)
         {
             return TypedResults.Json(UpstreamAnswers.Renamed(answer, model, (outcome.InputTokens, outcome.OutputTokens)), RequestBody.Json); // the upstream's answer as it came, under the client's model name
         }

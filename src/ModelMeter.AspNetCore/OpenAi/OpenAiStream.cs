@@ -27,7 +27,7 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
     public async ValueTask OnChunkAsync(GenerationContext context, GenerationChunk chunk, CancellationToken cancellationToken)
     {
         Start(context.RequestId);
-        if (chunk.Upstream is { } upstream)
+        if (chunk.Relayed is { } upstream)
         {
             _relayed = true;
             if (UpstreamAnswers.IsUsageOnly(upstream))

@@ -13,5 +13,5 @@ public sealed record GenerationChunk(string Text, int OutputTokens, string? Fini
     /// The upstream's own JSON for this piece (one event of a stream, or the whole answer), for a route that passes it on
     /// as it came (tool calls, log probabilities, several choices, fields ModelMeter does not know); null from local backends.
     /// </summary>
-    public JsonElement? Upstream { get; init; }
+    public JsonElement? Relayed { get; init; }
 }

@@ -18,7 +18,7 @@ public interface IModelBackend : IDisposable
     /// <summary>
     /// Whether the backend forwards the client's request whole (<see cref="GenerationRequest.ClientFields"/>) to a server
     /// that honours what it asks for (tools, structured output, several choices) and passes the answer on as it came
-    /// (<see cref="GenerationChunk.Upstream"/>). False for backends that generate here, which refuse such requests.
+    /// (<see cref="GenerationChunk.Relayed"/>). False for backends that generate here, which refuse such requests.
     /// </summary>
     bool ForwardsRequests => false;
 }
