@@ -18,8 +18,9 @@ public sealed partial class ReadmeTests : IDisposable
         var curl = BashBlock().Matches(firstScreen).Select(m => m.Groups[1].Value).First(b => b.Contains("curl", StringComparison.Ordinal));
         Assert.Contains($"{DefaultAddress}/v1/chat/completions", curl);
 
-        // The embedded defaults (appsettings.json as shipped); only the demo models' folder is the suite's, already written.
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), Path.Combine(_directory, "appsettings.json"));
+        // The embedded defaults (the server's appsettings.json, as `dotnet run` reads it; this project's output may hold the
+        // sample's instead); only the demo models' folder is the suite's, already written.
+        File.Copy(Repository.PathOf("src", "ModelMeter.Server", "appsettings.json"), Path.Combine(_directory, "appsettings.json"));
         var models = new Dictionary<string, string?>();
         foreach (var model in new[] { "demo-small", "demo-medium", "demo-large" })
         {

@@ -9,7 +9,7 @@ public sealed class StartupFailureTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("modelmeter-startup-").FullName;
 
     public StartupFailureTests() =>
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), Path.Combine(_directory, "appsettings.json"));
+        File.Copy(Repository.PathOf("src", "ModelMeter.Server", "appsettings.json"), Path.Combine(_directory, "appsettings.json")); // the server's, not whichever project's output copy won
 
     [Fact]
     public async Task PortTaken_ExitsWith1_SayingHowToPickAnotherPort()
