@@ -102,11 +102,16 @@ internal static class OpenAiEndpoints
     {
         var (prompt, promptError) = body switch
         {
-            ChatCompletionRequest c => OpenAiPrompts.FromChat(c.Messages, forwarded: true),
+            ChatCompletionRequest c => OpenAiPrompts.FromChat(c.Messages),
             CompletionRequest c => OpenAiPrompts.FromCompletion(c.Prompt),
             _ => throw new ArgumentException($"Not an OpenAI body: {body.GetType().Name}"),
         };
-        var (_, textOnlyError) = body is ChatCompletionRequest chat ? OpenAiPrompts.FromChat(chat.Messages) : (null, null); // what a model here needs: text in every message
+        GenerationError? textOnlyError = null;
+        if (promptError is not null && body is ChatCompletionRequest chat && OpenAiPrompts.FromChat(chat.Messages, forwarded: true) is ({ } forwardable, null))
+        {
+            // Messages a model here cannot read (a tool call's null content, an image) that a gateway forwards as they are.
+            (prompt, promptError, textOnlyError) = (forwardable, null, promptError);
+        }
         var (stop, stopError) = OpenAiPrompts.Stop(body.Stop);
         var completionTokens = (body as ChatCompletionRequest)?.MaxCompletionTokens;
         return new GenerationCall(model, endpoint, caller)

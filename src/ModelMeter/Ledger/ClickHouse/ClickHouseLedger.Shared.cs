@@ -75,7 +75,7 @@ public sealed partial class ClickHouseLedger
     /// Settles <paramref name="device"/>'s whole minutes in [<paramref name="from"/>, <paramref name="to"/>) from every
     /// replica's rows and readings; each minute at the rate <paramref name="hourlyUsdAt"/> gives for its start.
     /// </summary>
-    /// <returns>The minutes settled.</returns>
+    /// <returns>The minutes written: those not settled yet, and those a late request joined since.</returns>
     public async Task<int> SettleAsync(string device, DateTimeOffset from, DateTimeOffset to, Func<DateTimeOffset, double> hourlyUsdAt, CancellationToken cancellationToken = default)
     {
         var (lo, hi) = (Floor(Ms(from), MinuteMs), Floor(Ms(to), MinuteMs));
@@ -93,6 +93,9 @@ public sealed partial class ClickHouseLedger
             WHERE device = {Literal(device)} AND {Window("at", lo - SharedDeviceSplit.DefaultSampleValidMs, hi)}
             """, cancellationToken)).Select(r => new LoadSample(Long(r, "a"), r.GetProperty("r").GetDouble())).ToList();
         var requests = spans.Select(r => (Span: new DeviceSpan(Text(r, "node"), Text(r, "request_id"), Long(r, "s"), Long(r, "e")), Row: r)).ToList();
+        var settledBefore = (await client.QueryAsync($"""
+            SELECT minute_ms AS m, requests AS n FROM {SharedMinutes} FINAL WHERE device = {Literal(device)} AND {Window("minute", lo, hi)}
+            """, cancellationToken)).ToDictionary(r => Long(r, "m"), r => Long(r, "n"));
         var version = Ms((time ?? TimeProvider.System).GetUtcNow());
         var costs = new List<Dictionary<string, object?>>();
         var minutes = new List<Dictionary<string, object?>>();
@@ -102,6 +105,11 @@ public sealed partial class ClickHouseLedger
             var hourly = hourlyUsdAt(start);
             var inMinute = requests.Where(r => r.Span.StartMs < minute + MinuteMs && r.Span.EndMs > minute).ToList();
             var split = SharedDeviceSplit.Split(minute, minute + MinuteMs, hourly, [.. inMinute.Select(r => r.Span)], load);
+            if (settledBefore.TryGetValue(minute, out var before) && before == split.Requests.Count)
+            {
+                continue; // settled already with the same requests: settling again would write the same figures
+            }
+
             foreach (var (span, row) in inMinute)
             {
                 if (split.Requests.TryGetValue((span.Node, span.RequestId), out var usd))
@@ -127,7 +135,10 @@ public sealed partial class ClickHouseLedger
             await client.InsertAsync(SharedCosts, costs, cancellationToken);
         }
 
-        await client.InsertAsync(SharedMinutes, minutes, cancellationToken); // after the costs: a minute counts as settled once all of it is in
+        if (minutes.Count > 0)
+        {
+            await client.InsertAsync(SharedMinutes, minutes, cancellationToken); // after the costs: a minute counts as settled once all of it is in
+        }
         return minutes.Count;
     }
 
