@@ -21,6 +21,12 @@ public sealed class ModelOptions
     /// <summary>Requests allowed to wait for a slot; beyond that the answer is 503 with Retry-After. Default 32.</summary>
     public int MaxQueue { get; set; } = 32;
 
+    /// <summary>
+    /// Request fields this server refuses for the model (400 naming the field), for instance <c>["n", "logit_bias"]</c>: a
+    /// gateway forwards every field it is sent, and this is how an operator keeps some from the upstream. Empty by default.
+    /// </summary>
+    public List<string> DeniedFields { get; set; } = [];
+
     /// <summary>What an API would charge for this model's tokens, to compare self-hosting with; optional.</summary>
     public TokenPriceOptions? ReferencePrice { get; set; }
 }
@@ -31,6 +37,15 @@ public sealed class TokenPriceOptions
     /// <summary>US dollars per million input (prompt) tokens.</summary>
     public double InputPerMillion { get; set; }
 
-    /// <summary>US dollars per million output (generated) tokens.</summary>
+    /// <summary>US dollars per million output (generated) tokens; reasoning tokens are output and billed at this price.</summary>
     public double OutputPerMillion { get; set; }
+
+    /// <summary>US dollars per million prompt tokens the provider read from its cache (<c>cached_tokens</c>); unset: <see cref="InputPerMillion"/>.</summary>
+    public double? CachedInputPerMillion { get; set; }
+
+    /// <summary>US dollars per million prompt tokens written to the provider's cache, for providers that charge for writes; unset: <see cref="InputPerMillion"/>.</summary>
+    public double? CacheWritePerMillion { get; set; }
+
+    /// <summary>The price ModelMeter's meter uses.</summary>
+    public Pricing.TokenPrice ToTokenPrice() => new(InputPerMillion, OutputPerMillion, CachedInputPerMillion, CacheWritePerMillion);
 }

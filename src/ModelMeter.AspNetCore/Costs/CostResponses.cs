@@ -8,8 +8,10 @@ namespace ModelMeter.AspNetCore.Costs;
 internal sealed record CostSummaryResponse(
     DateTimeOffset From, DateTimeOffset To, string By, string Idle, string? Model, string? Tenant, double TotalUsd, IReadOnlyList<CostSummaryLine> Rows, double EstimatedUsd = 0);
 
-/// <summary>One group of a summary.</summary>
-internal sealed record CostSummaryLine(string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd);
+/// <summary>One group of a summary; cached, cache-written and reasoning tokens are parts of its input and output tokens.</summary>
+internal sealed record CostSummaryLine(
+    string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd,
+    long CachedInputTokens = 0, long CacheWriteTokens = 0, long ReasoningTokens = 0);
 
 /// <summary><c>GET /api/costs/timeseries</c>.</summary>
 internal sealed record CostTimeseriesResponse(

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelMeter.AspNetCore.OpenAi.Contracts;
+using ModelMeter.Serving;
 
 namespace ModelMeter.AspNetCore.Gateway;
 
@@ -30,9 +31,13 @@ internal partial class OpenAiGatewayBackend
         return (answer, raw);
     }
 
-    /// <summary>Server-sent events: each <c>data:</c> line is one chunk until <c>data: [DONE]</c>; a stream that ends without it was broken off.</summary>
-    private async IAsyncEnumerable<(UpstreamAnswer Answer, JsonElement Raw)> ReadStreamAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken token)
+    /// <summary>
+    /// Server-sent events: each <c>data:</c> line is one chunk until <c>data: [DONE]</c> (a Responses API stream ends after its
+    /// <c>response.completed</c> or <c>response.incomplete</c> event instead); a stream that ends before was broken off.
+    /// </summary>
+    private async IAsyncEnumerable<(UpstreamAnswer Answer, JsonElement Raw)> ReadStreamAsync(HttpResponseMessage response, RequestApi api, [EnumeratorCancellation] CancellationToken token)
     {
+        var ended = false;
         await using var body = await response.Content.ReadAsStreamAsync(token);
         await foreach (var line in UpstreamBody.LinesAsync(body, upstream.Limits, token))
         {
@@ -47,10 +52,80 @@ internal partial class OpenAiGatewayBackend
                 yield break;
             }
 
-            yield return Parse(System.Text.Encoding.UTF8.GetBytes(data.ToString()));
+            var parsed = Parse(System.Text.Encoding.UTF8.GetBytes(data.ToString()));
+            ended |= api == RequestApi.Responses && parsed.Answer.Type is "response.completed" or "response.incomplete";
+            yield return parsed;
         }
 
-        throw new IOException("The stream ended without data: [DONE].");
+        if (!ended)
+        {
+            throw new IOException(api == RequestApi.Responses ? "The stream ended without its response.completed event." : "The stream ended without data: [DONE].");
+        }
+    }
+
+    /// <summary>
+    /// The text one answer or event adds: a choice's text or delta; a Responses API stream's <c>output_text</c> delta, or a whole
+    /// response's output text; nothing from an embedding.
+    /// </summary>
+    private static string TextOf(UpstreamAnswer answer, JsonElement raw, RequestApi api)
+    {
+        if (api == RequestApi.Embeddings)
+        {
+            return "";
+        }
+
+        if (api != RequestApi.Responses)
+        {
+            return answer.Choices is [var choice, ..] ? choice.TextOf() : "";
+        }
+
+        if (answer.Type == "response.output_text.delta")
+        {
+            return answer.Delta is { ValueKind: JsonValueKind.String } delta ? delta.GetString()! : "";
+        }
+
+        if (answer.Type is not null || !raw.TryGetProperty("output", out var output) || output.ValueKind != JsonValueKind.Array)
+        {
+            return "";
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var item in output.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var partText) && partText.ValueKind == JsonValueKind.String)
+                    {
+                        text.Append(partText.GetString());
+                    }
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The message of an error an answer or event reports (an <c>error</c> object, a Responses API <c>error</c> or <c>response.failed</c> event); null when none.</summary>
+    private static string? ErrorOf(UpstreamAnswer answer)
+    {
+        if (answer.Type == "error")
+        {
+            return answer.Message ?? "error";
+        }
+
+        if (answer.Type == "response.failed")
+        {
+            return (answer.Response is { } failed ? ErrorOf(failed) : null) ?? "the response failed";
+        }
+
+        return answer.Error switch
+        {
+            { ValueKind: JsonValueKind.Object } error => error.TryGetProperty("message", out var message) ? message.ToString() : error.GetRawText(),
+            { ValueKind: JsonValueKind.String } error => error.GetString(),
+            _ => null,
+        };
     }
 
     /// <summary>

@@ -26,12 +26,12 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked.Token;
         using var response = await SendAsync(prompt, request, token, cancellationToken);
-        var chunks = request.Stream ? ReadStreamAsync(response, token) : ReadWholeAsync(response, token);
+        var chunks = request.Stream ? ReadStreamAsync(response, request.Api, token) : ReadWholeAsync(response, token);
         await using var reader = chunks.GetAsyncEnumerator(token);
         var text = new System.Text.StringBuilder();
         var delivered = 0;
         var cutOff = false;
-        (long? Input, long? Output)? reported = null;
+        ReportedUsage? reported = null;
         while (true)
         {
             UpstreamAnswer answer;
@@ -58,23 +58,17 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
                 throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream broke off its answer after {delivered} chunks: {upstream.Scrub(e.Message)}", inner: e);
             }
 
-            if (answer.Error is { } error)
+            if (ErrorOf(answer) is { } error)
             {
-                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream reported an error mid-answer: {upstream.Scrub(error.Message)}");
+                throw new GenerationException(GenerationFailure.UpstreamBroken, $"The upstream reported an error mid-answer: {upstream.Scrub(error)}");
             }
 
-            if (answer.Usage is not null)
+            if ((answer.Usage ?? answer.Response?.Usage) is { ValueKind: JsonValueKind.Object } usage)
             {
-                reported = UpstreamUsage.Read(answer.Usage); // the last one counts; checked once the answer is whole
+                reported = UpstreamUsage.Read(usage); // the last one counts; checked once the answer is whole
             }
 
-            if (answer.Choices is not [var choice, ..])
-            {
-                yield return new GenerationChunk("", delivered) { Relayed = raw }; // usage alone, or an event ModelMeter does not read
-                continue;
-            }
-
-            var delta = choice.TextOf();
+            var delta = TextOf(answer, raw, request.Api);
             if (delta.Length > 0 && delivered >= request.MaxTokens)
             {
                 // The client's limit is enforced here too: text past it (each chunk is at least a token) is not passed on.
@@ -84,11 +78,12 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
             text.Append(delta);
             delivered += delta.Length > 0 ? 1 : 0;
-            yield return new GenerationChunk(delta, delivered, choice.FinishReason) { Relayed = raw };
+            var finish = answer.Choices is [var choice, ..] ? choice.FinishReason : null;
+            yield return new GenerationChunk(delta, delivered, finish) { Relayed = raw };
         }
 
-        var usage = UpstreamUsage.Check(cutOff ? null : reported, prompt, delivered, request.MaxTokens, () => Estimate(prompt, text.ToString(), delivered));
-        yield return new GenerationChunk("", usage.OutputTokens, cutOff ? "length" : null, usage);
+        var charged = UpstreamUsage.Check(cutOff ? null : reported, request, prompt, delivered, () => Estimate(prompt, text.ToString(), delivered));
+        yield return new GenerationChunk("", charged.OutputTokens, cutOff ? "length" : null, charged);
     }
 
     public void Dispose() => upstream.Client.Dispose();
@@ -99,7 +94,12 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
     private async Task<HttpResponseMessage> SendAsync(Prompt prompt, GenerationRequest request, CancellationToken token, CancellationToken clientToken)
     {
-        var path = prompt.IsChat ? "chat/completions" : "completions";
+        var path = request.Api switch
+        {
+            RequestApi.Embeddings => "embeddings",
+            RequestApi.Responses => "responses",
+            _ => prompt.IsChat ? "chat/completions" : "completions",
+        };
         using var content = JsonContent.Create(Body(prompt, request), options: UpstreamJson);
         using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         await content.LoadIntoBufferAsync(token); // so that a retry can send it again
@@ -188,6 +188,17 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
         }
 
         body["model"] = upstream.Model;
+        if (request.Api == RequestApi.Responses)
+        {
+            body["max_output_tokens"] = request.MaxTokens; // its stream always ends with usage: no stream_options
+            return body;
+        }
+
+        if (request.Api == RequestApi.Embeddings)
+        {
+            return body; // nothing is generated: no limit to enforce
+        }
+
         body[request.UsesMaxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = request.MaxTokens;
         if (request.Stream)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ModelMeter.Pricing;
 using ModelMeter.Serving;
 
 namespace ModelMeter.AspNetCore.Gateway;
@@ -6,43 +7,76 @@ namespace ModelMeter.AspNetCore.Gateway;
 /// <summary>
 /// An upstream's <c>usage</c> is input: its counts are checked like a client's body before anything is charged for them.
 /// Missing, negative or unreadable counts are counted here instead; output is at least the chunks delivered and at most
-/// the client's token limit; input is at most what the prompt's bytes could make. Any correction marks the row estimated.
+/// the client's token limit; input is at most what the request's bytes could make, plus what an upstream adds of its own;
+/// cached and written tokens are at most the input, reasoning tokens at most the output. Any correction marks the row estimated.
 /// </summary>
 internal static class UpstreamUsage
 {
     /// <summary>Tokens a chat template may add per message (role markers and separators), on top of the text's bytes.</summary>
     private const int TemplateTokensPerMessage = 16;
 
-    /// <summary>The counts in an upstream's <c>usage</c> object: null where absent, not a whole number, or out of range.</summary>
-    public static (long? Input, long? Output) Read(JsonElement? usage) =>
-        usage is { ValueKind: JsonValueKind.Object } u ? (Count(u, "prompt_tokens"), Count(u, "completion_tokens")) : (null, null);
+    /// <summary>Tokens an upstream may add to any request of its own: a system prompt it configures, tool and format instructions.</summary>
+    private const int UpstreamTokensPerRequest = 4096;
+
+    /// <summary>Tokens one image, audio clip or file may count for: their tokens do not follow from the bytes of a URL.</summary>
+    private const int TokensPerMediaPart = 32_768;
+
+    /// <summary>
+    /// The counts in an upstream's <c>usage</c> object, each null where absent, not a whole number, or out of range. Reads
+    /// the chat and completions names (<c>prompt_tokens</c>, <c>completion_tokens</c>, <c>prompt_tokens_details.cached_tokens</c>
+    /// and <c>cache_write_tokens</c>, <c>completion_tokens_details.reasoning_tokens</c>), the Responses API's
+    /// (<c>input_tokens</c>, <c>output_tokens</c> and their <c>_details</c>), and DeepSeek's <c>prompt_cache_hit_tokens</c>.
+    /// </summary>
+    public static ReportedUsage Read(JsonElement? usage)
+    {
+        if (usage is not { ValueKind: JsonValueKind.Object } u)
+        {
+            return default;
+        }
+
+        var promptDetails = Object(u, "prompt_tokens_details") ?? Object(u, "input_tokens_details");
+        var outputDetails = Object(u, "completion_tokens_details") ?? Object(u, "output_tokens_details");
+        return new ReportedUsage(
+            Count(u, "prompt_tokens") ?? Count(u, "input_tokens"),
+            Count(u, "completion_tokens") ?? Count(u, "output_tokens"),
+            Count(promptDetails, "cached_tokens") ?? Count(u, "prompt_cache_hit_tokens"),
+            Count(promptDetails, "cache_write_tokens"),
+            Count(outputDetails, "reasoning_tokens"));
+    }
 
     /// <summary>
     /// The counts to charge: <paramref name="reported"/> where it is plausible, else <paramref name="estimate"/>d, clamped to
-    /// [<paramref name="delivered"/>, <paramref name="maxTokens"/>] for output and to the prompt's bound for input.
+    /// [<paramref name="delivered"/>, the client's token limit] for output (none for embeddings) and to the request's bound
+    /// for input; its details within the counts they are part of.
     /// </summary>
-    /// <param name="reported">The upstream's counts (null when it gave none).</param>
+    /// <param name="reported">The upstream's counts (null when it gave none, or its answer was cut off).</param>
+    /// <param name="request">What was sent: the prompt, the API, the client's fields.</param>
     /// <param name="prompt">The prompt sent.</param>
     /// <param name="delivered">Chunks of text passed on to the client: each is at least one token.</param>
-    /// <param name="maxTokens">The most tokens the client allowed.</param>
     /// <param name="estimate">Counts made here when the upstream's cannot be used.</param>
-    public static TokenUsage Check((long? Input, long? Output)? reported, Prompt prompt, int delivered, int maxTokens, Func<TokenUsage> estimate)
+    public static TokenUsage Check(ReportedUsage? reported, GenerationRequest request, Prompt prompt, int delivered, Func<TokenUsage> estimate)
     {
-        var (input, output) = reported ?? (null, null);
+        var counts = reported ?? default;
+        var (input, output) = (counts.Input, counts.Output);
         var estimated = false;
         TokenUsage? fallback = null;
         TokenUsage Fallback() => fallback ??= estimate();
-
+        var maxInput = MaxInputTokens(prompt, request.ClientFields);
         if (input is not { } i || i < 0)
         {
-            (input, estimated) = (Fallback().InputTokens, true);
+            (input, estimated) = (Math.Min(Fallback().InputTokens, maxInput), true);
         }
-        else if (i > MaxInputTokens(prompt))
+        else if (i > maxInput)
         {
-            (input, estimated) = (MaxInputTokens(prompt), true);
+            (input, estimated) = (maxInput, true);
         }
 
-        if (output is not { } o || o < 0)
+        if (request.Api == RequestApi.Embeddings)
+        {
+            // Nothing is generated: an embedding's output count, whatever the upstream says, is 0.
+            output = 0;
+        }
+        else if (output is not { } o || o < 0)
         {
             (output, estimated) = (Math.Max(Fallback().OutputTokens, delivered), true);
         }
@@ -51,18 +85,96 @@ internal static class UpstreamUsage
             (output, estimated) = (delivered, true);
         }
 
-        if (output > maxTokens)
+        if (output > request.MaxTokens)
         {
-            (output, estimated) = (maxTokens, true);
+            (output, estimated) = (request.MaxTokens, true);
         }
 
-        return new TokenUsage((int)input!.Value, (int)output!.Value, estimated);
+        var cached = Part(counts.CachedInput, input!.Value, ref estimated);
+        var written = Part(counts.CacheWrite, input.Value - cached, ref estimated);
+        var reasoning = Part(counts.Reasoning, output!.Value, ref estimated);
+        return new TokenUsage((int)input.Value, (int)output.Value, estimated) { Details = new TokenDetails(cached, written, reasoning) };
     }
 
-    /// <summary>A byte-level tokenizer makes at most one token per UTF-8 byte; a chat template adds a few per message.</summary>
-    internal static long MaxInputTokens(Prompt prompt) =>
-        Math.Min(int.MaxValue, System.Text.Encoding.UTF8.GetByteCount(prompt.AllText()) + (long)TemplateTokensPerMessage * ((prompt.Messages?.Count ?? 0) + 1));
+    /// <summary>
+    /// The most input tokens a request can be charged: one per byte of what was sent (every field of a forwarded body: messages,
+    /// tools, schemas), a template's tokens per message, what an upstream adds of its own, and an allowance per image, audio or file.
+    /// </summary>
+    internal static long MaxInputTokens(Prompt prompt, IReadOnlyDictionary<string, JsonElement>? fields)
+    {
+        long bytes = 0, media = 0;
+        if (fields is null)
+        {
+            bytes = System.Text.Encoding.UTF8.GetByteCount(prompt.AllText());
+        }
+        else
+        {
+            foreach (var (name, value) in fields)
+            {
+                bytes += System.Text.Encoding.UTF8.GetByteCount(name) + System.Text.Encoding.UTF8.GetByteCount(value.GetRawText());
+                media += MediaParts(value);
+            }
+        }
 
-    private static long? Count(JsonElement usage, string name) =>
-        usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count) ? count : null;
+        var bound = bytes + (long)TemplateTokensPerMessage * ((prompt.Messages?.Count ?? 0) + 1) + UpstreamTokensPerRequest + TokensPerMediaPart * media;
+        return Math.Min(int.MaxValue, bound);
+    }
+
+    /// <summary>A part of <paramref name="whole"/>: 0 when not reported; at most the whole (marked estimated when cut).</summary>
+    private static long Part(long? reported, long whole, ref bool estimated)
+    {
+        if (reported is not { } part || part <= 0)
+        {
+            return 0;
+        }
+
+        if (part > whole)
+        {
+            estimated = true;
+            return whole;
+        }
+
+        return part;
+    }
+
+    /// <summary>Content parts whose tokens do not follow from their bytes: objects whose <c>type</c> names an image, audio, video or file.</summary>
+    private static long MediaParts(JsonElement value)
+    {
+        long count = 0;
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                if (value.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                    && type.GetString() is { } name && (name.Contains("image", StringComparison.Ordinal) || name.Contains("audio", StringComparison.Ordinal)
+                        || name.Contains("video", StringComparison.Ordinal) || name.Contains("file", StringComparison.Ordinal)))
+                {
+                    count++;
+                }
+
+                foreach (var property in value.EnumerateObject())
+                {
+                    count += MediaParts(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                {
+                    count += MediaParts(item);
+                }
+
+                break;
+        }
+
+        return count;
+    }
+
+    private static JsonElement? Object(JsonElement? parent, string name) =>
+        parent is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
+
+    private static long? Count(JsonElement? parent, string name) =>
+        parent is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count) ? count : null;
 }
+
+/// <summary>An upstream's counts as it reported them: null where it gave none (or one that is not a whole number).</summary>
+internal readonly record struct ReportedUsage(long? Input, long? Output, long? CachedInput = null, long? CacheWrite = null, long? Reasoning = null);

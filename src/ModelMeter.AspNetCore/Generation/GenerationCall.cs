@@ -44,6 +44,9 @@ public sealed record GenerationCall(string Model, string Endpoint, Caller Caller
     /// <summary>The client wants a stream.</summary>
     public bool Stream { get; init; }
 
+    /// <summary>The API the call came through; embeddings and responses are only forwarded (<see cref="UnsupportedHere"/> refuses them elsewhere).</summary>
+    public RequestApi Api { get; init; }
+
     /// <summary>The body's top-level fields as sent, for a backend that forwards the request whole (<see cref="GenerationRequest.ClientFields"/>).</summary>
     public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? ClientFields { get; init; }
 

@@ -20,6 +20,9 @@ public sealed record GenerationOutcome(string RequestId, string Model, Generatio
     /// <summary>Generated tokens.</summary>
     public int OutputTokens { get; init; }
 
+    /// <summary>The cached, cache-written and reasoning parts of the counts (a paid API's, checked).</summary>
+    public Pricing.TokenDetails Details { get; init; }
+
     /// <summary>Whether the counts were estimated because the backend reported none.</summary>
     public bool UsageEstimated { get; init; }
 

@@ -49,7 +49,7 @@ internal sealed partial class GenerationPipeline
                 metered.TokensSoFar(chunk.OutputTokens);
                 if (chunk.Usage is { } usage)
                 {
-                    metered.SetUsage(usage.InputTokens, usage.OutputTokens, usage.Estimated);
+                    metered.SetUsage(usage.InputTokens, usage.OutputTokens, usage.Estimated, usage.Details);
                 }
 
                 if (observer is not null)
@@ -126,6 +126,7 @@ internal sealed partial class GenerationPipeline
             FinishReason = finishReason,
             InputTokens = lifecycle.Metered.InputTokens,
             OutputTokens = lifecycle.Metered.OutputTokens,
+            Details = lifecycle.Metered.Details,
             UsageEstimated = lifecycle.Metered.UsageEstimated,
             Charge = charge,
         };

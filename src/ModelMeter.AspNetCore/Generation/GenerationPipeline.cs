@@ -49,6 +49,11 @@ internal sealed partial class GenerationPipeline(
             return Refuse(requestId, call.Model, call.Endpoint, unsupported);
         }
 
+        if (Denied(call) is { } denied)
+        {
+            return Refuse(requestId, call.Model, call.Endpoint, Invalid(denied, $"{denied} is not allowed for model '{call.Model}' on this server."));
+        }
+
         var maxTokens = call.MaxTokens ?? Limits.DefaultMaxTokens;
         var counter = served.Backend as ITokenCounter;
         var maxChars = Limits.MaxPromptChars ?? (counter?.ContextLength is { } window ? window * CharsPerToken : DefaultMaxPromptChars);
@@ -83,6 +88,7 @@ internal sealed partial class GenerationPipeline(
             User = call.User,
             Stream = call.Stream,
             UsesMaxCompletionTokens = call.MaxTokensField == "max_completion_tokens",
+            Api = call.Api,
             ClientFields = served.Backend.ForwardsRequests ? call.ClientFields : null,
         };
         await using var lifecycle = admitted!;
@@ -147,6 +153,12 @@ internal sealed partial class GenerationPipeline(
     }
 
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
+
+    /// <summary>The first field of the body the model's <c>DeniedFields</c> refuse (sent with a value, not null); null when none.</summary>
+    private string? Denied(GenerationCall call) =>
+        call.ClientFields is { } fields && options.Value.Models.TryGetValue(call.Model, out var model)
+            ? model.DeniedFields.FirstOrDefault(name => fields.TryGetValue(name, out var value) && value.ValueKind != System.Text.Json.JsonValueKind.Null)
+            : null;
 
 
     /// <summary>What the metered run needs beside the lifecycle.</summary>

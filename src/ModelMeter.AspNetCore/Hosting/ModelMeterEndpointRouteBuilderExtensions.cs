@@ -13,11 +13,11 @@ namespace Microsoft.AspNetCore.Builder;
 public static class ModelMeterEndpointRouteBuilderExtensions
 {
     /// <summary>The endpoint label values of the built-in routes.</summary>
-    internal static readonly string[] Endpoints = [GenerateEndpoints.Endpoint, OpenAiEndpoints.Completions, OpenAiEndpoints.ChatCompletions];
+    internal static readonly string[] Endpoints = [GenerateEndpoints.Endpoint, OpenAiEndpoints.Completions, OpenAiEndpoints.ChatCompletions, OpenAiEndpoints.Embeddings, OpenAiEndpoints.Responses];
 
     /// <summary>
     /// Maps ModelMeter's routes under one group at <paramref name="prefix"/>: <c>/v1/generate/{model}</c>, the OpenAI-compatible
-    /// <c>/v1/completions</c>, <c>/v1/chat/completions</c> and <c>/v1/models</c>, <c>/healthz</c>, <c>/readyz</c>, <c>/api/costs/*</c>,
+    /// <c>/v1/completions</c>, <c>/v1/chat/completions</c>, <c>/v1/embeddings</c>, <c>/v1/responses</c> and <c>/v1/models</c>, <c>/healthz</c>, <c>/readyz</c>, <c>/api/costs/*</c>,
     /// <c>/metrics</c> (Prometheus) and the dashboard at <c>/</c>. Adds no middleware. Returns the group, to add
     /// authorization, rate limits or filters to all of them.
     /// </summary>

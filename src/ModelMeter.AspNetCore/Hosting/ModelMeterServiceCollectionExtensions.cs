@@ -70,7 +70,7 @@ public static class ModelMeterServiceCollectionExtensions
         var devices = options.Devices.Select(d => new DeviceAllocator(d.Key, d.Value.ToRateCard(), time, options.Allocation.Method));
         var placements = options.Models.Where(m => m.Value.Price is null).ToDictionary(m => m.Key, m => m.Value.Device!);
         var prices = options.Models.Where(m => m.Value.Price is not null)
-            .ToDictionary(m => m.Key, m => new TokenPrice(m.Value.Price!.InputPerMillion, m.Value.Price.OutputPerMillion));
+            .ToDictionary(m => m.Key, m => m.Value.Price!.ToTokenPrice());
         var metrics = services.GetRequiredService<ModelMeterMetrics>();
         foreach (var (model, m) in options.Models)
         {
@@ -78,6 +78,15 @@ public static class ModelMeterServiceCollectionExtensions
             {
                 metrics.ReferencePrice.WithLabels(model, "input").Set(price.InputPerMillion);
                 metrics.ReferencePrice.WithLabels(model, "output").Set(price.OutputPerMillion);
+                if (price.CachedInputPerMillion is { } cached)
+                {
+                    metrics.ReferencePrice.WithLabels(model, TokenDirections.CachedInput).Set(cached);
+                }
+
+                if (price.CacheWritePerMillion is { } written)
+                {
+                    metrics.ReferencePrice.WithLabels(model, TokenDirections.CacheWrite).Set(written);
+                }
             }
         }
 

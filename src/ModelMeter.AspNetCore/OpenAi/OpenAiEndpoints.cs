@@ -15,12 +15,15 @@ namespace ModelMeter.AspNetCore.OpenAi;
 
 /// <summary>
 /// OpenAI-compatible <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (streamed over SSE or not, with
-/// <c>usage</c>) and <c>GET /v1/models</c>. Same pipeline as <c>/v1/generate</c>; errors in OpenAI's shape.
+/// <c>usage</c>), <c>POST /v1/embeddings</c> and <c>POST /v1/responses</c> (gateway models only), and <c>GET /v1/models</c>.
+/// Same pipeline as <c>/v1/generate</c>; errors in OpenAI's shape.
 /// </summary>
-internal static class OpenAiEndpoints
+internal static partial class OpenAiEndpoints
 {
     public const string Completions = "completions";
     public const string ChatCompletions = "chat_completions";
+    public const string Embeddings = "embeddings";
+    public const string Responses = "responses";
 
     public static void MapOpenAi(this IEndpointRouteBuilder app)
     {
@@ -28,6 +31,10 @@ internal static class OpenAiEndpoints
             HandleAsync<CompletionRequest>(http, pipeline, options.Value.Limits.MaxBodyBytes, Completions));
         app.MapPost("/v1/chat/completions", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
             HandleAsync<ChatCompletionRequest>(http, pipeline, options.Value.Limits.MaxBodyBytes, ChatCompletions));
+        app.MapPost("/v1/embeddings", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
+            EmbedAsync(http, pipeline, options.Value.Limits.MaxBodyBytes));
+        app.MapPost("/v1/responses", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
+            RespondAsync(http, pipeline, options.Value.Limits.MaxBodyBytes));
         app.MapGet("/v1/models", ListModels);
     }
 
@@ -85,7 +92,7 @@ internal static class OpenAiEndpoints
         http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
         if (outcome.Relayed is { } answer)
         {
-            return TypedResults.Json(UpstreamAnswers.Renamed(answer, model, (outcome.InputTokens, outcome.OutputTokens)), RequestBody.Json); // the upstream's answer as it came, under the client's model name
+            return TypedResults.Json(UpstreamAnswers.Renamed(answer, model, outcome), RequestBody.Json); // the upstream's answer as it came, under the client's model name
         }
 
         var usage = Usage.Of(outcome.InputTokens, outcome.OutputTokens);

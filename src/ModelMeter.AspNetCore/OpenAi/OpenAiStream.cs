@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using ModelMeter.AspNetCore.Generation;
 using ModelMeter.AspNetCore.Http;
@@ -11,10 +12,11 @@ namespace ModelMeter.AspNetCore.OpenAi;
 /// Writes a generation as server-sent events in OpenAI's chunk format as the backend makes it: one chunk per
 /// piece of text, the finish reason on the last, a usage chunk when asked for, then <c>data: [DONE]</c>. A gateway's
 /// events are passed on as they came (tool-call deltas, log probabilities, several choices), under the client's model
-/// name; the upstream's usage event only when the client asked for it. Nothing is sent before the first chunk, so a
-/// request refused before it runs still gets its status code.
+/// name; the upstream's usage event only when the client asked for it. A Responses API stream is passed on the same
+/// way, with its event names, its <c>response.completed</c> event last with the charged counts, and no <c>[DONE]</c>.
+/// Nothing is sent before the first chunk, so a request refused before it runs still gets its status code.
 /// </summary>
-internal sealed class OpenAiStream(HttpContext http, string model, bool chat, long created) : IGenerationObserver
+internal sealed class OpenAiStream(HttpContext http, string model, bool chat, long created, RequestApi api = RequestApi.Generation) : IGenerationObserver
 {
     private string? _id;
     private bool _first = true;
@@ -30,17 +32,17 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
         if (chunk.Relayed is { } upstream)
         {
             _relayed = true;
-            if (UpstreamAnswers.IsUsageOnly(upstream))
+            if (api == RequestApi.Responses ? UpstreamAnswers.IsResponseEnd(upstream) : UpstreamAnswers.IsUsageOnly(upstream))
             {
-                _upstreamUsage = upstream; // sent at the end, if the client asked for usage
+                _upstreamUsage = upstream; // sent at the end with the counts charged (a chat stream's: if the client asked for usage)
                 return;
             }
 
-            await SendAsync(UpstreamAnswers.Renamed(upstream, model, withoutUsage: true), cancellationToken);
+            await SendAsync(UpstreamAnswers.Renamed(upstream, model, api: api, withoutUsage: true), cancellationToken);
             return;
         }
 
-        if (chunk.Text.Length == 0 && chunk.FinishReason is null)
+        if (api != RequestApi.Generation || (chunk.Text.Length == 0 && chunk.FinishReason is null))
         {
             return; // a usage-only chunk: usage is sent at the end, from the ledger's counts
         }
@@ -56,7 +58,20 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
         if (outcome.Error is { } error)
         {
             // The response has started, so the status cannot change: say so in the stream instead.
-            await SendAsync(OpenAiErrors.Body(error), cancellationToken);
+            var body = OpenAiErrors.Body(error);
+            await SendAsync(api == RequestApi.Responses
+                ? JsonSerializer.SerializeToNode(new { type = "error", code = body.Error.Code ?? body.Error.Type, message = body.Error.Message, param = body.Error.Param })
+                : body, cancellationToken);
+            return;
+        }
+
+        if (api == RequestApi.Responses)
+        {
+            if (_upstreamUsage is { } end)
+            {
+                await SendAsync(UpstreamAnswers.Renamed(end, model, outcome, api), cancellationToken);
+            }
+
             return;
         }
 
@@ -67,7 +82,7 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
 
         if (includeUsage && _upstreamUsage is { } upstreamUsage)
         {
-            await SendAsync(UpstreamAnswers.Renamed(upstreamUsage, model, (outcome.InputTokens, outcome.OutputTokens)), cancellationToken);
+            await SendAsync(UpstreamAnswers.Renamed(upstreamUsage, model, outcome), cancellationToken);
         }
         else if (includeUsage)
         {
@@ -108,7 +123,13 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
 
     private async Task SendAsync(object? payload, CancellationToken cancellationToken)
     {
-        await http.Response.WriteAsync("data: " + JsonSerializer.Serialize(payload, RequestBody.Json) + "\n\n", cancellationToken);
+        var data = JsonSerializer.Serialize(payload, RequestBody.Json);
+        if (api == RequestApi.Responses && payload is JsonObject { } named && named["type"]?.GetValueKind() == JsonValueKind.String)
+        {
+            await http.Response.WriteAsync($"event: {named["type"]!.GetValue<string>()}\n", cancellationToken); // the Responses API names its events
+        }
+
+        await http.Response.WriteAsync("data: " + data + "\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);
     }
 }

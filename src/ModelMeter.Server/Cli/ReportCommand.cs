@@ -5,6 +5,7 @@ using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Ledger;
 using ModelMeter.Ledger.ClickHouse;
 using ModelMeter.Ledger.Sqlite;
+using ModelMeter.Pricing;
 
 namespace ModelMeter.Server.Cli;
 
@@ -91,10 +92,11 @@ internal static class ReportCommand
                 WriteTable(summary, output);
                 break;
             case "csv":
-                output.WriteLine($"{Name(by)},requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd");
+                output.WriteLine($"{Name(by)},requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd,cached_input_tokens,cache_write_tokens,reasoning_tokens");
                 foreach (var r in summary.Rows)
                 {
-                    output.WriteLine(string.Join(',', Csv(r.Key), r.Requests, r.InputTokens, r.OutputTokens, Number(r.CostUsd), Number(r.IdleUsd), Number(r.TotalUsd)));
+                    output.WriteLine(string.Join(',', Csv(r.Key), r.Requests, r.InputTokens, r.OutputTokens, Number(r.CostUsd), Number(r.IdleUsd), Number(r.TotalUsd),
+                        r.Details.CachedInput, r.Details.CacheWrite, r.Details.Reasoning));
                 }
 
                 break;
@@ -102,7 +104,11 @@ internal static class ReportCommand
                 output.WriteLine(JsonSerializer.Serialize(new
                 {
                     from = summary.From, to = summary.To, by = Name(by), idle = Name(query.Idle), total_usd = summary.TotalUsd, estimated_usd = summary.EstimatedUsd,
-                    rows = summary.Rows.Select(r => new { key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens, cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd }),
+                    rows = summary.Rows.Select(r => new
+                    {
+                        key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens, cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd,
+                        cached_input_tokens = r.Details.CachedInput, cache_write_tokens = r.Details.CacheWrite, reasoning_tokens = r.Details.Reasoning,
+                    }),
                 }));
                 break;
         }
@@ -124,6 +130,11 @@ internal static class ReportCommand
 
         var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}";
         output.WriteLine(totalLine);
+        var details = summary.Rows.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details));
+        if (!details.IsZero)
+        {
+            output.WriteLine($"Of the input tokens, {details.CachedInput} were read from a provider's cache and {details.CacheWrite} written to it; of the output tokens, {details.Reasoning} were reasoning.");
+        }
         if (summary.EstimatedUsd > 0)
         {
             output.WriteLine($"{Money(summary.EstimatedUsd)} USD of it is shared devices' time not settled yet: the replicas' own estimates until the fleet ledger settles it.");

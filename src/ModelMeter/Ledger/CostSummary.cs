@@ -27,6 +27,9 @@ public sealed record CostSummaryRow(string Key, long Requests, long InputTokens,
     /// <summary>Whether this row counts streams still provisional rather than a group of requests.</summary>
     public bool IsProvisional => Key == ProvisionalKey;
 
+    /// <summary>The cached, cache-written and reasoning parts of the group's tokens (paid APIs that report them).</summary>
+    public Pricing.TokenDetails Details { get; init; }
+
     /// <summary>Cost with its idle share: the loaded cost.</summary>
     public double TotalUsd => CostUsd + IdleUsd;
 }

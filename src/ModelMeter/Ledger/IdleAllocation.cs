@@ -17,7 +17,7 @@ internal static class IdleAllocation
         foreach (var ((key, _), totals) in groups)
         {
             var row = rows.GetValueOrDefault(key);
-            rows[key] = (row.Totals.Add(totals.Requests, totals.InputTokens, totals.OutputTokens, totals.CostUsd), row.IdleUsd);
+            rows[key] = (row.Totals.Add(totals.Requests, totals.InputTokens, totals.OutputTokens, totals.CostUsd, totals.Details), row.IdleUsd);
         }
 
         foreach (var ((idleKey, device), idleUsd) in idle)
@@ -45,7 +45,7 @@ internal static class IdleAllocation
         }
 
         return rows
-            .Select(r => new CostSummaryRow(r.Key, r.Value.Totals.Requests, r.Value.Totals.InputTokens, r.Value.Totals.OutputTokens, r.Value.Totals.CostUsd, r.Value.IdleUsd))
+            .Select(r => new CostSummaryRow(r.Key, r.Value.Totals.Requests, r.Value.Totals.InputTokens, r.Value.Totals.OutputTokens, r.Value.Totals.CostUsd, r.Value.IdleUsd) { Details = r.Value.Totals.Details })
             .OrderByDescending(r => r.TotalUsd)
             .ThenBy(r => r.Key, StringComparer.Ordinal)
             .ToList();

@@ -47,6 +47,9 @@ public sealed record LedgerRow(
     /// <summary>True when the token counts were estimated by ModelMeter because the backend (an upstream) reported none.</summary>
     public bool UsageEstimated { get; init; }
 
+    /// <summary>The cached, cache-written and reasoning parts of <see cref="InputTokens"/> and <see cref="OutputTokens"/>, as a paid API reported them.</summary>
+    public Pricing.TokenDetails Details { get; init; }
+
     /// <summary>When it started using its device, after queueing: its rate is the rate then (repricing looks it up there). Null: <see cref="StartedAt"/>.</summary>
     public DateTimeOffset? DeviceStartedAt { get; init; }
 }

@@ -17,7 +17,10 @@ public static class ReportLimits
 
         var kept = groups.OrderByDescending(r => r.TotalUsd).ThenBy(r => r.Key, StringComparer.Ordinal).Take(limit - 1).ToList();
         var rest = groups.Except(kept).ToList();
-        var other = new CostSummaryRow(OtherKey, rest.Sum(r => r.Requests), rest.Sum(r => r.InputTokens), rest.Sum(r => r.OutputTokens), rest.Sum(r => r.CostUsd), rest.Sum(r => r.IdleUsd));
+        var other = new CostSummaryRow(OtherKey, rest.Sum(r => r.Requests), rest.Sum(r => r.InputTokens), rest.Sum(r => r.OutputTokens), rest.Sum(r => r.CostUsd), rest.Sum(r => r.IdleUsd))
+        {
+            Details = rest.Aggregate(default(Pricing.TokenDetails), (sum, r) => sum.Add(r.Details)),
+        };
         return summary with { Rows = [.. kept, other, .. summary.Rows.Where(r => r.IsIdle || r.IsProvisional || r.IsUnmetered)] };
     }
 

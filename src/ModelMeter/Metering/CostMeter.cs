@@ -96,8 +96,11 @@ public sealed class CostMeter
         foreach (var (model, instruments) in _models)
         {
             instruments.Cost.IncTo(totals.CostUsdByModel.GetValueOrDefault(model));
-            instruments.InputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, "input")));
-            instruments.OutputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, "output")));
+            instruments.InputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Input)));
+            instruments.OutputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Output)));
+            instruments.CachedInputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.CachedInput)));
+            instruments.CacheWriteTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.CacheWrite)));
+            instruments.ReasoningTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Reasoning)));
             foreach (var (endpoint, counter) in instruments.Requests)
             {
                 counter.IncTo(totals.ServedByModelEndpoint.GetValueOrDefault((model, endpoint)));

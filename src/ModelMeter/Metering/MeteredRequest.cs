@@ -50,6 +50,9 @@ public sealed class MeteredRequest
     /// <summary>Tokens generated so far.</summary>
     public int OutputTokens { get; private set; }
 
+    /// <summary>The cached, cache-written and reasoning parts of the counts (a paid API's report; zero otherwise).</summary>
+    public Pricing.TokenDetails Details { get; private set; }
+
     /// <summary>Whether the token counts were estimated by ModelMeter rather than reported by the backend.</summary>
     public bool UsageEstimated { get; set; }
 
@@ -80,15 +83,25 @@ public sealed class MeteredRequest
         OutputTokens = Math.Max(OutputTokens, outputTokens);
     }
 
-    /// <summary>The final counts, as the backend reported them (or estimated): they replace the running count.</summary>
-    public void SetUsage(int inputTokens, int outputTokens, bool estimated)
+    /// <summary>
+    /// The final counts, as the backend reported them (or estimated): they replace the running count. <paramref name="details"/>
+    /// are parts of them (cached input at most the input, reasoning at most the output).
+    /// </summary>
+    public void SetUsage(int inputTokens, int outputTokens, bool estimated, Pricing.TokenDetails details = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(inputTokens);
         ArgumentOutOfRangeException.ThrowIfNegative(outputTokens);
+        if (details.CachedInput < 0 || details.CacheWrite < 0 || details.Reasoning < 0
+            || details.CachedInput + details.CacheWrite > inputTokens || details.Reasoning > outputTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(details), details, "Cached and written tokens are part of the input, reasoning tokens part of the output.");
+        }
+
         TokensSoFar(outputTokens);
         InputTokens = inputTokens;
         OutputTokens = outputTokens;
         UsageEstimated = estimated;
+        Details = details;
     }
 
     /// <summary>Forgets the token counts: for a request its paid API refused, which is not charged.</summary>
@@ -96,6 +109,7 @@ public sealed class MeteredRequest
     {
         InputTokens = 0;
         OutputTokens = 0;
+        Details = default;
     }
 
     /// <summary>The request succeeded: charges it, counts it and returns what it cost.</summary>
@@ -144,6 +158,7 @@ public sealed class MeteredRequest
     {
         UsageEstimated = UsageEstimated,
         DeviceStartedAt = charge.DeviceStartedAt,
+        Details = Details,
     };
 
     /// <summary>
@@ -169,7 +184,7 @@ public sealed class MeteredRequest
         var costUsd = 0.0;
         if (_onDevice)
         {
-            costUsd = _model.Device is { } device ? device.End(_ticket) : _model.Price!.CostUsd(InputTokens, OutputTokens);
+            costUsd = _model.Device is { } device ? device.End(_ticket) : _model.Price!.CostUsd(InputTokens, OutputTokens, Details);
             _model.InFlight.Dec();
             _model.Cost.Inc(costUsd);
             if (_model.TenantCost.TryGetValue(Tenant, out var tenantCost))
@@ -180,6 +195,9 @@ public sealed class MeteredRequest
 
         _model.InputTokens.Inc(InputTokens);
         _model.OutputTokens.Inc(OutputTokens);
+        _model.CachedInputTokens.Inc(Details.CachedInput);
+        _model.CacheWriteTokens.Inc(Details.CacheWrite);
+        _model.ReasoningTokens.Inc(Details.Reasoning);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
         return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1,

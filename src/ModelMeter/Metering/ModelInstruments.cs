@@ -24,8 +24,11 @@ internal sealed class ModelInstruments
             }
         }
 
-        InputTokens = metrics.Tokens.WithLabels(model, "input");
-        OutputTokens = metrics.Tokens.WithLabels(model, "output");
+        InputTokens = metrics.Tokens.WithLabels(model, TokenDirections.Input);
+        OutputTokens = metrics.Tokens.WithLabels(model, TokenDirections.Output);
+        CachedInputTokens = metrics.Tokens.WithLabels(model, TokenDirections.CachedInput);
+        CacheWriteTokens = metrics.Tokens.WithLabels(model, TokenDirections.CacheWrite);
+        ReasoningTokens = metrics.Tokens.WithLabels(model, TokenDirections.Reasoning);
         Duration = metrics.RequestDuration.WithLabels(model);
         Cost = metrics.EstimatedCost.WithLabels(model);
         FirstToken = metrics.TimeToFirstToken.WithLabels(model);
@@ -48,6 +51,15 @@ internal sealed class ModelInstruments
     public Counter.Child InputTokens { get; }
 
     public Counter.Child OutputTokens { get; }
+
+    /// <summary>Input tokens read from a paid API's cache: a part of <see cref="InputTokens"/>.</summary>
+    public Counter.Child CachedInputTokens { get; }
+
+    /// <summary>Input tokens written to a paid API's cache: a part of <see cref="InputTokens"/>.</summary>
+    public Counter.Child CacheWriteTokens { get; }
+
+    /// <summary>Output tokens spent on reasoning: a part of <see cref="OutputTokens"/>.</summary>
+    public Counter.Child ReasoningTokens { get; }
 
     public Histogram.Child Duration { get; }
 

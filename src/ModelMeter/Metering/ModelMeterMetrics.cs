@@ -19,7 +19,7 @@ public sealed class ModelMeterMetrics
         Registry = registry ?? Prometheus.Metrics.DefaultRegistry;
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         Requests = factory.CreateCounter(MetricNames.Requests, "Requests served.", MetricNames.Model, MetricNames.Endpoint);
-        Tokens = factory.CreateCounter(MetricNames.Tokens, "Tokens read (input) and generated (output).", MetricNames.Model, MetricNames.Direction);
+        Tokens = factory.CreateCounter(MetricNames.Tokens, "Tokens read (input) and generated (output); cached_input, cache_write and reasoning are parts of them, not added to them.", MetricNames.Model, MetricNames.Direction);
         RequestDuration = factory.CreateHistogram(MetricNames.RequestDuration, "Request latency in seconds, queueing included.",
             new HistogramConfiguration { LabelNames = [MetricNames.Model], Buckets = DurationBuckets });
         EstimatedCost = factory.CreateCounter(MetricNames.EstimatedCost, "Device cost attributed to the model's requests, US dollars.", MetricNames.Model);

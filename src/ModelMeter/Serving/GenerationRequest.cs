@@ -21,6 +21,9 @@ public sealed record GenerationRequest(int MaxTokens, double? Temperature = null
     /// <summary>The client named the limit <c>max_completion_tokens</c> (newer chat API) rather than <c>max_tokens</c>.</summary>
     public bool UsesMaxCompletionTokens { get; init; }
 
+    /// <summary>The API the request came through (completions, embeddings, responses); only gateways forward the last two.</summary>
+    public RequestApi Api { get; init; }
+
     /// <summary>
     /// The client's request body as it was sent (its top-level fields, known to ModelMeter or not), for a backend that
     /// forwards it whole (a gateway); null on routes without one (<c>/v1/generate</c>, library scopes).

@@ -61,8 +61,9 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
         var usage = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("usage");
         var row = LastRow("up-hugeusage");
         Assert.Equal((5, true), (row.OutputTokens, row.Estimated));
-        // At most one token per byte of "user: Who ate the budget?" plus a template's allowance, never 2^31.
-        Assert.InRange(row.InputTokens, 1, 200);
+        // At most one token per byte of the body sent, a template's allowance per message and 4,096 tokens an upstream may
+        // add of its own (its system prompt, tool instructions): never 2^31.
+        Assert.InRange(row.InputTokens, 4096, 4096 + 200);
         Assert.Equal((row.InputTokens * 1000 + 5 * 2000) / 1e6, row.CostUsd, 12);
         Assert.Equal(row.InputTokens + 5L, usage.GetProperty("total_tokens").GetInt64());
         var cost = double.Parse(response.Headers.GetValues("X-ModelMeter-Cost-Usd").Single(), System.Globalization.CultureInfo.InvariantCulture);

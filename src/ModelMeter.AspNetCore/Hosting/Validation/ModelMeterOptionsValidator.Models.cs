@@ -84,11 +84,16 @@ internal sealed partial class ModelMeterOptionsValidator
             {
                 errors.Add($"{key}:MaxQueue: {m.MaxQueue} is out of range 0..100000.");
             }
+
+            if (m.DeniedFields.FirstOrDefault(f => string.IsNullOrWhiteSpace(f) || f is "model" or "messages" or "prompt" or "input") is { } denied)
+            {
+                errors.Add($"{key}:DeniedFields: '{denied}' cannot be denied (a request cannot be made without it); name fields such as n, logit_bias or tools.");
+            }
         }
     }
 
     private static bool IsPrice(TokenPriceOptions price) =>
-        price.InputPerMillion >= 0 && price.OutputPerMillion >= 0 && double.IsFinite(price.InputPerMillion + price.OutputPerMillion);
+        new[] { price.InputPerMillion, price.OutputPerMillion, price.CachedInputPerMillion ?? 0, price.CacheWritePerMillion ?? 0 }.All(p => p >= 0 && double.IsFinite(p));
 
     private static void ValidateLoad(string key, DeviceOptions d, List<string> errors)
     {

@@ -55,3 +55,31 @@ internal sealed class StreamOptions
 {
     public bool? IncludeUsage { get; set; }
 }
+
+/// <summary>The body of <c>POST /v1/embeddings</c>, as far as ModelMeter reads it; the gateway forwards the whole body.</summary>
+internal sealed class EmbeddingsRequest
+{
+    public string? Model { get; set; }
+
+    /// <summary>A string, a list of strings, a list of token ids, or a list of such lists.</summary>
+    public JsonElement? Input { get; set; }
+
+    public string? User { get; set; }
+}
+
+/// <summary>The body of <c>POST /v1/responses</c>, as far as ModelMeter reads it; the gateway forwards the whole body.</summary>
+internal sealed class ResponsesRequest
+{
+    public string? Model { get; set; }
+
+    /// <summary>A string, or a list of input items (messages with text, images, files; tool outputs).</summary>
+    public JsonElement? Input { get; set; }
+
+    public string? Instructions { get; set; }
+
+    public int? MaxOutputTokens { get; set; }
+
+    public bool? Stream { get; set; }
+
+    public string? User { get; set; }
+}

@@ -51,7 +51,20 @@ internal sealed class UpstreamAnswer
     /// <summary>Kept as sent: its counts are checked by <c>UpstreamUsage</c>, never trusted.</summary>
     public System.Text.Json.JsonElement? Usage { get; set; }
 
-    public ErrorDetail? Error { get; set; }
+    /// <summary>An error object (or, in a Responses API <c>error</c> event, a code string), kept as sent.</summary>
+    public System.Text.Json.JsonElement? Error { get; set; }
+
+    /// <summary>A Responses API event's type (<c>response.output_text.delta</c>, <c>response.completed</c>, <c>error</c>, ...).</summary>
+    public string? Type { get; set; }
+
+    /// <summary>A Responses API event's text (<c>response.output_text.delta</c>), kept as sent (other events' deltas are not text).</summary>
+    public System.Text.Json.JsonElement? Delta { get; set; }
+
+    /// <summary>A Responses API event's message (<c>error</c>).</summary>
+    public string? Message { get; set; }
+
+    /// <summary>The response a Responses API stream event carries (its <c>usage</c> on <c>response.completed</c>).</summary>
+    public UpstreamAnswer? Response { get; set; }
 }
 
 /// <summary>One choice of <see cref="UpstreamAnswer"/>.</summary>

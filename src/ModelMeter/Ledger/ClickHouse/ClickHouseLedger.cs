@@ -13,7 +13,7 @@ namespace ModelMeter.Ledger.ClickHouse;
 public sealed partial class ClickHouseLedger(ClickHouseClient client, string database, TimeProvider? time = null) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private const long HourMs = 3_600_000;
 
@@ -46,12 +46,41 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         {
             foreach (var statement in Migrations(database)[step - 1])
             {
-                await client.ExecuteAsync(statement, cancellationToken);
+                await MigrateAsync(statement, cancellationToken);
             }
 
             await client.InsertAsync($"{database}.schema_version", [new { version = step, applied = Iso((time ?? TimeProvider.System).GetUtcNow()) }], cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Runs one migration statement. ClickHouse 18.16 has no <c>ADD COLUMN IF NOT EXISTS</c>: a column another replica added
+    /// already (before, or at the same time) is left as it is.
+    /// </summary>
+    private async Task MigrateAsync(string statement, CancellationToken cancellationToken)
+    {
+        var added = System.Text.RegularExpressions.Regex.Match(statement, @"^ALTER TABLE (\w+)\.(\w+) ADD COLUMN (\w+) ");
+        if (added.Success && await HasColumnAsync(added.Groups[2].Value, added.Groups[3].Value, cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await client.ExecuteAsync(statement, cancellationToken);
+        }
+        catch (ClickHouseException) when (added.Success)
+        {
+            if (!await HasColumnAsync(added.Groups[2].Value, added.Groups[3].Value, cancellationToken))
+            {
+                throw;
+            }
+        }
+    }
+
+    private async Task<bool> HasColumnAsync(string table, string column, CancellationToken cancellationToken) =>
+        (await client.QueryAsync($"SELECT count() AS n FROM system.columns WHERE database = {Literal(database)} AND table = {Literal(table)} AND name = {Literal(column)}", cancellationToken))
+            is [var row] && Long(row, "n") > 0;
 
     /// <summary>
     /// Sends one replica's rows: outbox entries <paramref name="firstSeq"/> to <paramref name="lastSeq"/> of its ledger file
@@ -85,6 +114,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
                 ["input_tokens"] = r.InputTokens, ["output_tokens"] = r.OutputTokens, ["latency_seconds"] = r.LatencySeconds,
                 ["ttft_seconds"] = r.TimeToFirstTokenSeconds, ["cost_usd"] = r.CostUsd, ["status"] = r.Status, ["hourly_usd"] = r.HourlyUsd,
                 ["rate_version"] = r.RateVersion, ["usage_estimated"] = r.UsageEstimated ? 1 : 0, ["device_started_ms"] = Ms(r.DeviceStartedAt ?? r.StartedAt),
+                ["cached_input_tokens"] = r.Details.CachedInput, ["cache_write_tokens"] = r.Details.CacheWrite, ["reasoning_tokens"] = r.Details.Reasoning,
             }), cancellationToken);
             await client.InsertAsync(Hourly, final
                 .GroupBy(r => (Hour: Floor(Ms(r.EndedAt), HourMs), r.Model, r.Endpoint, r.Tenant, r.Device, r.Status))
@@ -93,6 +123,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
                     ["hour_ms"] = g.Key.Hour, ["hour"] = Iso(DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Hour)), ["node"] = node, ["spool"] = spool, ["batch"] = firstSeq, ["version"] = lastSeq,
                     ["model"] = g.Key.Model, ["endpoint"] = g.Key.Endpoint, ["tenant"] = g.Key.Tenant, ["device"] = g.Key.Device, ["status"] = g.Key.Status,
                     ["requests"] = g.Count(), ["input_tokens"] = g.Sum(r => (long)r.InputTokens), ["output_tokens"] = g.Sum(r => (long)r.OutputTokens), ["cost_usd"] = g.Sum(r => r.CostUsd),
+                    ["cached_input_tokens"] = g.Sum(r => r.Details.CachedInput), ["cache_write_tokens"] = g.Sum(r => r.Details.CacheWrite), ["reasoning_tokens"] = g.Sum(r => r.Details.Reasoning),
                 }), cancellationToken);
         }
 
@@ -123,7 +154,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         var settled = await SettledThroughAsync(cancellationToken);
         var sql = $"""
             SELECT {KeyColumn(by, "ended")} AS k, {DeviceOf} AS d, count() AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum({CostOf(settled, SharedDevices)}) AS c,
-                   sumIf({CostOf(settled, SharedDevices)}, {IsShared}) AS e
+                   sumIf({CostOf(settled, SharedDevices)}, {IsShared}) AS e, {DetailSums}
             FROM {Requests} FINAL WHERE {rawWindow}{Filter(filter)} GROUP BY k, d
             """;
         if (useHours)
@@ -133,7 +164,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
 
                 UNION ALL
                 SELECT {KeyColumn(by, "hour")} AS k, concat(node, '/', device) AS d, sum(requests) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cost_usd) AS c,
-                       toFloat64(0) AS e
+                       toFloat64(0) AS e, {DetailSums}
                 FROM {Hourly} FINAL WHERE {Window("hour", firstHour, lastHour)} AND NOT ({IsShared}){Filter(filter)} GROUP BY k, d
                 """;
         }
@@ -143,7 +174,8 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         foreach (var row in await client.QueryAsync(sql, cancellationToken))
         {
             var key = (Text(row, "k"), Text(row, "d"));
-            groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble());
+            groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble(),
+                new Pricing.TokenDetails(Long(row, "ci"), Long(row, "cw"), Long(row, "ri")));
             estimated += row.GetProperty("e").GetDouble();
         }
 
@@ -365,7 +397,16 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         ],
         // Version 4: shared devices (watermarks, load readings, settled minutes).
         [.. SharedMigration(db)],
+        // Version 5: the parts of the tokens a paid API prices apart (cache reads and writes, reasoning); each is included in
+        // input_tokens or output_tokens. Older rows: 0.
+        [.. DetailColumns($"{db}.requests", "UInt32"), .. DetailColumns($"{db}.requests_hourly", "UInt64")],
     ];
+
+    private static IEnumerable<string> DetailColumns(string table, string type) =>
+        new[] { "cached_input_tokens", "cache_write_tokens", "reasoning_tokens" }.Select(c => $"ALTER TABLE {table} ADD COLUMN {c} {type} DEFAULT 0");
+
+    /// <summary>The detail columns' sums as <c>ci</c>, <c>cw</c> and <c>ri</c>.</summary>
+    private const string DetailSums = "sum(cached_input_tokens) AS ci, sum(cache_write_tokens) AS cw, sum(reasoning_tokens) AS ri";
 
     /// <summary>Whether <paramref name="name"/> can be a database name as ModelMeter writes it into SQL: letters, digits and underscores, not starting with a digit.</summary>
     public static bool IsIdentifier(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0]);

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using ModelMeter.Pricing;
 
 namespace ModelMeter.Ledger.Sqlite;
 
@@ -14,7 +15,8 @@ public sealed partial class SqliteLedger
         var tenantCost = new Dictionary<(string, string), double>();
         var requestCostByDevice = new Dictionary<string, double>(StringComparer.Ordinal);
         ForEachRow(connection, """
-            SELECT model, endpoint, tenant, device, status, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+            SELECT model, endpoint, tenant, device, status, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
+                   SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens)
             FROM rollup_hour WHERE bucket_ms >= $lo AND bucket_ms < $hi GROUP BY 1, 2, 3, 4, 5
             """, long.MinValue, long.MaxValue, r =>
         {
@@ -23,8 +25,10 @@ public sealed partial class SqliteLedger
             cost[model] = cost.GetValueOrDefault(model) + costUsd;
             tenantCost[(model, tenant)] = tenantCost.GetValueOrDefault((model, tenant)) + costUsd;
             requestCostByDevice[device] = requestCostByDevice.GetValueOrDefault(device) + costUsd;
-            tokens[(model, "input")] = tokens.GetValueOrDefault((model, "input")) + r.GetInt64(6);
-            tokens[(model, "output")] = tokens.GetValueOrDefault((model, "output")) + r.GetInt64(7);
+            foreach (var (direction, column) in TokenColumns)
+            {
+                tokens[(model, direction)] = tokens.GetValueOrDefault((model, direction)) + r.GetInt64(column);
+            }
             if (r.GetString(4) == "ok")
             {
                 served[(model, endpoint)] = served.GetValueOrDefault((model, endpoint)) + r.GetInt64(5);
@@ -36,6 +40,12 @@ public sealed partial class SqliteLedger
             r => idle[r.GetString(0)] = r.GetDouble(1));
         return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice, Bills(connection));
     }
+
+    /// <summary>The token counts of the totals' query, by kind: its column.</summary>
+    private static readonly (string Direction, int Column)[] TokenColumns =
+    [
+        (TokenDirections.Input, 6), (TokenDirections.Output, 7), (TokenDirections.CachedInput, 9), (TokenDirections.CacheWrite, 10), (TokenDirections.Reasoning, 11),
+    ];
 
     /// <summary>
     /// Each device's bill: the recorded minute bills, plus for minutes from before bills were recorded their idle cost and the
@@ -92,8 +102,10 @@ public sealed partial class SqliteLedger
         {
             Execute(connection, $"DELETE FROM {table} WHERE bucket_ms >= {sinceHour}", transaction);
             Execute(connection, $"""
-                INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
-                SELECT ended_ms - (ended_ms % {unit}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd)
+                INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd,
+                    cached_input_tokens, cache_write_tokens, reasoning_tokens)
+                SELECT ended_ms - (ended_ms % {unit}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
+                    {DetailSums}
                 FROM requests WHERE ended_ms >= {sinceHour} AND status != 'provisional' GROUP BY 1, 2, 3, 4, 5, 6
                 """, transaction);
         }

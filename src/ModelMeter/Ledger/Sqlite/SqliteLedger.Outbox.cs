@@ -21,7 +21,7 @@ public sealed partial class SqliteLedger
             SELECT o.seq, o.idle_device, o.idle_minute_ms,
                    r.request_id, r.started_ms, r.ended_ms, r.model, r.endpoint, r.tenant, r.user, r.device, r.input_tokens, r.output_tokens,
                    r.latency_seconds, r.ttft_seconds, r.cost_usd, r.status, r.hourly_usd, r.rate_version, r.usage_estimated, r.device_started_ms,
-                   i.cost_usd, i.hourly_usd, i.bill_usd
+                   i.cost_usd, i.hourly_usd, i.bill_usd, r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens
             FROM (SELECT * FROM outbox ORDER BY seq LIMIT $limit) o
             LEFT JOIN requests r ON r.id = o.request_rowid
             LEFT JOIN idle i ON i.device = o.idle_device AND i.minute_ms = o.idle_minute_ms
@@ -54,6 +54,7 @@ public sealed partial class SqliteLedger
                 {
                     UsageEstimated = reader.GetInt64(19) != 0,
                     DeviceStartedAt = reader.IsDBNull(20) ? null : Time(reader.GetInt64(20)),
+                    Details = DetailsAt(reader, 24),
                 });
             }
         }

@@ -12,12 +12,12 @@ public sealed partial class SqliteLedger
         foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to), useRollups: by != CostGrouping.User))
         {
             var sql = table == "requests"
-                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional'{Filter(filter)} GROUP BY 1, 2"
-                : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi{Filter(filter)} GROUP BY 1, 2";
+                ? $"SELECT {KeyColumn(by, "ended_ms")}, device, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), {DetailSums} FROM requests WHERE ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional'{Filter(filter)} GROUP BY 1, 2"
+                : $"SELECT {KeyColumn(by, "bucket_ms")}, device, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), {DetailSums} FROM {table} WHERE bucket_ms >= $lo AND bucket_ms < $hi{Filter(filter)} GROUP BY 1, 2";
             ForEachRow(connection, sql, lo, hi, filter, reader =>
             {
                 var key = (reader.GetString(0), reader.GetString(1));
-                groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5));
+                groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5), DetailsAt(reader, 6));
             });
         }
 

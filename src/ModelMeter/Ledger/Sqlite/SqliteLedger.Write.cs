@@ -6,18 +6,24 @@ public sealed partial class SqliteLedger
 {
     private const string InsertRequest = """
         INSERT INTO requests (request_id, started_ms, ended_ms, model, endpoint, tenant, user, device,
-            input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd, rate_version, usage_estimated, device_started_ms)
-        VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly, $version, $estimated, $deviceStarted)
+            input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd, rate_version, usage_estimated, device_started_ms,
+            cached_input_tokens, cache_write_tokens, reasoning_tokens)
+        VALUES ($id, $started, $ended, $model, $endpoint, $tenant, $user, $device, $in, $out, $latency, $ttft, $cost, $status, $hourly, $version, $estimated, $deviceStarted,
+            $cached, $written, $reasoning)
         """;
 
     private static string UpsertRollup(string table) => $"""
-        INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd)
-        VALUES ($bucket, $model, $endpoint, $tenant, $device, $status, 1, $in, $out, $cost)
+        INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd,
+            cached_input_tokens, cache_write_tokens, reasoning_tokens)
+        VALUES ($bucket, $model, $endpoint, $tenant, $device, $status, 1, $in, $out, $cost, $cached, $written, $reasoning)
         ON CONFLICT (bucket_ms, model, endpoint, tenant, device, status) DO UPDATE SET
             requests = requests + 1,
             input_tokens = input_tokens + excluded.input_tokens,
             output_tokens = output_tokens + excluded.output_tokens,
-            cost_usd = cost_usd + excluded.cost_usd
+            cost_usd = cost_usd + excluded.cost_usd,
+            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+            cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens
         """;
 
     private const string UpsertIdle = """
@@ -33,16 +39,17 @@ public sealed partial class SqliteLedger
         var connection = _writer ?? throw new InvalidOperationException("Initialize the ledger first.");
         using var transaction = connection.BeginTransaction();
         using (var replace = Command(connection, transaction, "DELETE FROM requests WHERE request_id = $id AND status = 'provisional'", "$id"))
-        using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated", "$deviceStarted"))
-        using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
-        using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost"))
+        using (var insert = Command(connection, transaction, InsertRequest, "$id", "$started", "$ended", "$model", "$endpoint", "$tenant", "$user", "$device", "$in", "$out", "$latency", "$ttft", "$cost", "$status", "$hourly", "$version", "$estimated", "$deviceStarted", "$cached", "$written", "$reasoning"))
+        using (var minutes = Command(connection, transaction, UpsertRollup("rollup_minute"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost", "$cached", "$written", "$reasoning"))
+        using (var hours = Command(connection, transaction, UpsertRollup("rollup_hour"), "$bucket", "$model", "$endpoint", "$tenant", "$device", "$status", "$in", "$out", "$cost", "$cached", "$written", "$reasoning"))
         using (var ship = Command(connection, transaction, "INSERT INTO outbox (request_rowid) VALUES (last_insert_rowid())"))
         {
             foreach (var row in requests)
             {
                 var ended = Ms(row.EndedAt);
                 Bind(insert, row.RequestId, Ms(row.StartedAt), ended, row.Model, row.Endpoint, row.Tenant, row.User, row.Device,
-                    row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd, row.RateVersion, row.UsageEstimated ? 1 : 0, Ms(row.DeviceStartedAt ?? row.StartedAt));
+                    row.InputTokens, row.OutputTokens, row.LatencySeconds, row.TimeToFirstTokenSeconds, row.CostUsd, row.Status, row.HourlyUsd, row.RateVersion, row.UsageEstimated ? 1 : 0, Ms(row.DeviceStartedAt ?? row.StartedAt),
+                    row.Details.CachedInput, row.Details.CacheWrite, row.Details.Reasoning);
                 if (row.IsProvisional)
                 {
                     insert.ExecuteNonQuery(); // not in the rollups: it is no cost yet
@@ -62,9 +69,11 @@ public sealed partial class SqliteLedger
                     ship.ExecuteNonQuery(); // right after the insert, before the rollups: last_insert_rowid() is this row
                 }
 
-                Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
+                Bind(minutes, MinuteOf(ended), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd,
+                    row.Details.CachedInput, row.Details.CacheWrite, row.Details.Reasoning);
                 minutes.ExecuteNonQuery();
-                Bind(hours, Floor(ended, HourMs), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd);
+                Bind(hours, Floor(ended, HourMs), row.Model, row.Endpoint, row.Tenant, row.Device, row.Status, row.InputTokens, row.OutputTokens, row.CostUsd,
+                    row.Details.CachedInput, row.Details.CacheWrite, row.Details.Reasoning);
                 hours.ExecuteNonQuery();
             }
         }

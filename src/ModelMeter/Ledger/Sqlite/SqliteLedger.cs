@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 9;
+    public const int SchemaVersion = 10;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -177,7 +177,27 @@ public sealed partial class SqliteLedger : ILedgerStore
             "CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "INSERT INTO ledger_meta (key, value) VALUES ('spool', lower(hex(randomblob(16))))",
         ],
+        [
+            // Version 10: the parts of the tokens a paid API prices apart (cache reads and writes of the prompt, reasoning in the
+            // output); each is included in input_tokens or output_tokens, not added to them. Older rows: 0.
+            .. DetailColumns("requests"),
+            .. DetailColumns("rollup_minute"),
+            .. DetailColumns("rollup_hour"),
+        ],
     ];
+
+    private static string[] DetailColumns(string table) =>
+    [
+        $"ALTER TABLE {table} ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0",
+        $"ALTER TABLE {table} ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0",
+        $"ALTER TABLE {table} ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
+    ];
+
+    /// <summary>The detail columns' sums, for a SELECT over requests or a rollup.</summary>
+    private const string DetailSums = "SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens)";
+
+    private static Pricing.TokenDetails DetailsAt(SqliteDataReader reader, int first) =>
+        new(reader.GetInt64(first), reader.GetInt64(first + 1), reader.GetInt64(first + 2));
 
     private const long MinuteMs = 60_000;
     private const long HourMs = 3_600_000;
