@@ -1,5 +1,6 @@
 using ModelMeter.Ledger;
 using ModelMeter.Ledger.ClickHouse;
+using ModelMeter.Pricing;
 
 namespace ModelMeter.Server.Tests.Fleet;
 
@@ -61,7 +62,8 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     public async Task AShipmentRepeatedFromTheSameFirstEntryWithMoreRows_CountsEachRowOnce_InWholeAndPartialHours()
     {
         var ledger = await LedgerAsync("superset");
-        var rows = new[] { -1800, 600, 3000, 4800, 7500 }.Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second)).ToArray();
+        var rows = new[] { -1800, 600, 3000, 4800, 7500 }
+            .Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second) with { Details = new TokenDetails(i + 1, 1, i) }).ToArray();
         await ledger.ShipAsync("node-a", "spool-1", 1, 3, rows[..3], []); // landed, but its acknowledgement was lost (a crash)
         await ledger.ShipAsync("node-a", "spool-1", 1, 5, rows, []); // after the restart: from the same first entry, with more rows
 
@@ -78,6 +80,11 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         Assert.Equal(byModel.TotalUsd, byUser.TotalUsd, 12);
         Assert.Equal("2026-11-27", byDay.Rows.Single().Key);
         Assert.Equal(expected.Sum(r => r.OutputTokens), byDay.Rows.Single().OutputTokens);
+
+        // Cached, written and reasoning tokens come along, from the hourly totals and the rows alike.
+        var details = expected.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details));
+        Assert.Equal(details, byModel.Rows.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details)));
+        Assert.Equal(details, byUser.Rows.Single().Details);
     }
 
     [Fact]
@@ -227,8 +234,9 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     private async Task<ClickHouseLedger> LedgerAsync(string database, params string[] shared)
     {
         var ledger = new ClickHouseLedger(_server.Client, database) { SharedDevices = shared };
+        // Two replicas starting at once on an empty database, then a third that finds the schema in place.
+        await Task.WhenAll(ledger.InitializeAsync(), new ClickHouseLedger(_server.Client, database).InitializeAsync());
         await ledger.InitializeAsync();
-        await ledger.InitializeAsync(); // a second replica starting finds the schema in place
         return ledger;
     }
 

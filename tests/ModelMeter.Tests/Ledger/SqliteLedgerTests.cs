@@ -136,6 +136,28 @@ public sealed class SqliteLedgerTests : IDisposable
         Assert.Equal(-1L, Scalar(read, "SELECT rate_version FROM requests WHERE request_id = 'r1'"));
     }
 
+    [Fact]
+    public void TokenDetails_KeptInRowsRollupsOutboxAndTotals()
+    {
+        using var fleet = new SqliteLedger(Path.Combine(_directory, "fleet.db"), outbox: true);
+        fleet.Initialize();
+        var details = new ModelMeter.Pricing.TokenDetails(CachedInput: 7, CacheWrite: 2, Reasoning: 5);
+        fleet.Append([Row("a", T0.AddMinutes(30), 1) with { Details = details }, Row("a", T0.AddHours(2).AddMinutes(30), 1) with { Details = details }, Row("a", T0.AddHours(2).AddMinutes(40), 1)], []);
+
+        // Partial minutes (raw rows), whole minutes and whole hours (rollups) all carry the details.
+        foreach (var (from, to) in new[] { (T0.AddSeconds(1), T0.AddHours(3)), (T0, T0.AddHours(4)), (T0.AddMinutes(29).AddSeconds(30), T0.AddMinutes(30).AddSeconds(1)) })
+        {
+            var row = fleet.Summarize(from, to, CostGrouping.Model, IdleSharing.Separate).Rows.Single();
+            var expected = from == T0.AddMinutes(29).AddSeconds(30) ? details : details.Add(details);
+            Assert.Equal(expected, row.Details);
+        }
+
+        Assert.Equal(details, fleet.ReadOutbox(10).Requests[0].Details);
+        var totals = fleet.Totals();
+        Assert.Equal((14L, 4L, 10L), (totals.TokensByModel[("a", "cached_input")], totals.TokensByModel[("a", "cache_write")], totals.TokensByModel[("a", "reasoning")]));
+        Assert.Equal(30L, totals.TokensByModel[("a", "input")]);
+    }
+
     [Theory]
     [InlineData(IdleSharing.Separate)]
     [InlineData(IdleSharing.Proportional)]
