@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using ModelMeter.AspNetCore.Generation;
 using ModelMeter.Ledger;
 using ModelMeter.Metering;
+using ModelMeter.Pricing;
 
 namespace ModelMeter.AspNetCore;
 
@@ -28,6 +29,17 @@ public sealed class MeteredScope : IAsyncDisposable
 
     /// <summary>Tokens generated so far.</summary>
     public int OutputTokens => _lifecycle.Metered.OutputTokens;
+
+    /// <summary>
+    /// The parts of the tokens a paid API reports apart: prompt tokens read from or written to its cache, output tokens spent
+    /// on reasoning. A model with a <c>Price</c> charges them at its cache prices; every model keeps them in the ledger and
+    /// metrics. Cut to <see cref="InputTokens"/> and <see cref="OutputTokens"/> when the request ends.
+    /// </summary>
+    public TokenDetails TokenDetails
+    {
+        get => _lifecycle.Metered.Details;
+        set => _lifecycle.Metered.SetDetails(value);
+    }
 
     /// <summary>More tokens were generated; the first marks the time to first token.</summary>
     public void AddOutputTokens(int count)

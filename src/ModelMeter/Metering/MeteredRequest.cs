@@ -104,6 +104,20 @@ public sealed class MeteredRequest
         Details = details;
     }
 
+    /// <summary>
+    /// The cached, cache-written and reasoning parts of the counts, reported apart from them (library scopes); cut to the
+    /// input and output counts when the request ends.
+    /// </summary>
+    public void SetDetails(Pricing.TokenDetails details)
+    {
+        if (details.CachedInput < 0 || details.CacheWrite < 0 || details.Reasoning < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(details), details, "Token counts cannot be negative.");
+        }
+
+        Details = details;
+    }
+
     /// <summary>Forgets the token counts: for a request its paid API refused, which is not charged.</summary>
     public void ClearTokens()
     {
@@ -181,6 +195,8 @@ public sealed class MeteredRequest
         }
 
         _ended = true;
+        var cached = Math.Min(Details.CachedInput, InputTokens);
+        Details = new Pricing.TokenDetails(cached, Math.Min(Details.CacheWrite, InputTokens - cached), Math.Min(Details.Reasoning, OutputTokens));
         var costUsd = 0.0;
         if (_onDevice)
         {

@@ -46,6 +46,27 @@ public sealed class ScopeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APaidApiMeteredByTheApp_CachedTokensAtTheCachePrice_DetailsKept()
+    {
+        await using var host = await LibraryHost.StartAsync(new()
+        {
+            ["ModelMeter:Models:paid:Backend"] = "External",
+            ["ModelMeter:Models:paid:Price:InputPerMillion"] = "3",
+            ["ModelMeter:Models:paid:Price:CachedInputPerMillion"] = "0.3",
+            ["ModelMeter:Models:paid:Price:OutputPerMillion"] = "12",
+        });
+        await using var scope = await host.Services.GetRequiredService<ModelMeterScope>().BeginAsync("paid", Caller("acme"), maxOutputTokens: 400);
+        scope.InputTokens = 1200;
+        scope.AddOutputTokens(300);
+        scope.TokenDetails = new Pricing.TokenDetails(CachedInput: 1000, CacheWrite: 0, Reasoning: 12);
+
+        var charge = await scope.CompleteAsync();
+
+        Assert.Equal(0.0045, charge.CostUsd, 12); // 200 × 3 + 1,000 × 0.3 + 300 × 12 per million
+        Assert.Throws<ArgumentOutOfRangeException>(() => scope.TokenDetails = new Pricing.TokenDetails(-1, 0, 0));
+    }
+
+    [Fact]
     public async Task Fail_WritesTheReason()
     {
         await using var scope = await Scope.BeginAsync("ext", Caller("acme"));
