@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using ModelMeter.AspNetCore.Generation;
@@ -72,33 +71,13 @@ internal static partial class OpenAiEndpoints
         var created = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
         if (call.Stream)
         {
-            var stream = new OpenAiStream(http, model, chat: true, created, call.Api);
-            var streamed = await pipeline.RunAsync(call, stream, http.RequestAborted);
-            if (streamed.Error is { Kind: GenerationErrorKind.ClientClosed })
-            {
-                return Results.Empty;
-            }
-
-            if (streamed.Error is { } early && !stream.Started)
-            {
-                return OpenAiErrors.From(http, early);
-            }
-
-            await stream.EndAsync(streamed, includeUsage: true, http.RequestAborted);
-            return Results.Empty;
+            return await StreamAsync(http, pipeline, call, new OpenAiStream(http, model, chat: true, created, call.Api), includeUsage: true);
         }
 
-        var outcome = await pipeline.RunAsync(call, observer: null, http.RequestAborted);
-        if (outcome.Error is { } error)
-        {
-            return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : OpenAiErrors.From(http, error);
-        }
-
-        http.Response.Headers["X-Request-Id"] = outcome.RequestId;
-        http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
-        return outcome.Relayed is { } answer
+        var (outcome, failed) = await RunWholeAsync(http, pipeline, call);
+        return failed ?? (outcome!.Relayed is { } answer
             ? TypedResults.Json(UpstreamAnswers.Renamed(answer, model, outcome, call.Api), RequestBody.Json)
-            : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Internal, $"Model '{model}' gave no answer to pass on."));
+            : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Internal, $"Model '{model}' gave no answer to pass on.")));
     }
 
     private static GenerationError ModelRequired() => new(GenerationErrorKind.InvalidField, "model is required; GET /v1/models lists them.", "model");

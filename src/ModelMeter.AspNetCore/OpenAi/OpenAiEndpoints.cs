@@ -66,31 +66,16 @@ internal static partial class OpenAiEndpoints
         var created = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
         if (call.Stream)
         {
-            var stream = new OpenAiStream(http, model, chat, created);
-            var streamed = await pipeline.RunAsync(call, stream, http.RequestAborted);
-            if (streamed.Error is { Kind: GenerationErrorKind.ClientClosed })
-            {
-                return Results.Empty; // the client left; the pipeline charged what it used
-            }
-
-            if (streamed.Error is { } early && !stream.Started)
-            {
-                return OpenAiErrors.From(http, early);
-            }
-
-            await stream.EndAsync(streamed, body.StreamOptions?.IncludeUsage == true, http.RequestAborted);
-            return Results.Empty;
+            return await StreamAsync(http, pipeline, call, new OpenAiStream(http, model, chat, created), body.StreamOptions?.IncludeUsage == true);
         }
 
-        var outcome = await pipeline.RunAsync(call, observer: null, http.RequestAborted);
-        if (outcome.Error is { } error)
+        var (outcome, failed) = await RunWholeAsync(http, pipeline, call);
+        if (failed is not null)
         {
-            return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : OpenAiErrors.From(http, error);
+            return failed;
         }
 
-        http.Response.Headers["X-Request-Id"] = outcome.RequestId;
-        http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
-        if (outcome.Relayed is { } answer)
+        if (outcome!.Relayed is { } answer)
         {
             return TypedResults.Json(UpstreamAnswers.Renamed(answer, model, outcome), RequestBody.Json); // the upstream's answer as it came, under the client's model name
         }
@@ -102,6 +87,38 @@ internal static partial class OpenAiEndpoints
                 [new ChatChoice(0, new AssistantMessage("assistant", outcome.Text), null, null, finish)], usage), RequestBody.Json)
             : TypedResults.Json(new TextCompletion(Id(false, outcome.RequestId), "text_completion", created, model,
                 [new TextChoice(0, outcome.Text, null, finish)], usage), RequestBody.Json);
+    }
+
+    /// <summary>Runs a streamed call: the stream's events as they come, then its end (usage if asked for) or an error event; a request refused before its first event gets its status.</summary>
+    private static async Task<IResult> StreamAsync(HttpContext http, GenerationPipeline pipeline, GenerationCall call, OpenAiStream stream, bool includeUsage)
+    {
+        var streamed = await pipeline.RunAsync(call, stream, http.RequestAborted);
+        if (streamed.Error is { Kind: GenerationErrorKind.ClientClosed })
+        {
+            return Results.Empty; // the client left; the pipeline charged what it used
+        }
+
+        if (streamed.Error is { } early && !stream.Started)
+        {
+            return OpenAiErrors.From(http, early);
+        }
+
+        await stream.EndAsync(streamed, includeUsage, http.RequestAborted);
+        return Results.Empty;
+    }
+
+    /// <summary>Runs a call answered whole: its outcome with the id and cost headers set, or the error to answer.</summary>
+    private static async Task<(GenerationOutcome? Outcome, IResult? Failed)> RunWholeAsync(HttpContext http, GenerationPipeline pipeline, GenerationCall call)
+    {
+        var outcome = await pipeline.RunAsync(call, observer: null, http.RequestAborted);
+        if (outcome.Error is { } error)
+        {
+            return (null, error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : OpenAiErrors.From(http, error));
+        }
+
+        http.Response.Headers["X-Request-Id"] = outcome.RequestId;
+        http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
+        return (outcome, null);
     }
 
     /// <summary>The call the pipeline runs. The body's fields as sent go with it: a gateway forwards them whole; a model that runs here refuses what it cannot honour.</summary>
