@@ -32,6 +32,7 @@ public sealed class ForwardedApiTests : IAsyncLifetime
             .Priced("paid", _upstream.BaseUrl, Input, Output, "vendor/paid", ("Price:CachedInputPerMillion", "0.3"))
             .Priced("plain", _upstream.BaseUrl, Input, Output, "vendor/plain")
             .Priced("strict", _upstream.BaseUrl, Input, Output, "vendor/strict", ("DeniedFields:0", "n"), ("DeniedFields:1", "logit_bias"))
+            .OnDevice("selfhosted", _upstream.BaseUrl)
             .Settings;
         foreach (var (key, value) in RunningServer.DemoSettings(3600, "demo-small"))
         {
@@ -105,6 +106,32 @@ public sealed class ForwardedApiTests : IAsyncLifetime
         var row = LastRow("plain");
         Assert.Equal(1000L, row.Cached);
         Assert.Equal((1200 * Input + 40 * Output) / 1e6, row.CostUsd, 12);
+    }
+
+    [Fact]
+    public async Task OnADevice_CachedAndReasoningTokensAreRecorded_TheCostIsTheDeviceShare()
+    {
+        _upstream.CompletionTokens = 40;
+        var result = await Chat("selfhosted").CompleteChatAsync([new UserChatMessage("Summarise the bill")], new ChatCompletionOptions { MaxOutputTokenCount = 100 });
+
+        var row = LastRow("selfhosted");
+        Assert.Equal((1200, 40, 1000L, 12L), (row.InputTokens, row.OutputTokens, row.Cached, row.Reasoning));
+        var header = double.Parse(result.GetRawResponse().Headers.TryGetValue("X-ModelMeter-Cost-Usd", out var h) ? h! : "NaN", CultureInfo.InvariantCulture);
+        Assert.Equal(row.CostUsd, header, 12);
+        Assert.True(row.CostUsd > 0); // its share of gpu0's time at 3,600 USD an hour, whatever its tokens
+    }
+
+    [Fact]
+    public async Task LocalModel_TheSdksToolsAndEmbeddings_RefusedWith400NamingTheField()
+    {
+        var tools = await Assert.ThrowsAsync<ClientResultException>(() => Chat("demo-small").CompleteChatAsync(
+            [new UserChatMessage("hi")], new ChatCompletionOptions { Tools = { ChatTool.CreateFunctionTool("get_bill", "The bill") } }));
+        Assert.Equal(400, tools.Status);
+        Assert.Contains("tools", tools.Message);
+
+        var embed = await Assert.ThrowsAsync<ClientResultException>(() => new EmbeddingClient("demo-small", new ApiKeyCredential("not-needed"), Options()).GenerateEmbeddingAsync("hi"));
+        Assert.Equal(400, embed.Status);
+        Assert.Contains("demo-small", embed.Message);
     }
 
     [Fact]
@@ -202,7 +229,7 @@ public sealed class ForwardedApiTests : IAsyncLifetime
     {
         var models = await _front.Client.GetFromJsonAsync<JsonElement>("/v1/models");
 
-        Assert.Equal(["demo-small", "paid", "plain", "strict"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Order());
+        Assert.Equal(["demo-small", "paid", "plain", "selfhosted", "strict"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Order());
     }
 
     private OpenAIClientOptions Options() =>
