@@ -38,6 +38,6 @@ public class MeteringBenchmarks
     public double AllocatorStartEnd()
     {
         var device = _meter.Devices[0];
-        return device.End(device.Start());
+        return device.End(device.Start()).Usd;
     }
 }

@@ -8,4 +8,17 @@ namespace ModelMeter.Allocation;
 /// <param name="InFlight">Requests running now.</param>
 /// <param name="RateVersion">The rate-card version in force now (-1 before the first rate).</param>
 public readonly record struct DeviceAccount(
-    double BillUsd, double IdleUsd, double FinishedUsd, double InFlightUsd, int InFlight, int RateVersion);
+    double BillUsd, double IdleUsd, double FinishedUsd, double InFlightUsd, int InFlight, int RateVersion)
+{
+    /// <summary>The bill with its energy and carbon.</summary>
+    public DeviceShare Bill { get; init; }
+
+    /// <summary>The idle part with its energy and carbon.</summary>
+    public DeviceShare Idle { get; init; }
+
+    /// <summary>The ended requests' shares with their energy and carbon.</summary>
+    public DeviceShare Finished { get; init; }
+
+    /// <summary>The running requests' shares so far with their energy and carbon.</summary>
+    public DeviceShare InFlightShare { get; init; }
+}

@@ -1,15 +1,17 @@
+using ModelMeter.Energy;
 using ModelMeter.Pricing;
 
 namespace ModelMeter.Allocation;
 
 /// <summary>
-/// Splits one device's cost among the requests running on it, in O(1) per event.
+/// Splits one device's cost, energy and carbon among the requests running on it, in O(1) per event.
 /// The device's cost accrues every moment; while k requests are in flight each earns 1/k of it
 /// through a running sum <c>S</c>, and while none is the cost is idle. A request's cost is the
-/// growth of <c>S</c> between its start and its end.
+/// growth of <c>S</c> between its start and its end. Energy (read from the device's source at each
+/// event) and its carbon are split the same way, in the same sums.
 /// </summary>
 /// <remarks>
-/// Invariant: finished costs + in-flight partial costs + idle = bill, to rounding.
+/// Invariant: finished + in-flight partial + idle = bill, to rounding, for dollars, joules and grams alike.
 /// With <see cref="AllocationMethod.Latency"/> the request cost is latency × rate instead; the bill
 /// and idle are kept the same way, so the overcharge of that method can be seen against the bill.
 /// </remarks>
@@ -19,28 +21,41 @@ public sealed class DeviceAllocator
     private readonly RateCard _rates;
     private readonly TimeProvider _time;
     private readonly AllocationMethod _method;
+    private readonly IEnergySource? _energy;
+    private readonly GridIntensity? _grid;
 
     private DateTimeOffset _last;
     private int _version;
     private DateTimeOffset _nextChange;
     private int _inFlight;
-    private double _perRequestSumUsd;
-    private double _snapshotSumUsd;
-    private double _billUsd;
-    private double _idleUsd;
-    private double _finishedUsd;
+    private DeviceShare _perRequestSum;
+    private DeviceShare _snapshotSum;
+    private DeviceShare _bill;
+    private DeviceShare _idle;
+    private DeviceShare _finished;
 
-    /// <summary>Starts accounting for a device now: its bill begins at zero.</summary>
-    public DeviceAllocator(string device, RateCard rates, TimeProvider time, AllocationMethod method = AllocationMethod.SharedTime)
+    /// <summary>Starts accounting for a device now: its bill (and energy) begins at zero.</summary>
+    /// <param name="device">The device's name.</param>
+    /// <param name="rates">Its rate card.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="method">How request costs are reckoned.</param>
+    /// <param name="energy">Where its energy comes from; null: no energy is counted.</param>
+    /// <param name="grid">The grid's carbon intensity; null: no carbon is counted.</param>
+    public DeviceAllocator(string device, RateCard rates, TimeProvider time, AllocationMethod method = AllocationMethod.SharedTime, IEnergySource? energy = null, GridIntensity? grid = null)
     {
         Device = device;
         _rates = rates;
         _time = time;
         _method = method;
+        _energy = energy;
+        _grid = grid;
         _last = time.GetUtcNow();
         _version = rates.VersionAt(_last);
         _nextChange = rates.NextChangeAfter(_version);
     }
+
+    /// <summary>Where the device's energy comes from, or null.</summary>
+    public IEnergySource? Energy => _energy;
 
     /// <summary>The device's name, as in configuration.</summary>
     public string Device { get; }
@@ -55,32 +70,32 @@ public sealed class DeviceAllocator
         {
             var now = Advance();
             _inFlight++;
-            _snapshotSumUsd += _perRequestSumUsd;
-            return new AllocationTicket(_perRequestSumUsd, now, _rates.HourlyUsdOf(_version), _version);
+            _snapshotSum += _perRequestSum;
+            return new AllocationTicket(_perRequestSum, now, _rates.HourlyUsdOf(_version), _version);
         }
     }
 
-    /// <summary>A request stops using the device now; returns its cost in US dollars.</summary>
-    internal double End(AllocationTicket ticket)
+    /// <summary>A request stops using the device now; returns its share: cost in US dollars, joules and grams of CO2e.</summary>
+    internal DeviceShare End(AllocationTicket ticket)
     {
-        double costUsd;
+        DeviceShare share;
         DateTimeOffset now;
         lock (_gate)
         {
             now = Advance();
             _inFlight--;
-            _snapshotSumUsd -= ticket.Snapshot;
-            costUsd = _perRequestSumUsd - ticket.Snapshot;
-            _finishedUsd += costUsd;
+            _snapshotSum -= ticket.Snapshot;
+            share = _perRequestSum - ticket.Snapshot;
+            _finished += share;
             if (_inFlight == 0)
             {
                 // Nothing left in flight: start the sums afresh so they keep full precision.
-                _perRequestSumUsd = 0;
-                _snapshotSumUsd = 0;
+                _perRequestSum = default;
+                _snapshotSum = default;
             }
         }
 
-        return _method == AllocationMethod.Latency ? _rates.CostUsd(ticket.Started, now) : costUsd;
+        return _method == AllocationMethod.Latency ? share with { Usd = _rates.CostUsd(ticket.Started, now) } : share;
     }
 
     /// <summary>Brings the device's accounts up to now and returns them.</summary>
@@ -89,13 +104,20 @@ public sealed class DeviceAllocator
         lock (_gate)
         {
             Advance();
+            var inFlight = _perRequestSum * _inFlight - _snapshotSum;
             return new DeviceAccount(
-                BillUsd: _billUsd,
-                IdleUsd: _idleUsd,
-                FinishedUsd: _finishedUsd,
-                InFlightUsd: _inFlight * _perRequestSumUsd - _snapshotSumUsd,
+                BillUsd: _bill.Usd,
+                IdleUsd: _idle.Usd,
+                FinishedUsd: _finished.Usd,
+                InFlightUsd: inFlight.Usd,
                 InFlight: _inFlight,
-                RateVersion: _version);
+                RateVersion: _version)
+            {
+                Bill = _bill,
+                Idle = _idle,
+                Finished = _finished,
+                InFlightShare = inFlight,
+            };
         }
     }
 
@@ -107,28 +129,31 @@ public sealed class DeviceAllocator
             return _last;
         }
 
+        // The energy of the whole interval, read once (a meter's reading is a native call), at the carbon intensity now.
+        var joules = _energy?.JoulesBetween(_last, now, _inFlight > 0) ?? 0;
+        var energy = new DeviceShare(0, joules, _grid?.GramsOf(joules, now) ?? 0);
         while (_nextChange <= now)
         {
-            Accrue(_nextChange);
+            Accrue(_nextChange, default);
             _version++;
             _nextChange = _rates.NextChangeAfter(_version);
         }
 
-        Accrue(now);
+        Accrue(now, energy);
         return now;
     }
 
-    private void Accrue(DateTimeOffset until)
+    private void Accrue(DateTimeOffset until, DeviceShare energy)
     {
-        var costUsd = _rates.HourlyUsdOf(_version) * (until - _last).Ticks / RateCard.TicksPerHour;
-        _billUsd += costUsd;
+        var spent = energy with { Usd = _rates.HourlyUsdOf(_version) * (until - _last).Ticks / RateCard.TicksPerHour };
+        _bill += spent;
         if (_inFlight == 0)
         {
-            _idleUsd += costUsd;
+            _idle += spent;
         }
         else
         {
-            _perRequestSumUsd += costUsd / _inFlight;
+            _perRequestSum += spent / _inFlight;
         }
 
         _last = until;

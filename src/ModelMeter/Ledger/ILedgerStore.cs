@@ -67,4 +67,11 @@ public sealed record LedgerTotals(
     IReadOnlyDictionary<(string Model, string Tenant), double> CostUsdByModelTenant,
     IReadOnlyDictionary<string, double> IdleUsdByDevice,
     IReadOnlyDictionary<string, double> RequestCostUsdByDevice,
-    IReadOnlyDictionary<string, double>? BillUsdByDevice = null);
+    IReadOnlyDictionary<string, double>? BillUsdByDevice = null)
+{
+    /// <summary>Each model's energy and carbon (the <see cref="Allocation.DeviceShare.Usd"/> part unused).</summary>
+    public IReadOnlyDictionary<string, Allocation.DeviceShare>? EnergyByModel { get; init; }
+
+    /// <summary>Each device's whole and idle energy and carbon (the <see cref="Allocation.DeviceShare.Usd"/> parts unused).</summary>
+    public IReadOnlyDictionary<string, (Allocation.DeviceShare Bill, Allocation.DeviceShare Idle)>? EnergyByDevice { get; init; }
+}

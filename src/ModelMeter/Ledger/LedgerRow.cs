@@ -50,6 +50,12 @@ public sealed record LedgerRow(
     /// <summary>The cached, cache-written and reasoning parts of <see cref="InputTokens"/> and <see cref="OutputTokens"/>, as a paid API reported them.</summary>
     public Pricing.TokenDetails Details { get; init; }
 
+    /// <summary>Its share of its device's energy, joules (0 where none is counted).</summary>
+    public double EnergyJoules { get; init; }
+
+    /// <summary>The carbon of that energy, grams of CO2e.</summary>
+    public double Co2eGrams { get; init; }
+
     /// <summary>When it started using its device, after queueing: its rate is the rate then (repricing looks it up there). Null: <see cref="StartedAt"/>.</summary>
     public DateTimeOffset? DeviceStartedAt { get; init; }
 }

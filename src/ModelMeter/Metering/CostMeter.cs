@@ -14,7 +14,7 @@ public sealed class CostMeter
     private readonly FrozenDictionary<string, ModelInstruments> _models;
     private readonly DeviceAllocator[] _devices;
     private readonly ModelMeterMetrics _metrics;
-    private readonly Dictionary<string, (double BillUsd, double IdleUsd)> _carried = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DeviceShare Bill, DeviceShare Idle)> _carried = new(StringComparer.Ordinal);
 
     /// <param name="devices">One allocator per device.</param>
     /// <param name="modelDevices">Each model's device name.</param>
@@ -39,6 +39,12 @@ public sealed class CostMeter
         {
             metrics.DeviceCost.WithLabels(device.Device);
             metrics.DeviceIdleCost.WithLabels(device.Device);
+            if (device.Energy is not null)
+            {
+                metrics.DeviceEnergy.WithLabels(device.Device);
+                metrics.DeviceIdleEnergy.WithLabels(device.Device);
+                metrics.DeviceCo2e.WithLabels(device.Device);
+            }
         }
 
         metrics.Registry.AddBeforeCollectCallback(PublishDeviceAccounts);
@@ -81,9 +87,16 @@ public sealed class CostMeter
         foreach (var device in _devices)
         {
             var account = device.Snapshot();
-            var carried = _carried.GetValueOrDefault(device.Device);
-            _metrics.DeviceCost.WithLabels(device.Device).IncTo(carried.BillUsd + account.BillUsd);
-            _metrics.DeviceIdleCost.WithLabels(device.Device).IncTo(carried.IdleUsd + account.IdleUsd);
+            var (bill, idle) = _carried.GetValueOrDefault(device.Device);
+            (bill, idle) = (bill + account.Bill, idle + account.Idle);
+            _metrics.DeviceCost.WithLabels(device.Device).IncTo(bill.Usd);
+            _metrics.DeviceIdleCost.WithLabels(device.Device).IncTo(idle.Usd);
+            if (device.Energy is not null)
+            {
+                _metrics.DeviceEnergy.WithLabels(device.Device).IncTo(bill.Joules);
+                _metrics.DeviceIdleEnergy.WithLabels(device.Device).IncTo(idle.Joules);
+                _metrics.DeviceCo2e.WithLabels(device.Device).IncTo(bill.Co2eGrams);
+            }
         }
     }
 
@@ -96,6 +109,9 @@ public sealed class CostMeter
         foreach (var (model, instruments) in _models)
         {
             instruments.Cost.IncTo(totals.CostUsdByModel.GetValueOrDefault(model));
+            var energy = totals.EnergyByModel?.GetValueOrDefault(model) ?? default;
+            instruments.Energy.IncTo(energy.Joules);
+            instruments.Co2e.IncTo(energy.Co2eGrams);
             instruments.InputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Input)));
             instruments.OutputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Output)));
             instruments.CachedInputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.CachedInput)));
@@ -117,7 +133,8 @@ public sealed class CostMeter
             // The recorded bill where the ledger has it: with the Latency method, request costs overlap and exceed the bill.
             var idle = totals.IdleUsdByDevice.GetValueOrDefault(device.Device);
             var bill = totals.BillUsdByDevice?.GetValueOrDefault(device.Device) ?? idle + totals.RequestCostUsdByDevice.GetValueOrDefault(device.Device);
-            _carried[device.Device] = (bill, idle);
+            var energy = totals.EnergyByDevice?.GetValueOrDefault(device.Device) ?? default;
+            _carried[device.Device] = (new DeviceShare(bill, energy.Bill.Joules, energy.Bill.Co2eGrams), new DeviceShare(idle, energy.Idle.Joules, energy.Idle.Co2eGrams));
         }
 
         PublishDeviceAccounts();

@@ -173,6 +173,8 @@ public sealed class MeteredRequest
         UsageEstimated = UsageEstimated,
         DeviceStartedAt = charge.DeviceStartedAt,
         Details = Details,
+        EnergyJoules = charge.EnergyJoules,
+        Co2eGrams = charge.Co2eGrams,
     };
 
     /// <summary>
@@ -197,15 +199,17 @@ public sealed class MeteredRequest
         _ended = true;
         var cached = Math.Min(Details.CachedInput, InputTokens);
         Details = new Pricing.TokenDetails(cached, Math.Min(Details.CacheWrite, InputTokens - cached), Math.Min(Details.Reasoning, OutputTokens));
-        var costUsd = 0.0;
+        var share = default(Allocation.DeviceShare);
         if (_onDevice)
         {
-            costUsd = _model.Device is { } device ? device.End(_ticket) : _model.Price!.CostUsd(InputTokens, OutputTokens, Details);
+            share = _model.Device is { } device ? device.End(_ticket) : new(_model.Price!.CostUsd(InputTokens, OutputTokens, Details), 0, 0);
             _model.InFlight.Dec();
-            _model.Cost.Inc(costUsd);
+            _model.Cost.Inc(share.Usd);
+            _model.Energy.Inc(share.Joules);
+            _model.Co2e.Inc(share.Co2eGrams);
             if (_model.TenantCost.TryGetValue(Tenant, out var tenantCost))
             {
-                tenantCost.Inc(costUsd);
+                tenantCost.Inc(share.Usd);
             }
         }
 
@@ -216,7 +220,11 @@ public sealed class MeteredRequest
         _model.ReasoningTokens.Inc(Details.Reasoning);
         var latencySeconds = _time.GetElapsedTime(_started).TotalSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, TimeToFirstTokenSeconds, InputTokens, OutputTokens);
-        return new RequestCharge(costUsd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1,
-            _onDevice && _model.Device is not null ? _ticket.Started : null);
+        return new RequestCharge(share.Usd, latencySeconds, TimeToFirstTokenSeconds, _startedAt, _time.GetUtcNow(), _onDevice && _model.Device is not null ? _ticket.HourlyUsd : 0, _onDevice && _model.Device is not null ? _ticket.RateVersion : -1,
+            _onDevice && _model.Device is not null ? _ticket.Started : null)
+        {
+            EnergyJoules = share.Joules,
+            Co2eGrams = share.Co2eGrams,
+        };
     }
 }

@@ -81,6 +81,21 @@ public static class MetricNames
     /// <summary>Gauge: a reference API's price for the model's tokens, US dollars per million, by direction.</summary>
     public const string ReferencePrice = "model_reference_price_dollars_per_million_tokens";
 
+    /// <summary>Counter: device energy attributed to a model's requests, joules.</summary>
+    public const string ModelEnergy = "model_energy_joules_total";
+
+    /// <summary>Counter: the carbon of a model's energy, grams of CO2e.</summary>
+    public const string ModelCo2e = "model_co2e_grams_total";
+
+    /// <summary>Counter: a device's energy (NVML, or estimated), joules.</summary>
+    public const string DeviceEnergy = "device_energy_joules_total";
+
+    /// <summary>Counter: the part of a device's energy with no request in flight, joules.</summary>
+    public const string DeviceIdleEnergy = "device_idle_energy_joules_total";
+
+    /// <summary>Counter: the carbon of a device's energy, grams of CO2e.</summary>
+    public const string DeviceCo2e = "device_co2e_grams_total";
+
     /// <summary>Label: the model's name.</summary>
     public const string Model = "model_name";
 

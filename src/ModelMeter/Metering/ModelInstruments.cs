@@ -31,6 +31,8 @@ internal sealed class ModelInstruments
         ReasoningTokens = metrics.Tokens.WithLabels(model, TokenDirections.Reasoning);
         Duration = metrics.RequestDuration.WithLabels(model);
         Cost = metrics.EstimatedCost.WithLabels(model);
+        Energy = metrics.ModelEnergy.WithLabels(model);
+        Co2e = metrics.ModelCo2e.WithLabels(model);
         FirstToken = metrics.TimeToFirstToken.WithLabels(model);
         InFlight = metrics.InFlight.WithLabels(model);
         TenantCost = tenants.ToDictionary(t => t, t => metrics.TenantCost.WithLabels(model, t), StringComparer.Ordinal);
@@ -64,6 +66,12 @@ internal sealed class ModelInstruments
     public Histogram.Child Duration { get; }
 
     public Counter.Child Cost { get; }
+
+    /// <summary>Joules of the device's energy the model's requests were given.</summary>
+    public Counter.Child Energy { get; }
+
+    /// <summary>Grams of CO2e of that energy.</summary>
+    public Counter.Child Co2e { get; }
 
     public Histogram.Child FirstToken { get; }
 

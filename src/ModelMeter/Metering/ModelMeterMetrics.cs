@@ -47,7 +47,27 @@ public sealed class ModelMeterMetrics
         BudgetLimit = factory.CreateGauge(MetricNames.BudgetLimit, "The budget's limit per period, US dollars.", MetricNames.Budget);
         BudgetStoreUnavailable = factory.CreateCounter(MetricNames.BudgetStoreUnavailable, "Budget admissions or settlements the shared budget store (Redis) could not answer, by operation (admit, settle).", "operation");
         DeviceIdleCost = factory.CreateCounter(MetricNames.DeviceIdleCost, "Part of the device bill with no request in flight, US dollars.", MetricNames.Device);
+        ModelEnergy = factory.CreateCounter(MetricNames.ModelEnergy, "The device energy attributed to the model's requests (shared like cost), joules.", MetricNames.Model);
+        ModelCo2e = factory.CreateCounter(MetricNames.ModelCo2e, "The carbon of the model's energy, grams of CO2e.", MetricNames.Model);
+        DeviceEnergy = factory.CreateCounter(MetricNames.DeviceEnergy, "The device's energy, from NVML or estimated from its idle and busy power, joules.", MetricNames.Device);
+        DeviceIdleEnergy = factory.CreateCounter(MetricNames.DeviceIdleEnergy, "Part of the device's energy with no request in flight, joules.", MetricNames.Device);
+        DeviceCo2e = factory.CreateCounter(MetricNames.DeviceCo2e, "The carbon of the device's energy at the grid's intensity, grams of CO2e.", MetricNames.Device);
     }
+
+    /// <summary>Joules given to a model's requests, by model.</summary>
+    public Counter ModelEnergy { get; }
+
+    /// <summary>Grams of CO2e of a model's requests, by model.</summary>
+    public Counter ModelCo2e { get; }
+
+    /// <summary>A device's energy, joules, by device.</summary>
+    public Counter DeviceEnergy { get; }
+
+    /// <summary>A device's idle energy, joules, by device.</summary>
+    public Counter DeviceIdleEnergy { get; }
+
+    /// <summary>A device's carbon, grams of CO2e, by device.</summary>
+    public Counter DeviceCo2e { get; }
 
     /// <summary>The registry the instruments live in.</summary>
     public CollectorRegistry Registry { get; }

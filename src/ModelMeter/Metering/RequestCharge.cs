@@ -11,4 +11,11 @@ namespace ModelMeter.Metering;
 /// <param name="DeviceStartedAt">When it started using its device (after any queueing): the moment its rate is taken from; null if it never did.</param>
 public readonly record struct RequestCharge(
     double CostUsd, double LatencySeconds, double? TimeToFirstTokenSeconds, DateTimeOffset StartedAt, DateTimeOffset EndedAt, double HourlyUsd, int RateVersion = -1,
-    DateTimeOffset? DeviceStartedAt = null);
+    DateTimeOffset? DeviceStartedAt = null)
+{
+    /// <summary>Its share of its device's energy, joules (0 for a model priced per token, or a device without an energy source).</summary>
+    public double EnergyJoules { get; init; }
+
+    /// <summary>The carbon of that energy, grams of CO2e.</summary>
+    public double Co2eGrams { get; init; }
+}

@@ -34,7 +34,7 @@ public sealed class DeviceAllocatorTests
         time.Now = T0.AddSeconds(4); // NTP steps the clock back 6 s mid-request
         var during = device.Snapshot();
         time.Now = T0.AddSeconds(12);
-        var cost = device.End(ticket);
+        var cost = device.End(ticket).Usd;
 
         Assert.Equal(10, during.BillUsd, 9); // frozen, not rewound
         Assert.Equal(2, cost, 9); // only 10 s → 12 s: the repeated seconds are not charged again
@@ -52,7 +52,7 @@ public sealed class DeviceAllocatorTests
         time.Advance(TimeSpan.FromSeconds(2));
         var ticket = device.Start();
         time.Advance(TimeSpan.FromSeconds(3));
-        var cost = device.End(ticket);
+        var cost = device.End(ticket).Usd;
         time.Advance(TimeSpan.FromSeconds(1));
 
         Assert.Equal(3, cost, 9);
@@ -71,9 +71,9 @@ public sealed class DeviceAllocatorTests
         time.Advance(TimeSpan.FromSeconds(10));
         var b = device.Start();
         time.Advance(TimeSpan.FromSeconds(10));
-        var costA = device.End(a);
+        var costA = device.End(a).Usd;
         time.Advance(TimeSpan.FromSeconds(10));
-        var costB = device.End(b);
+        var costB = device.End(b).Usd;
 
         Assert.Equal(15, costA, 9); // 10 s alone + 10 s shared
         Assert.Equal(15, costB, 9);
@@ -91,7 +91,7 @@ public sealed class DeviceAllocatorTests
         var ticket = device.Start();
         time.Advance(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(5 + 10, device.End(ticket), 9);
+        Assert.Equal(5 + 10, device.End(ticket).Usd, 9);
         Assert.Equal(1, device.Snapshot().RateVersion);
     }
 
@@ -104,7 +104,7 @@ public sealed class DeviceAllocatorTests
         var a = device.Start();
         var b = device.Start();
         time.Advance(TimeSpan.FromSeconds(4));
-        var total = device.End(a) + device.End(b);
+        var total = device.End(a).Usd + device.End(b).Usd;
 
         Assert.Equal(8, total, 9);
         Assert.Equal(4, device.Snapshot().BillUsd, 9);
@@ -129,7 +129,7 @@ public sealed class DeviceAllocatorTests
             if (open.Count > 0 && random.NextDouble() < 0.5)
             {
                 var i = random.Next(open.Count);
-                finished += device.End(open[i]);
+                finished += device.End(open[i]).Usd;
                 open.RemoveAt(i);
             }
             else
@@ -160,7 +160,7 @@ public sealed class DeviceAllocatorTests
             {
                 var ticket = device.Start();
                 Thread.SpinWait(50);
-                costs[worker] += device.End(ticket);
+                costs[worker] += device.End(ticket).Usd;
             }
         })));
 

@@ -1,0 +1,14 @@
+namespace ModelMeter.Energy;
+
+/// <summary>A device's energy estimated from two figures: its power with nothing running, and with requests running.</summary>
+/// <param name="IdleWatts">Power with no request running, watts.</param>
+/// <param name="BusyWatts">Power while requests run, watts.</param>
+public sealed record EstimatedPower(double IdleWatts, double BusyWatts) : IEnergySource
+{
+    /// <inheritdoc />
+    public bool Estimated => true;
+
+    /// <inheritdoc />
+    public double JoulesBetween(DateTimeOffset from, DateTimeOffset to, bool busy) =>
+        to > from ? (busy ? BusyWatts : IdleWatts) * (to - from).TotalSeconds : 0;
+}
