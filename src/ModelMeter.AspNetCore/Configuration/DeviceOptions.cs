@@ -27,6 +27,9 @@ public sealed class DeviceOptions
     /// <summary>A shared device's server's own count of requests running, read about once a second, to find load nobody metered.</summary>
     public DeviceLoadOptions Load { get; set; } = new();
 
+    /// <summary>Where the device's energy comes from, and the carbon intensity of its grid.</summary>
+    public DeviceEnergyOptions Energy { get; set; } = new();
+
     internal RateCard ToRateCard()
     {
         var periods = Rates.Select(r => new RatePeriod(r.From, r.HourlyUsd)).ToList();
@@ -37,6 +40,65 @@ public sealed class DeviceOptions
 
         return new RateCard(periods);
     }
+}
+
+/// <summary>A device's energy (<c>Devices:NAME:Energy</c>).</summary>
+public sealed class DeviceEnergyOptions
+{
+    /// <summary>Watts of a CPU with nothing running, when estimated: a rough figure for a few server cores.</summary>
+    public const double CpuIdleWatts = 10;
+
+    /// <summary>Watts of a CPU while requests run, when estimated.</summary>
+    public const double CpuBusyWatts = 60;
+
+    /// <summary>Watts of a GPU with nothing running, when estimated (NVML unavailable): a rough figure for a data-centre GPU.</summary>
+    public const double GpuIdleWatts = 60;
+
+    /// <summary>Watts of a GPU while requests run, when estimated.</summary>
+    public const double GpuBusyWatts = 300;
+
+    /// <summary>The grid's intensity when none is configured: the world average, about 475 g CO2e per kWh (IEA).</summary>
+    public const double DefaultGridGramsPerKwh = 475;
+
+    /// <summary>
+    /// <c>Nvml</c> (a GPU's energy counter, or its power integrated where the counter is unsupported), <c>Estimate</c>
+    /// (<see cref="IdleWatts"/> while nothing runs, <see cref="BusyWatts"/> while something does) or <c>None</c>. Default:
+    /// <c>Nvml</c> for a GPU where NVML answers, else <c>Estimate</c>.
+    /// </summary>
+    public string? Source { get; set; }
+
+    /// <summary>Watts with nothing running, for an estimate. Default 10 for a CPU, 60 for a GPU.</summary>
+    public double? IdleWatts { get; set; }
+
+    /// <summary>Watts while requests run, for an estimate. Default 60 for a CPU, 300 for a GPU.</summary>
+    public double? BusyWatts { get; set; }
+
+    /// <summary>Grams of CO2e per kWh of the device's grid, in force since forever unless <see cref="Grid"/> says otherwise. Default 475 (world average).</summary>
+    public double? GridGramsPerKwh { get; set; }
+
+    /// <summary>Effective-dated grid intensities; each applies from its <c>From</c> until the next.</summary>
+    public List<GridPeriodOptions> Grid { get; set; } = [];
+
+    internal Energy.GridIntensity ToGridIntensity()
+    {
+        var periods = Grid.Select(g => (g.From, g.GramsPerKwh)).ToList();
+        if (GridGramsPerKwh is { } flat || periods.Count == 0)
+        {
+            periods.Add((DateTimeOffset.MinValue, GridGramsPerKwh ?? DefaultGridGramsPerKwh));
+        }
+
+        return new Energy.GridIntensity(periods);
+    }
+}
+
+/// <summary>One effective-dated grid intensity.</summary>
+public sealed class GridPeriodOptions
+{
+    /// <summary>When it takes effect (ISO 8601).</summary>
+    public DateTimeOffset From { get; set; }
+
+    /// <summary>Grams of CO2e per kWh.</summary>
+    public double GramsPerKwh { get; set; }
 }
 
 /// <summary>What kind of device.</summary>

@@ -56,7 +56,7 @@ internal static class CostEndpoints
         await CatchUpIfRecentAsync(idleMinutes, to, time);
         var summary = (await ledger.Reports.SummarizeAsync(from, to, by, idle, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
         var rows = summary.Rows.Select(r => new CostSummaryLine(r.Key, r.Requests, r.InputTokens, r.OutputTokens, r.CostUsd, r.IdleUsd, r.TotalUsd,
-            r.Details.CachedInput, r.Details.CacheWrite, r.Details.Reasoning)).ToArray();
+            r.Details.CachedInput, r.Details.CacheWrite, r.Details.Reasoning, r.EnergyJoules, r.Co2eGrams)).ToArray();
         return TypedResults.Json(new CostSummaryResponse(from, to, Name(by), Name(idle), model, tenant, summary.TotalUsd, rows, summary.EstimatedUsd), RequestBody.Json);
     }
 

@@ -11,7 +11,8 @@ internal sealed record CostSummaryResponse(
 /// <summary>One group of a summary; cached, cache-written and reasoning tokens are parts of its input and output tokens.</summary>
 internal sealed record CostSummaryLine(
     string Key, long Requests, long InputTokens, long OutputTokens, double CostUsd, double IdleUsd, double TotalUsd,
-    long CachedInputTokens = 0, long CacheWriteTokens = 0, long ReasoningTokens = 0);
+    long CachedInputTokens = 0, long CacheWriteTokens = 0, long ReasoningTokens = 0,
+    [property: JsonPropertyName("energy_j")] double EnergyJ = 0, [property: JsonPropertyName("co2e_g")] double Co2eG = 0);
 
 /// <summary><c>GET /api/costs/timeseries</c>.</summary>
 internal sealed record CostTimeseriesResponse(

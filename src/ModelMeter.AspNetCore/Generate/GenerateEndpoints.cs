@@ -37,8 +37,13 @@ internal static class GenerateEndpoints
             return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : Problems.From(http, error);
         }
 
+        http.Response.Headers["X-ModelMeter-Energy-J"] = outcome.Charge.EnergyJoules.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Json(new GenerateResponse(
             model, outcome.Text, outcome.InputTokens, outcome.OutputTokens, outcome.Charge.LatencySeconds,
-            outcome.Charge.CostUsd, outcome.RequestId, outcome.FinishReason ?? "stop"), RequestBody.Json);
+            outcome.Charge.CostUsd, outcome.RequestId, outcome.FinishReason ?? "stop")
+        {
+            EnergyJ = outcome.Charge.EnergyJoules,
+            Co2eG = outcome.Charge.Co2eGrams,
+        }, RequestBody.Json);
     }
 }

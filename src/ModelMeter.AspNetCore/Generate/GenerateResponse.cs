@@ -9,4 +9,11 @@ internal sealed record GenerateResponse(
     double LatencySeconds,
     double EstimatedCostUsd,
     string RequestId,
-    string FinishReason);
+    string FinishReason)
+{
+    /// <summary>Its share of its device's energy, joules.</summary>
+    public double EnergyJ { get; init; }
+
+    /// <summary>The carbon of that energy, grams of CO2e.</summary>
+    public double Co2eG { get; init; }
+}

@@ -15,6 +15,7 @@ using ModelMeter.AspNetCore.Ledger;
 using ModelMeter.AspNetCore.OpenAi;
 using ModelMeter.AspNetCore.Tenancy;
 using ModelMeter.Budgets;
+using ModelMeter.Energy;
 using ModelMeter.Metering;
 using ModelMeter.Pricing;
 using ModelMeter.Telemetry;
@@ -63,11 +64,33 @@ public static class ModelMeterServiceCollectionExtensions
         return new ModelMeterBuilder(services);
     }
 
+    /// <summary>The device's energy: NVML for a GPU where it answers (unless an estimate is asked for), else its idle and busy watts.</summary>
+    private static IEnergySource? EnergySourceOf(DeviceOptions device)
+    {
+        var energy = device.Energy;
+        var source = energy.Source ?? (device.Kind == DeviceKind.Gpu ? "Nvml" : "Estimate");
+        if (source.Equals("None", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (source.Equals("Nvml", StringComparison.OrdinalIgnoreCase) && NvmlEnergy.Open(device.GpuIndex) is { } nvml)
+        {
+            return nvml;
+        }
+
+        var gpu = device.Kind == DeviceKind.Gpu;
+        return new EstimatedPower(
+            energy.IdleWatts ?? (gpu ? DeviceEnergyOptions.GpuIdleWatts : DeviceEnergyOptions.CpuIdleWatts),
+            energy.BusyWatts ?? (gpu ? DeviceEnergyOptions.GpuBusyWatts : DeviceEnergyOptions.CpuBusyWatts));
+    }
+
     private static CostMeter CreateMeter(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<ModelMeterOptions>>().Value;
         var time = services.GetRequiredService<TimeProvider>();
-        var devices = options.Devices.Select(d => new DeviceAllocator(d.Key, d.Value.ToRateCard(), time, options.Allocation.Method));
+        var devices = options.Devices.Select(d => new DeviceAllocator(
+            d.Key, d.Value.ToRateCard(), time, options.Allocation.Method, EnergySourceOf(d.Value), d.Value.Energy.ToGridIntensity()));
         var placements = options.Models.Where(m => m.Value.Price is null).ToDictionary(m => m.Key, m => m.Value.Device!);
         var prices = options.Models.Where(m => m.Value.Price is not null)
             .ToDictionary(m => m.Key, m => m.Value.Price!.ToTokenPrice());

@@ -118,6 +118,7 @@ internal static partial class OpenAiEndpoints
 
         http.Response.Headers["X-Request-Id"] = outcome.RequestId;
         http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", CultureInfo.InvariantCulture);
+        http.Response.Headers["X-ModelMeter-Energy-J"] = outcome.Charge.EnergyJoules.ToString("R", CultureInfo.InvariantCulture);
         return (outcome, null);
     }
 

@@ -92,11 +92,11 @@ internal static class ReportCommand
                 WriteTable(summary, output);
                 break;
             case "csv":
-                output.WriteLine($"{Name(by)},requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd,cached_input_tokens,cache_write_tokens,reasoning_tokens");
+                output.WriteLine($"{Name(by)},requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd,cached_input_tokens,cache_write_tokens,reasoning_tokens,energy_j,co2e_g");
                 foreach (var r in summary.Rows)
                 {
                     output.WriteLine(string.Join(',', Csv(r.Key), r.Requests, r.InputTokens, r.OutputTokens, Number(r.CostUsd), Number(r.IdleUsd), Number(r.TotalUsd),
-                        r.Details.CachedInput, r.Details.CacheWrite, r.Details.Reasoning));
+                        r.Details.CachedInput, r.Details.CacheWrite, r.Details.Reasoning, Number(r.EnergyJoules), Number(r.Co2eGrams)));
                 }
 
                 break;
@@ -108,6 +108,7 @@ internal static class ReportCommand
                     {
                         key = r.Key, requests = r.Requests, input_tokens = r.InputTokens, output_tokens = r.OutputTokens, cost_usd = r.CostUsd, idle_usd = r.IdleUsd, total_usd = r.TotalUsd,
                         cached_input_tokens = r.Details.CachedInput, cache_write_tokens = r.Details.CacheWrite, reasoning_tokens = r.Details.Reasoning,
+                        energy_j = r.EnergyJoules, co2e_g = r.Co2eGrams,
                     }),
                 }));
                 break;
@@ -116,19 +117,23 @@ internal static class ReportCommand
         return CommandLine.Ok;
     }
 
+    private static string Wh(double joules) => (joules / 3600).ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string Grams(double grams) => grams.ToString("0.###", CultureInfo.InvariantCulture);
+
     private static void WriteTable(CostSummary summary, TextWriter output)
     {
         var total = summary.TotalUsd;
         output.WriteLine($"Cost by {Name(summary.By)}, {summary.From:yyyy-MM-dd HH:mm} to {summary.To:yyyy-MM-dd HH:mm} UTC (idle: {Name(summary.Idle)})");
         var keyWidth = Math.Max(12, summary.Rows.Select(r => Printable(r.Key).Length).DefaultIfEmpty(0).Max());
-        output.WriteLine($"{Name(summary.By).PadRight(keyWidth)} {"requests",9} {"input tok",10} {"output tok",10} {"cost USD",12} {"idle USD",12} {"total USD",12} {"share",7}");
+        output.WriteLine($"{Name(summary.By).PadRight(keyWidth)} {"requests",9} {"input tok",10} {"output tok",10} {"cost USD",12} {"idle USD",12} {"total USD",12} {"share",7} {"energy Wh",11} {"CO2e g",10}");
         foreach (var r in summary.Rows)
         {
             var share = total > 0 ? r.TotalUsd / total : 0;
-            output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1}");
+            output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1} {Wh(r.EnergyJoules),11} {Grams(r.Co2eGrams),10}");
         }
 
-        var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}";
+        var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1} {Wh(summary.Rows.Sum(r => r.EnergyJoules)),11} {Grams(summary.Rows.Sum(r => r.Co2eGrams)),10}";
         output.WriteLine(totalLine);
         var details = summary.Rows.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details));
         if (!details.IsZero)

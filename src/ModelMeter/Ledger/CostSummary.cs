@@ -30,6 +30,12 @@ public sealed record CostSummaryRow(string Key, long Requests, long InputTokens,
     /// <summary>The cached, cache-written and reasoning parts of the group's tokens (paid APIs that report them).</summary>
     public Pricing.TokenDetails Details { get; init; }
 
+    /// <summary>The group's energy with its share of idle energy (shared as idle dollars are), joules; a device's idle energy on an idle row.</summary>
+    public double EnergyJoules { get; init; }
+
+    /// <summary>The carbon of <see cref="EnergyJoules"/>, grams of CO2e.</summary>
+    public double Co2eGrams { get; init; }
+
     /// <summary>Cost with its idle share: the loaded cost.</summary>
     public double TotalUsd => CostUsd + IdleUsd;
 }

@@ -7,8 +7,7 @@ public sealed class IdleRecorder
 {
     private readonly IReadOnlyList<DeviceAllocator> _devices;
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, double> _recordedUsd = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _recordedBillUsd = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DeviceShare Bill, DeviceShare Idle)> _recorded = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private DateTimeOffset _since;
 
@@ -40,14 +39,20 @@ public sealed class IdleRecorder
         foreach (var device in _devices)
         {
             var account = device.Snapshot();
-            var delta = account.IdleUsd - _recordedUsd.GetValueOrDefault(device.Device);
-            var billDelta = account.BillUsd - _recordedBillUsd.GetValueOrDefault(device.Device);
-            _recordedUsd[device.Device] = account.IdleUsd;
-            _recordedBillUsd[device.Device] = account.BillUsd;
-            if (delta > 0 || billDelta > 0)
+            var recorded = _recorded.GetValueOrDefault(device.Device);
+            var (bill, idle) = (account.Bill - recorded.Bill, account.Idle - recorded.Idle);
+            _recorded[device.Device] = (account.Bill, account.Idle);
+            if (idle.Usd > 0 || bill.Usd > 0 || bill.Joules > 0)
             {
                 // The rate of the minute the row covers (a rate change at the boundary belongs to the next minute's row).
-                rows.Add(new IdleRow(device.Device, minute, delta, device.Rates.HourlyUsdOf(device.Rates.VersionAt(minute))) { BillUsd = billDelta });
+                rows.Add(new IdleRow(device.Device, minute, idle.Usd, device.Rates.HourlyUsdOf(device.Rates.VersionAt(minute)))
+                {
+                    BillUsd = bill.Usd,
+                    EnergyJoules = idle.Joules,
+                    Co2eGrams = idle.Co2eGrams,
+                    BillJoules = bill.Joules,
+                    BillCo2eGrams = bill.Co2eGrams,
+                });
             }
         }
 

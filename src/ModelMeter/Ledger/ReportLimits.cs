@@ -20,6 +20,8 @@ public static class ReportLimits
         var other = new CostSummaryRow(OtherKey, rest.Sum(r => r.Requests), rest.Sum(r => r.InputTokens), rest.Sum(r => r.OutputTokens), rest.Sum(r => r.CostUsd), rest.Sum(r => r.IdleUsd))
         {
             Details = rest.Aggregate(default(Pricing.TokenDetails), (sum, r) => sum.Add(r.Details)),
+            EnergyJoules = rest.Sum(r => r.EnergyJoules),
+            Co2eGrams = rest.Sum(r => r.Co2eGrams),
         };
         return summary with { Rows = [.. kept, other, .. summary.Rows.Where(r => r.IsIdle || r.IsProvisional || r.IsUnmetered)] };
     }

@@ -57,4 +57,8 @@ internal static class Nvml
 
     [DllImport(Library, EntryPoint = "nvmlDeviceGetPowerUsage")]
     public static extern int PowerUsage(IntPtr device, out uint milliwatts);
+
+    /// <summary>Millijoules since the driver was loaded (Volta and later; NVML_ERROR_NOT_SUPPORTED elsewhere).</summary>
+    [DllImport(Library, EntryPoint = "nvmlDeviceGetTotalEnergyConsumption")]
+    public static extern int TotalEnergyConsumption(IntPtr device, out ulong millijoules);
 }

@@ -39,7 +39,7 @@ public sealed class CommandLineTests : IAsyncLifetime
 
         Assert.Equal(0, code);
         var lines = output.Trim().Split('\n');
-        Assert.Equal("model,requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd,cached_input_tokens,cache_write_tokens,reasoning_tokens", lines[0]);
+        Assert.Equal("model,requests,input_tokens,output_tokens,cost_usd,idle_usd,total_usd,cached_input_tokens,cache_write_tokens,reasoning_tokens,energy_j,co2e_g", lines[0]);
         var rows = lines[1..].Select(l => l.Split(',')).ToDictionary(f => f[0]);
         Assert.Equal("2", rows["demo-small"][1]);
         Assert.Equal("1", rows["demo-medium"][1]);

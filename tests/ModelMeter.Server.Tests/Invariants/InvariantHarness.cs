@@ -90,6 +90,23 @@ internal sealed class InvariantHarness
             var rows = LedgerFile.Rows(ledger, $"SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE device = '{device.Device}'", r => r.GetDouble(0)).Single()
                 + LedgerFile.Rows(ledger, $"SELECT COALESCE(SUM(cost_usd), 0) FROM idle WHERE device = '{device.Device}'", r => r.GetDouble(0)).Single();
             Assert.True(Math.Abs(rows - bill) <= 1e-9 * Math.Max(1, bill), $"{device.Device}: rows + idle {rows} against the bill {bill} {seed}");
+
+            // The same for energy and carbon, split in the same sums; with an estimated power model (no NVML here) the device's
+            // joules are idle W × idle time + busy W × busy time, and its carbon those joules at the grid's intensity.
+            var account = device.Snapshot();
+            var joules = LedgerFile.Rows(ledger, $"SELECT COALESCE(SUM(energy_j), 0), COALESCE(SUM(co2e_g), 0) FROM requests WHERE device = '{device.Device}'", r => (r.GetDouble(0), r.GetDouble(1))).Single();
+            var idleJoules = LedgerFile.Rows(ledger, $"SELECT COALESCE(SUM(energy_j), 0), COALESCE(SUM(co2e_g), 0) FROM idle WHERE device = '{device.Device}'", r => (r.GetDouble(0), r.GetDouble(1))).Single();
+            Assert.True(Math.Abs(joules.Item1 + idleJoules.Item1 - account.Bill.Joules) <= 1e-9 * Math.Max(1, account.Bill.Joules),
+                $"{device.Device}: request + idle joules {joules.Item1 + idleJoules.Item1} against the device's {account.Bill.Joules} {seed}");
+            Assert.True(Math.Abs(joules.Item2 + idleJoules.Item2 - account.Bill.Co2eGrams) <= 1e-9 * Math.Max(1, account.Bill.Co2eGrams),
+                $"{device.Device}: request + idle grams {joules.Item2 + idleJoules.Item2} against the device's {account.Bill.Co2eGrams} {seed}");
+            var power = Assert.IsType<ModelMeter.Energy.EstimatedPower>(device.Energy);
+            var usdPerSecond = device.Rates.HourlyUsdOf(0) / 3600;
+            var (idleSeconds, busySeconds) = (account.IdleUsd / usdPerSecond, (account.BillUsd - account.IdleUsd) / usdPerSecond);
+            var expectedJoules = power.IdleWatts * idleSeconds + power.BusyWatts * busySeconds;
+            Assert.True(Math.Abs(account.Bill.Joules - expectedJoules) <= 1e-6 * expectedJoules,
+                $"{device.Device}: {account.Bill.Joules} J against {power.IdleWatts} W × {idleSeconds} s + {power.BusyWatts} W × {busySeconds} s {seed}");
+            Assert.Equal(account.Bill.Joules / 3_600_000 * 475, account.Bill.Co2eGrams, 9);
         }
 
         // 2. Every answered request has exactly one final row, and every token its client received is in it.

@@ -38,6 +38,7 @@ internal sealed partial class ModelMeterOptionsValidator
             }
 
             ValidateLoad(key, d, errors);
+            ValidateEnergy(key, d.Energy, errors);
         }
     }
 
@@ -94,6 +95,27 @@ internal sealed partial class ModelMeterOptionsValidator
 
     private static bool IsPrice(TokenPriceOptions price) =>
         new[] { price.InputPerMillion, price.OutputPerMillion, price.CachedInputPerMillion ?? 0, price.CacheWritePerMillion ?? 0 }.All(p => p >= 0 && double.IsFinite(p));
+
+    private static void ValidateEnergy(string key, DeviceEnergyOptions energy, List<string> errors)
+    {
+        if (energy.Source is { } source && !new[] { "Nvml", "Estimate", "None" }.Contains(source, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:Energy:Source: '{source}' is not Nvml, Estimate or None.");
+        }
+
+        foreach (var (name, watts) in new[] { ("IdleWatts", energy.IdleWatts), ("BusyWatts", energy.BusyWatts), ("GridGramsPerKwh", energy.GridGramsPerKwh) })
+        {
+            if (watts is { } value && !(value >= 0 && double.IsFinite(value)))
+            {
+                errors.Add($"{key}:Energy:{name}: {value} must be zero or more.");
+            }
+        }
+
+        if (energy.Grid.Any(g => !(g.GramsPerKwh >= 0 && double.IsFinite(g.GramsPerKwh))) || energy.Grid.GroupBy(g => g.From).Any(g => g.Count() > 1))
+        {
+            errors.Add($"{key}:Energy:Grid: intensities must be zero or more, and two cannot start at the same moment.");
+        }
+    }
 
     private static void ValidateLoad(string key, DeviceOptions d, List<string> errors)
     {

@@ -14,9 +14,10 @@ public sealed partial class SqliteLedger
         var tokens = new Dictionary<(string, string), long>();
         var tenantCost = new Dictionary<(string, string), double>();
         var requestCostByDevice = new Dictionary<string, double>(StringComparer.Ordinal);
-        ForEachRow(connection, """
+        var energyByModel = new Dictionary<string, Allocation.DeviceShare>(StringComparer.Ordinal);
+        ForEachRow(connection, $"""
             SELECT model, endpoint, tenant, device, status, SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
-                   SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens)
+                   {DetailSums}
             FROM rollup_hour WHERE bucket_ms >= $lo AND bucket_ms < $hi GROUP BY 1, 2, 3, 4, 5
             """, long.MinValue, long.MaxValue, r =>
         {
@@ -29,6 +30,8 @@ public sealed partial class SqliteLedger
             {
                 tokens[(model, direction)] = tokens.GetValueOrDefault((model, direction)) + r.GetInt64(column);
             }
+
+            energyByModel[model] = energyByModel.GetValueOrDefault(model) + new Allocation.DeviceShare(0, r.GetDouble(12), r.GetDouble(13));
             if (r.GetString(4) == "ok")
             {
                 served[(model, endpoint)] = served.GetValueOrDefault((model, endpoint)) + r.GetInt64(5);
@@ -36,9 +39,17 @@ public sealed partial class SqliteLedger
         });
 
         var idle = new Dictionary<string, double>(StringComparer.Ordinal);
-        ForEachRow(connection, "SELECT device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1", long.MinValue, long.MaxValue,
-            r => idle[r.GetString(0)] = r.GetDouble(1));
-        return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice, Bills(connection));
+        var energyByDevice = new Dictionary<string, (Allocation.DeviceShare Bill, Allocation.DeviceShare Idle)>(StringComparer.Ordinal);
+        ForEachRow(connection, "SELECT device, SUM(cost_usd), SUM(bill_energy_j), SUM(bill_co2e_g), SUM(energy_j), SUM(co2e_g) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1", long.MinValue, long.MaxValue, r =>
+        {
+            idle[r.GetString(0)] = r.GetDouble(1);
+            energyByDevice[r.GetString(0)] = (new(0, r.GetDouble(2), r.GetDouble(3)), new(0, r.GetDouble(4), r.GetDouble(5)));
+        });
+        return new LedgerTotals(cost, served, tokens, tenantCost, idle, requestCostByDevice, Bills(connection))
+        {
+            EnergyByModel = energyByModel,
+            EnergyByDevice = energyByDevice,
+        };
     }
 
     /// <summary>The token counts of the totals' query, by kind: its column.</summary>
@@ -103,7 +114,7 @@ public sealed partial class SqliteLedger
             Execute(connection, $"DELETE FROM {table} WHERE bucket_ms >= {sinceHour}", transaction);
             Execute(connection, $"""
                 INSERT INTO {table} (bucket_ms, model, endpoint, tenant, device, status, requests, input_tokens, output_tokens, cost_usd,
-                    cached_input_tokens, cache_write_tokens, reasoning_tokens)
+                    cached_input_tokens, cache_write_tokens, reasoning_tokens, energy_j, co2e_g)
                 SELECT ended_ms - (ended_ms % {unit}), model, endpoint, tenant, device, status, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
                     {DetailSums}
                 FROM requests WHERE ended_ms >= {sinceHour} AND status != 'provisional' GROUP BY 1, 2, 3, 4, 5, 6

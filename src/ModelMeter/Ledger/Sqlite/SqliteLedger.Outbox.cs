@@ -21,7 +21,8 @@ public sealed partial class SqliteLedger
             SELECT o.seq, o.idle_device, o.idle_minute_ms,
                    r.request_id, r.started_ms, r.ended_ms, r.model, r.endpoint, r.tenant, r.user, r.device, r.input_tokens, r.output_tokens,
                    r.latency_seconds, r.ttft_seconds, r.cost_usd, r.status, r.hourly_usd, r.rate_version, r.usage_estimated, r.device_started_ms,
-                   i.cost_usd, i.hourly_usd, i.bill_usd, r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens
+                   i.cost_usd, i.hourly_usd, i.bill_usd, r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens,
+                   r.energy_j, r.co2e_g, i.energy_j, i.co2e_g, i.bill_energy_j, i.bill_co2e_g
             FROM (SELECT * FROM outbox ORDER BY seq LIMIT $limit) o
             LEFT JOIN requests r ON r.id = o.request_rowid
             LEFT JOIN idle i ON i.device = o.idle_device AND i.minute_ms = o.idle_minute_ms
@@ -41,6 +42,7 @@ public sealed partial class SqliteLedger
                     var row = new IdleRow(key.Item1, DateTimeOffset.FromUnixTimeMilliseconds(key.Item2), reader.GetDouble(21), reader.GetDouble(22))
                     {
                         BillUsd = reader.IsDBNull(23) ? null : reader.GetDouble(23),
+                        EnergyJoules = reader.GetDouble(29), Co2eGrams = reader.GetDouble(30), BillJoules = reader.GetDouble(31), BillCo2eGrams = reader.GetDouble(32),
                     };
                     idle[key] = (row, last);
                 }
@@ -55,6 +57,8 @@ public sealed partial class SqliteLedger
                     UsageEstimated = reader.GetInt64(19) != 0,
                     DeviceStartedAt = reader.IsDBNull(20) ? null : Time(reader.GetInt64(20)),
                     Details = DetailsAt(reader, 24),
+                    EnergyJoules = reader.GetDouble(27),
+                    Co2eGrams = reader.GetDouble(28),
                 });
             }
         }

@@ -17,15 +17,16 @@ public sealed partial class SqliteLedger
             ForEachRow(connection, sql, lo, hi, filter, reader =>
             {
                 var key = (reader.GetString(0), reader.GetString(1));
-                groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5), DetailsAt(reader, 6));
+                groups[key] = groups.GetValueOrDefault(key).Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDouble(5), DetailsAt(reader, 6),
+                    reader.GetDouble(9), reader.GetDouble(10));
             });
         }
 
-        var idleByKeyAndDevice = new Dictionary<(string Key, string Device), double>();
+        var idleByKeyAndDevice = new Dictionary<(string Key, string Device), Allocation.DeviceShare>();
         if (filter is null || filter.IsEmpty)
         {
-            ForEachRow(connection, $"SELECT {IdleGroupColumn(by)}, device, SUM(cost_usd) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to), null,
-                reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2));
+            ForEachRow(connection, $"SELECT {IdleGroupColumn(by)}, device, SUM(cost_usd), SUM(energy_j), SUM(co2e_g) FROM idle WHERE minute_ms >= $lo AND minute_ms < $hi GROUP BY 1, 2", Ms(from), Ms(to), null,
+                reader => idleByKeyAndDevice[(reader.GetString(0), reader.GetString(1))] = new(reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4)));
         }
 
         var rows = IdleAllocation.Apply(groups, idleByKeyAndDevice, by, idle);

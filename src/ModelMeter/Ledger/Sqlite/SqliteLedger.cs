@@ -9,7 +9,7 @@ namespace ModelMeter.Ledger.Sqlite;
 public sealed partial class SqliteLedger : ILedgerStore
 {
     /// <summary>The schema version this code writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 10;
+    public const int SchemaVersion = 11;
 
     private readonly string _connectionString;
     private readonly bool _fullSync;
@@ -184,6 +184,22 @@ public sealed partial class SqliteLedger : ILedgerStore
             .. DetailColumns("rollup_minute"),
             .. DetailColumns("rollup_hour"),
         ],
+        [
+            // Version 11: energy (joules) and its carbon (grams of CO2e), split like cost; an idle minute also keeps the
+            // device's whole energy in it. Older rows: 0.
+            .. EnergyColumns("requests"),
+            .. EnergyColumns("rollup_minute"),
+            .. EnergyColumns("rollup_hour"),
+            .. EnergyColumns("idle"),
+            "ALTER TABLE idle ADD COLUMN bill_energy_j REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE idle ADD COLUMN bill_co2e_g REAL NOT NULL DEFAULT 0",
+        ],
+    ];
+
+    private static string[] EnergyColumns(string table) =>
+    [
+        $"ALTER TABLE {table} ADD COLUMN energy_j REAL NOT NULL DEFAULT 0",
+        $"ALTER TABLE {table} ADD COLUMN co2e_g REAL NOT NULL DEFAULT 0",
     ];
 
     private static string[] DetailColumns(string table) =>
@@ -193,8 +209,8 @@ public sealed partial class SqliteLedger : ILedgerStore
         $"ALTER TABLE {table} ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
     ];
 
-    /// <summary>The detail columns' sums, for a SELECT over requests or a rollup.</summary>
-    private const string DetailSums = "SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens)";
+    /// <summary>The detail and energy columns' sums, for a SELECT over requests or a rollup (five columns).</summary>
+    private const string DetailSums = "SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens), SUM(energy_j), SUM(co2e_g)";
 
     private static Pricing.TokenDetails DetailsAt(SqliteDataReader reader, int first) =>
         new(reader.GetInt64(first), reader.GetInt64(first + 1), reader.GetInt64(first + 2));
