@@ -84,7 +84,7 @@ internal static class CostEndpoints
         await CatchUpIfRecentAsync(idleMinutes, to, time);
         var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
         return TypedResults.Json(
-            new CostTimeseriesResponse(model, tenant, from, to, Name(by), step.Value.TotalSeconds, [.. points.Select(p => new CostTimeseriesPoint(p.Key, p.Start, p.CostUsd))]),
+            new CostTimeseriesResponse(model, tenant, from, to, Name(by), step.Value.TotalSeconds, [.. points.Select(p => new CostTimeseriesPoint(p.Key, p.Start, p.CostUsd, p.EnergyJoules, p.Co2eGrams))]),
             RequestBody.Json);
     }
 

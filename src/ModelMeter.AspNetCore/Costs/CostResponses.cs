@@ -19,7 +19,8 @@ internal sealed record CostTimeseriesResponse(
     string? Model, string? Tenant, DateTimeOffset From, DateTimeOffset To, string By, double StepSeconds, IReadOnlyList<CostTimeseriesPoint> Points);
 
 /// <summary>One point of a time series.</summary>
-internal sealed record CostTimeseriesPoint(string Key, DateTimeOffset Start, double CostUsd);
+internal sealed record CostTimeseriesPoint(
+    string Key, DateTimeOffset Start, double CostUsd, [property: JsonPropertyName("energy_j")] double EnergyJ = 0, [property: JsonPropertyName("co2e_g")] double Co2eG = 0);
 
 /// <summary><c>GET /api/costs/forecast</c>.</summary>
 internal sealed record CostForecastResponse(
@@ -38,7 +39,24 @@ internal sealed record ModelStatsLine(
     [property: JsonPropertyName("latency_p95_seconds")] double? LatencyP95Seconds,
     [property: JsonPropertyName("latency_p99_seconds")] double? LatencyP99Seconds,
     [property: JsonPropertyName("ttft_p95_seconds")] double? TtftP95Seconds,
-    ReferenceComparison? Reference);
+    ReferenceComparison? Reference)
+{
+    /// <summary>Its energy with its share of idle energy (shared by cost, as idle dollars), joules.</summary>
+    [JsonPropertyName("energy_j")]
+    public double EnergyJ { get; init; }
+
+    /// <summary>The carbon of that energy, grams of CO2e.</summary>
+    [JsonPropertyName("co2e_g")]
+    public double Co2eG { get; init; }
+
+    /// <summary>Watt-hours per 1,000 output tokens; null without output.</summary>
+    [JsonPropertyName("wh_per_1k_output_tokens")]
+    public double? WhPer1kOutputTokens { get; init; }
+
+    /// <summary>Grams of CO2e per 1,000 tokens, input and output (the functional unit of the Green Software Foundation's SCI for AI); null without tokens.</summary>
+    [JsonPropertyName("co2e_g_per_1k_tokens")]
+    public double? Co2eGPer1kTokens { get; init; }
+}
 
 /// <summary>What a reference API would have charged for the same tokens.</summary>
 internal sealed record ReferenceComparison(

@@ -51,9 +51,16 @@ internal static class DashboardDataEndpoints
                 reference = new ReferenceComparison(price.InputPerMillion, price.OutputPerMillion, referenceUsd, PerThousand(referenceUsd, m.OutputTokens), referenceUsd - totalUsd);
             }
 
+            var (joules, grams) = row is null ? (0, 0) : (row.EnergyJoules, row.Co2eGrams);
             return new ModelStatsLine(
                 m.Model, m.Requests, m.Failed, m.InputTokens, m.OutputTokens, m.CostUsd, idleUsd, totalUsd, PerThousand(totalUsd, m.OutputTokens), m.Requests / minutes,
-                m.LatencyP50, m.LatencyP95, m.LatencyP99, m.TimeToFirstTokenP95, reference);
+                m.LatencyP50, m.LatencyP95, m.LatencyP99, m.TimeToFirstTokenP95, reference)
+            {
+                EnergyJ = joules,
+                Co2eG = grams,
+                WhPer1kOutputTokens = PerThousand(joules / 3600, m.OutputTokens),
+                Co2eGPer1kTokens = PerThousand(grams, m.InputTokens + m.OutputTokens),
+            };
         }).ToArray();
         var endpoints = stats.Endpoints.GroupBy(e => (e.Model, e.Endpoint))
             .Select(g => new EndpointRate(g.Key.Model, g.Key.Endpoint, g.Sum(e => e.Requests), g.Sum(e => e.Requests) / minutes)).ToArray();
@@ -95,5 +102,5 @@ internal static class DashboardDataEndpoints
         return TypedResults.Json(new DevicesResponse(now, readings.Count, devices), RequestBody.Json);
     }
 
-    private static double? PerThousand(double usd, long outputTokens) => outputTokens > 0 ? usd / outputTokens * 1000 : null;
+    private static double? PerThousand(double amount, long tokens) => tokens > 0 ? amount / tokens * 1000 : null;
 }

@@ -54,7 +54,14 @@ public interface ILedgerStore : ILedgerReports, IDisposable
 }
 
 /// <summary>One bucket of a cost time series.</summary>
-public sealed record CostPoint(string Key, DateTimeOffset Start, double CostUsd);
+public sealed record CostPoint(string Key, DateTimeOffset Start, double CostUsd)
+{
+    /// <summary>The bucket's energy, joules.</summary>
+    public double EnergyJoules { get; init; }
+
+    /// <summary>The carbon of that energy, grams of CO2e.</summary>
+    public double Co2eGrams { get; init; }
+}
 
 /// <summary>What a reprice changed.</summary>
 public sealed record RepriceResult(long RowsChanged, double OldTotalUsd, double NewTotalUsd);

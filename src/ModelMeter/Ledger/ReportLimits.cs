@@ -40,7 +40,8 @@ public static class ReportLimits
         }
 
         var kept = totals.OrderByDescending(t => t.Total).ThenBy(t => t.Key, StringComparer.Ordinal).Take(limit - 1).Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
-        var others = points.Where(p => !IsIdle(p) && !kept.Contains(p.Key)).GroupBy(p => p.Start).Select(g => new CostPoint(OtherKey, g.Key, g.Sum(p => p.CostUsd)));
+        var others = points.Where(p => !IsIdle(p) && !kept.Contains(p.Key)).GroupBy(p => p.Start)
+            .Select(g => new CostPoint(OtherKey, g.Key, g.Sum(p => p.CostUsd)) { EnergyJoules = g.Sum(p => p.EnergyJoules), Co2eGrams = g.Sum(p => p.Co2eGrams) });
         return [.. points.Where(p => IsIdle(p) || kept.Contains(p.Key)), .. others.OrderBy(p => p.Start)];
     }
 }

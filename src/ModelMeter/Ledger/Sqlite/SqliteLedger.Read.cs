@@ -51,22 +51,23 @@ public sealed partial class SqliteLedger
         using var connection = Open();
         var stepMs = (long)step.TotalMilliseconds;
         var (table, time) = by == CostGrouping.User ? ("requests", "ended_ms") : ("rollup_minute", "bucket_ms");
-        var points = new Dictionary<(string Key, long Bucket), double>();
+        var points = new Dictionary<(string Key, long Bucket), Allocation.DeviceShare>();
         var sql = $"""
-            SELECT {KeyColumn(by, time)}, ($lo + (({time} - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM {table}
+            SELECT {KeyColumn(by, time)}, ($lo + (({time} - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd), SUM(energy_j), SUM(co2e_g) FROM {table}
             WHERE {time} >= $lo AND {time} < $hi AND status != 'provisional'{Filter(filter)} GROUP BY 1, 2
             UNION ALL
-            SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd) FROM idle
+            SELECT '{CostSummaryRow.IdleKey}', ($lo + ((minute_ms - $lo) / {stepMs}) * {stepMs}), SUM(cost_usd), SUM(energy_j), SUM(co2e_g) FROM idle
             WHERE minute_ms >= $lo AND minute_ms < $hi AND {(filter is null || filter.IsEmpty ? 1 : 0)} = 1 GROUP BY 1, 2
             """;
         ForEachRow(connection, sql, Ceiling(Ms(from), MinuteMs), Ms(to), filter, reader =>
         {
             var key = (reader.GetString(0), reader.GetInt64(1));
-            points[key] = points.GetValueOrDefault(key) + reader.GetDouble(2);
+            points[key] = points.GetValueOrDefault(key) + new Allocation.DeviceShare(reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
         });
 
         return points.OrderBy(p => p.Key.Bucket).ThenBy(p => p.Key.Key, StringComparer.Ordinal)
-            .Select(p => new CostPoint(p.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(p.Key.Bucket), p.Value)).ToList();
+            .Select(p => new CostPoint(p.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(p.Key.Bucket), p.Value.Usd) { EnergyJoules = p.Value.Joules, Co2eGrams = p.Value.Co2eGrams })
+            .ToList();
     }
 
     /// <summary>
