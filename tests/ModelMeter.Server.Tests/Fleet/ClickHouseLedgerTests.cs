@@ -63,7 +63,10 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     {
         var ledger = await LedgerAsync("superset");
         var rows = new[] { -1800, 600, 3000, 4800, 7500 }
-            .Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second) with { Details = new TokenDetails(i + 1, 1, i) }).ToArray();
+            .Select((second, i) => Row($"r{i}", i % 2 == 0 ? "demo-small" : "demo-large", "acme", 0.125 * (i + 1), second) with
+            {
+                Details = new TokenDetails(i + 1, 1, i), EnergyJoules = 10.5 * (i + 1), Co2eGrams = 0.25 * (i + 1),
+            }).ToArray();
         await ledger.ShipAsync("node-a", "spool-1", 1, 3, rows[..3], []); // landed, but its acknowledgement was lost (a crash)
         await ledger.ShipAsync("node-a", "spool-1", 1, 5, rows, []); // after the restart: from the same first entry, with more rows
 
@@ -85,6 +88,12 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
         var details = expected.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details));
         Assert.Equal(details, byModel.Rows.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details)));
         Assert.Equal(details, byUser.Rows.Single().Details);
+
+        // Energy and carbon too; and the time series carries them.
+        Assert.Equal(expected.Sum(r => r.EnergyJoules), byModel.Rows.Sum(r => r.EnergyJoules), 9);
+        Assert.Equal(expected.Sum(r => r.Co2eGrams), byUser.Rows.Single().Co2eGrams, 9);
+        var series = await ledger.TimeseriesAsync(from, to, CostGrouping.Model, TimeSpan.FromHours(1));
+        Assert.Equal(expected.Sum(r => r.EnergyJoules), series.Sum(p => p.EnergyJoules), 9);
     }
 
     [Fact]
@@ -104,11 +113,12 @@ public sealed class ClickHouseLedgerTests : IAsyncLifetime
     {
         var ledger = await LedgerAsync("versions");
         await ledger.ShipAsync("node-a", "spool-1", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]);
-        await ledger.ShipAsync("node-a", "spool-1", 9, 9, [], [(new IdleRow("cpu", Noon, 0.3, 0.17), 9L)]);
-        await ledger.ShipAsync("node-a", "spool-1", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17), 5L)]); // a late retry of the first
+        await ledger.ShipAsync("node-a", "spool-1", 9, 9, [], [(new IdleRow("cpu", Noon, 0.3, 0.17) { EnergyJoules = 600, Co2eGrams = 0.08 }, 9L)]);
+        await ledger.ShipAsync("node-a", "spool-1", 5, 5, [], [(new IdleRow("cpu", Noon, 0.1, 0.17) { EnergyJoules = 200 }, 5L)]); // a late retry of the first
 
         var summary = await ledger.SummarizeAsync(Noon, Noon.AddMinutes(1), CostGrouping.Model, IdleSharing.Separate);
         Assert.Equal(0.3, summary.TotalUsd, 12);
+        Assert.Equal((600, 0.08), (summary.Rows.Single().EnergyJoules, summary.Rows.Single().Co2eGrams)); // the idle minute's energy, latest version
     }
 
     [Fact]

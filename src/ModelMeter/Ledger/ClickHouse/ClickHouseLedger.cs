@@ -13,7 +13,7 @@ namespace ModelMeter.Ledger.ClickHouse;
 public sealed partial class ClickHouseLedger(ClickHouseClient client, string database, TimeProvider? time = null) : ILedgerReports
 {
     /// <summary>The schema version this code writes (table <c>schema_version</c>).</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     private const long HourMs = 3_600_000;
 
@@ -115,6 +115,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
                 ["ttft_seconds"] = r.TimeToFirstTokenSeconds, ["cost_usd"] = r.CostUsd, ["status"] = r.Status, ["hourly_usd"] = r.HourlyUsd,
                 ["rate_version"] = r.RateVersion, ["usage_estimated"] = r.UsageEstimated ? 1 : 0, ["device_started_ms"] = Ms(r.DeviceStartedAt ?? r.StartedAt),
                 ["cached_input_tokens"] = r.Details.CachedInput, ["cache_write_tokens"] = r.Details.CacheWrite, ["reasoning_tokens"] = r.Details.Reasoning,
+                ["energy_j"] = r.EnergyJoules, ["co2e_g"] = r.Co2eGrams,
             }), cancellationToken);
             await client.InsertAsync(Hourly, final
                 .GroupBy(r => (Hour: Floor(Ms(r.EndedAt), HourMs), r.Model, r.Endpoint, r.Tenant, r.Device, r.Status))
@@ -124,6 +125,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
                     ["model"] = g.Key.Model, ["endpoint"] = g.Key.Endpoint, ["tenant"] = g.Key.Tenant, ["device"] = g.Key.Device, ["status"] = g.Key.Status,
                     ["requests"] = g.Count(), ["input_tokens"] = g.Sum(r => (long)r.InputTokens), ["output_tokens"] = g.Sum(r => (long)r.OutputTokens), ["cost_usd"] = g.Sum(r => r.CostUsd),
                     ["cached_input_tokens"] = g.Sum(r => r.Details.CachedInput), ["cache_write_tokens"] = g.Sum(r => r.Details.CacheWrite), ["reasoning_tokens"] = g.Sum(r => r.Details.Reasoning),
+                    ["energy_j"] = g.Sum(r => r.EnergyJoules), ["co2e_g"] = g.Sum(r => r.Co2eGrams),
                 }), cancellationToken);
         }
 
@@ -133,6 +135,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             {
                 ["node"] = node, ["device"] = i.Row.Device, ["minute"] = Iso(i.Row.Minute), ["minute_ms"] = Ms(i.Row.Minute),
                 ["cost_usd"] = i.Row.CostUsd, ["hourly_usd"] = i.Row.HourlyUsd, ["bill_usd"] = i.Row.BillUsd, ["version"] = i.Version,
+                ["energy_j"] = i.Row.EnergyJoules, ["co2e_g"] = i.Row.Co2eGrams, ["bill_energy_j"] = i.Row.BillJoules, ["bill_co2e_g"] = i.Row.BillCo2eGrams,
             }), cancellationToken);
         }
     }
@@ -175,7 +178,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         {
             var key = (Text(row, "k"), Text(row, "d"));
             groups[key] = groups.GetValueOrDefault(key).Add(Long(row, "n"), Long(row, "i"), Long(row, "o"), row.GetProperty("c").GetDouble(),
-                new Pricing.TokenDetails(Long(row, "ci"), Long(row, "cw"), Long(row, "ri")));
+                new Pricing.TokenDetails(Long(row, "ci"), Long(row, "cw"), Long(row, "ri")), row.GetProperty("ej").GetDouble(), row.GetProperty("eg").GetDouble());
             estimated += row.GetProperty("e").GetDouble();
         }
 
@@ -188,17 +191,17 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             groups[key] = groups.GetValueOrDefault(key).Add(0, 0, 0, row.GetProperty("c").GetDouble());
         }
 
-        var idleCost = new Dictionary<(string Key, string Device), double>();
+        var idleCost = new Dictionary<(string Key, string Device), Allocation.DeviceShare>();
         var unmetered = new List<CostSummaryRow>();
         if (filter is not { IsEmpty: false })
         {
             foreach (var row in await client.QueryAsync($"""
-                SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c
+                SELECT {IdleGroupColumn(by)} AS k, concat(node, '/', device) AS d, sum(cost_usd) AS c, sum(energy_j) AS ej, sum(co2e_g) AS eg
                 FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND NOT ({IsShared}) GROUP BY k, d
                 """, cancellationToken))
             {
                 var key = (Text(row, "k"), Text(row, "d"));
-                idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+                idleCost[key] = idleCost.GetValueOrDefault(key) + new Allocation.DeviceShare(row.GetProperty("c").GetDouble(), row.GetProperty("ej").GetDouble(), row.GetProperty("eg").GetDouble());
             }
 
             foreach (var row in SharedDevices.Count == 0 ? [] : await client.QueryAsync($"""
@@ -207,7 +210,7 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
                 """, cancellationToken))
             {
                 var key = (Text(row, "k"), Text(row, "d"));
-                idleCost[key] = idleCost.GetValueOrDefault(key) + row.GetProperty("c").GetDouble();
+                idleCost[key] = idleCost.GetValueOrDefault(key) + new Allocation.DeviceShare(row.GetProperty("c").GetDouble(), 0, 0);
                 if (row.GetProperty("u").GetDouble() is > 0 and var u)
                 {
                     unmetered.Add(new CostSummaryRow($"{CostSummaryRow.UnmeteredKey} {key.Item2}", 0, 0, 0, u, 0));
@@ -245,10 +248,11 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         var unfiltered = filter is null || filter.IsEmpty ? 1 : 0;
         var settled = await SettledThroughAsync(cancellationToken);
         var sql = $"""
-            SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum({CostOf(settled, SharedDevices)}) AS c
+            SELECT {KeyColumn(by, "ended")} AS k, {lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs} AS b, sum({CostOf(settled, SharedDevices)}) AS c,
+                   sum(energy_j) AS ej, sum(co2e_g) AS eg
             FROM {Requests} FINAL WHERE {Window("ended", lo, hi)}{Filter(filter)} GROUP BY k, b
             UNION ALL
-            SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+            SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c, sum(energy_j) AS ej, sum(co2e_g) AS eg
             FROM {Idle} FINAL WHERE {Window("minute", lo, hi)} AND NOT ({IsShared}) AND {unfiltered} = 1 GROUP BY k, b
             """;
         if (SharedDevices.Count > 0)
@@ -256,13 +260,13 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
             sql += $"""
 
                 UNION ALL
-                SELECT {KeyColumn(by, "minute")} AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c
+                SELECT {KeyColumn(by, "minute")} AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(cost_usd) AS c, toFloat64(0) AS ej, toFloat64(0) AS eg
                 FROM {SharedCosts} FINAL WHERE {Window("minute", lo, hi)}{Filter(filter)} GROUP BY k, b
                 UNION ALL
-                SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(idle_usd) AS c
+                SELECT '{CostSummaryRow.IdleKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(idle_usd) AS c, toFloat64(0) AS ej, toFloat64(0) AS eg
                 FROM {SharedMinutes} FINAL WHERE {Window("minute", lo, hi)} AND {unfiltered} = 1 GROUP BY k, b
                 UNION ALL
-                SELECT '{CostSummaryRow.UnmeteredKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(unmetered_usd) AS c
+                SELECT '{CostSummaryRow.UnmeteredKey}' AS k, {lo} + intDiv(minute_ms - {lo}, {stepMs}) * {stepMs} AS b, sum(unmetered_usd) AS c, toFloat64(0) AS ej, toFloat64(0) AS eg
                 FROM {SharedMinutes} FINAL WHERE {Window("minute", lo, hi)} AND {unfiltered} = 1 GROUP BY k, b HAVING c > 0
                 """;
         }
@@ -270,7 +274,11 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         var rows = await client.QueryAsync(sql, cancellationToken);
         return rows
             .GroupBy(r => (Key: Text(r, "k"), Bucket: Long(r, "b")))
-            .Select(g => new CostPoint(g.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Bucket), g.Sum(r => r.GetProperty("c").GetDouble())))
+            .Select(g => new CostPoint(g.Key.Key, DateTimeOffset.FromUnixTimeMilliseconds(g.Key.Bucket), g.Sum(r => r.GetProperty("c").GetDouble()))
+            {
+                EnergyJoules = g.Sum(r => r.GetProperty("ej").GetDouble()),
+                Co2eGrams = g.Sum(r => r.GetProperty("eg").GetDouble()),
+            })
             .OrderBy(p => p.Start).ThenBy(p => p.Key, StringComparer.Ordinal)
             .ToList();
     }
@@ -400,13 +408,23 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         // Version 5: the parts of the tokens a paid API prices apart (cache reads and writes, reasoning); each is included in
         // input_tokens or output_tokens. Older rows: 0.
         [.. DetailColumns($"{db}.requests", "UInt32"), .. DetailColumns($"{db}.requests_hourly", "UInt64")],
+        // Version 6: energy (joules) and its carbon (grams of CO2e), split like cost; an idle minute also keeps the device's
+        // whole energy in it. Older rows: 0.
+        [
+            .. Columns($"{db}.requests", "Float64", "energy_j", "co2e_g"),
+            .. Columns($"{db}.requests_hourly", "Float64", "energy_j", "co2e_g"),
+            .. Columns($"{db}.idle", "Float64", "energy_j", "co2e_g", "bill_energy_j", "bill_co2e_g"),
+        ],
     ];
 
-    private static IEnumerable<string> DetailColumns(string table, string type) =>
-        new[] { "cached_input_tokens", "cache_write_tokens", "reasoning_tokens" }.Select(c => $"ALTER TABLE {table} ADD COLUMN {c} {type} DEFAULT 0");
+    private static IEnumerable<string> Columns(string table, string type, params string[] names) =>
+        names.Select(c => $"ALTER TABLE {table} ADD COLUMN {c} {type} DEFAULT 0");
 
-    /// <summary>The detail columns' sums as <c>ci</c>, <c>cw</c> and <c>ri</c>.</summary>
-    private const string DetailSums = "sum(cached_input_tokens) AS ci, sum(cache_write_tokens) AS cw, sum(reasoning_tokens) AS ri";
+    private static IEnumerable<string> DetailColumns(string table, string type) =>
+        Columns(table, type, "cached_input_tokens", "cache_write_tokens", "reasoning_tokens");
+
+    /// <summary>The detail and energy columns' sums as <c>ci</c>, <c>cw</c>, <c>ri</c>, <c>ej</c> and <c>eg</c>.</summary>
+    private const string DetailSums = "sum(cached_input_tokens) AS ci, sum(cache_write_tokens) AS cw, sum(reasoning_tokens) AS ri, sum(energy_j) AS ej, sum(co2e_g) AS eg";
 
     /// <summary>Whether <paramref name="name"/> can be a database name as ModelMeter writes it into SQL: letters, digits and underscores, not starting with a digit.</summary>
     public static bool IsIdentifier(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0]);
