@@ -53,7 +53,7 @@ public sealed class BundleFileTests
             Assert.True(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32() <= 24, $"{title} is wider than 24 columns");
             Assert.Equal("${datasource}", panel.GetProperty("datasource").GetProperty("uid").GetString());
             Assert.NotEmpty(panel.GetProperty("targets").EnumerateArray());
-            Assert.Contains(panel.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("unit").GetString(), new[] { "currencyUSD", "s", "percent", "reqps" });
+            Assert.Contains(panel.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("unit").GetString(), new[] { "currencyUSD", "s", "percent", "reqps", "watt", "watth", "massg" });
             foreach (var variable in BundleQueries.VariablesIn(panel.GetRawText()))
             {
                 Assert.True(variables.Contains(variable), $"{title} uses ${variable}, which the dashboard does not define");
@@ -62,7 +62,7 @@ public sealed class BundleFileTests
 
         // The classic panels and the ones added to answer "who ate the budget".
         var titles = panels.Select(p => p.GetProperty("title").GetString()).ToArray();
-        foreach (var expected in new[] { "Cumulative cost", "Cost rate", "Cost today", "Cost per 1K output tokens", "Request rate", "GPU memory", "Cost share", "latency p50 / p95 / p99", "first token p95", "Idle cost", "Idle share", "Device bill", "Error rate", "Budgets" })
+        foreach (var expected in new[] { "Cumulative cost", "Cost rate", "Cost today", "Cost per 1K output tokens", "Request rate", "GPU memory", "Cost share", "latency p50 / p95 / p99", "first token p95", "Idle cost", "Idle share", "Device bill", "Error rate", "Budgets", "Power by model", "Energy per 1K output tokens", "Idle share of the energy", "Carbon by model", "Device power" })
         {
             Assert.Contains(titles, t => t!.Contains(expected, StringComparison.Ordinal));
         }

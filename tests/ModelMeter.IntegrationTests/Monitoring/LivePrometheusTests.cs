@@ -72,6 +72,21 @@ public sealed class LivePrometheusTests(MonitoredFleet fleet) : IClassFixture<Mo
     }
 
     [Fact]
+    public async Task CarbonPanel_EqualsTheServersOwnMetricsWithinOnePercent_IdleEnergyShareIsAShare()
+    {
+        var carbon = await PanelValuesAsync("Carbon by model");
+
+        Assert.Equal(MonitoredFleet.Models.Order(), carbon.Keys.Order());
+        foreach (var (model, grams) in carbon)
+        {
+            Assert.True(fleet.ServerCo2eGrams[model] > 0);
+            Assert.InRange(Math.Abs(grams - fleet.ServerCo2eGrams[model]) / fleet.ServerCo2eGrams[model], 0, 0.01);
+        }
+
+        Assert.InRange((await PanelValuesAsync("Idle share of the energy")).Single().Value, 0, 100);
+    }
+
+    [Fact]
     public async Task CostPer1KTokensPanel_ShowsReferencePriceNextToMeasuredCost()
     {
         var panel = Panel("Cost per 1K output tokens");

@@ -18,6 +18,9 @@ public sealed class MonitoredFleet : IAsyncLifetime
     /// <summary>Each model's cost summed over the servers' own /metrics after the traffic.</summary>
     public Dictionary<string, double> ServerCostUsd { get; } = [];
 
+    /// <summary>Each model's carbon summed over the servers' own /metrics after the traffic.</summary>
+    public Dictionary<string, double> ServerCo2eGrams { get; } = [];
+
     public async Task InitializeAsync()
     {
         var settings = RunningServer.DemoSettings(hourlyUsd: 3600);
@@ -50,12 +53,14 @@ public sealed class MonitoredFleet : IAsyncLifetime
             foreach (var model in Models)
             {
                 ServerCostUsd[model] = ServerCostUsd.GetValueOrDefault(model) + samples[$"model_estimated_cost_dollars_total{{model_name=\"{model}\"}}"];
+                ServerCo2eGrams[model] = ServerCo2eGrams.GetValueOrDefault(model) + samples[$"model_co2e_grams_total{{model_name=\"{model}\"}}"];
             }
         }
 
         // Every counter scraped after the traffic, and the recording rules evaluated on it.
         var expected = ServerCostUsd.Values.Sum().ToString("R", CultureInfo.InvariantCulture);
         await WaitForAsync($"sum(model_estimated_cost_dollars_total) >= {expected} * 0.999999");
+        await WaitForAsync($"sum(model_co2e_grams_total) >= {ServerCo2eGrams.Values.Sum().ToString("R", CultureInfo.InvariantCulture)} * 0.999999");
         await WaitForAsync("count(model_name:model_cost_per_1k_output_tokens_dollars:rate5m) == 3");
         await WaitForAsync("sum(model_request_errors_total{reason=\"bad_request\"}) >= 2");
     }
@@ -109,20 +114,24 @@ public sealed class MonitoredFleet : IAsyncLifetime
     /// </summary>
     private static string Backfill(string[] targets, DateTimeOffset now)
     {
-        var text = new StringBuilder("# TYPE model_estimated_cost_dollars counter\n");
-        foreach (var target in targets)
+        var text = new StringBuilder();
+        foreach (var (family, perMinute) in new[] { ("model_estimated_cost_dollars", 0.001), ("model_co2e_grams", 0.01) })
         {
-            foreach (var model in Models)
+            text.Append("# TYPE ").Append(family).Append(" counter\n");
+            foreach (var target in targets)
             {
-                var series = $"model_estimated_cost_dollars_total{{instance=\"{target}\",job=\"modelmeter\",model_name=\"{model}\"}}";
-                for (var minutes = 70; minutes >= 1; minutes--)
+                foreach (var model in Models)
                 {
-                    Sample(text, series, 0.001 * (70 - minutes), now.AddDays(-1).AddMinutes(-minutes));
-                }
+                    var series = $"{family}_total{{instance=\"{target}\",job=\"modelmeter\",model_name=\"{model}\"}}";
+                    for (var minutes = 70; minutes >= 1; minutes--)
+                    {
+                        Sample(text, series, perMinute * (70 - minutes), now.AddDays(-1).AddMinutes(-minutes));
+                    }
 
-                for (var seconds = 600; seconds >= 20; seconds -= 5)
-                {
-                    Sample(text, series, 0, now.AddSeconds(-seconds));
+                    for (var seconds = 600; seconds >= 20; seconds -= 5)
+                    {
+                        Sample(text, series, 0, now.AddSeconds(-seconds));
+                    }
                 }
             }
         }
