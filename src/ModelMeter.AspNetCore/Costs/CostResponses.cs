@@ -77,10 +77,22 @@ internal sealed record BudgetLine(
     IReadOnlyList<double> Thresholds, bool Enforce);
 
 /// <summary><c>GET /api/costs/devices</c>: the devices now.</summary>
-internal sealed record DevicesResponse(DateTimeOffset Now, int GpusAvailable, IReadOnlyList<DeviceLine> Devices);
+internal sealed record DevicesResponse(DateTimeOffset Now, int GpusAvailable, IReadOnlyList<DeviceLine> Devices)
+{
+    /// <summary>Whether reports read the fleet ledger (ClickHouse): then they can be grouped by node.</summary>
+    public bool Fleet { get; init; }
+}
 
 /// <summary>One device's rate and bill so far, and its GPU reading where there is one.</summary>
-internal sealed record DeviceLine(string Device, string? Kind, double HourlyUsd, double BillUsd, double IdleUsd, int InFlight, GpuLine? Gpu);
+internal sealed record DeviceLine(string Device, string? Kind, double HourlyUsd, double BillUsd, double IdleUsd, int InFlight, GpuLine? Gpu)
+{
+    /// <summary>Its energy so far, joules (since this process started).</summary>
+    [JsonPropertyName("energy_j")]
+    public double EnergyJ { get; init; }
+
+    /// <summary>Where the energy comes from: <c>nvml</c>, <c>estimate</c> or null (none).</summary>
+    public string? EnergySource { get; init; }
+}
 
 /// <summary>A GPU's last reading.</summary>
 internal sealed record GpuLine(double? MemoryPercent, double? ComputePercent, double? PowerWatts);

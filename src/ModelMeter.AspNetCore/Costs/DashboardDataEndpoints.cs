@@ -97,9 +97,13 @@ internal static class DashboardDataEndpoints
             var gpu = readings.GetValueOrDefault(d.Device);
             return new DeviceLine(
                 d.Device, kind is null ? null : ReportArguments.Name(kind.Value), d.Rates.HourlyUsdOf(d.Rates.VersionAt(now)), account.BillUsd, account.IdleUsd, account.InFlight,
-                gpu is null ? null : new GpuLine(gpu.MemoryPercent, gpu.ComputePercent, gpu.PowerWatts));
+                gpu is null ? null : new GpuLine(gpu.MemoryPercent, gpu.ComputePercent, gpu.PowerWatts))
+            {
+                EnergyJ = account.Bill.Joules,
+                EnergySource = d.Energy is null ? null : d.Energy.Estimated ? "estimate" : "nvml",
+            };
         }).ToArray();
-        return TypedResults.Json(new DevicesResponse(now, readings.Count, devices), RequestBody.Json);
+        return TypedResults.Json(new DevicesResponse(now, readings.Count, devices) { Fleet = options.Value.Ledger.UsesClickHouse }, RequestBody.Json);
     }
 
     private static double? PerThousand(double amount, long tokens) => tokens > 0 ? amount / tokens * 1000 : null;

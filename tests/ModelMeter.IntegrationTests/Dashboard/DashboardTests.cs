@@ -70,10 +70,33 @@ public sealed class DashboardTests
         Assert.Equal(3, await page.Locator("#latency-table tbody tr").CountAsync());
         Assert.Equal(1, await page.Locator("#device-bars li[data-device='cpu']").CountAsync());
         Assert.True(await page.Locator("#empty").IsHiddenAsync());
+        Assert.Equal("disabled hidden", await page.EvalOnSelectorAsync<string>("#by-node", "o => `${o.disabled ? 'disabled' : 'enabled'} ${o.hidden ? 'hidden' : 'shown'}`")); // one server's ledger: no nodes
+        var device = (await server.Client.GetFromJsonAsync<JsonElement>("/api/costs/devices")).GetProperty("devices")[0];
+        Assert.Equal("estimate", device.GetProperty("energy_source").GetString());
 
         // The chart: uPlot drew on its canvas (non-blank pixels), one series per model.
         Assert.Equal(Models.Append("(idle)").Order(StringComparer.Ordinal), (await page.Locator("#chart").GetAttributeAsync("data-series"))!.Split('|').Order(StringComparer.Ordinal));
         Assert.True(await InkedPixelsAsync(page) > 500, "the cost-over-time canvas is blank");
+
+        // Energy: its chart by model and idle, the same watt-hours as the API's time series; each model's Wh per 1,000 output
+        // tokens as /api/costs/stats says; each group's joules in the table as the summary says.
+        Assert.Equal(Models.Append("(idle)").Order(StringComparer.Ordinal), (await page.Locator("#energy-chart").GetAttributeAsync("data-series"))!.Split('|').Order(StringComparer.Ordinal));
+        Assert.True(await InkedPixelsAsync(page, "#energy-chart") > 500, "the energy canvas is blank");
+        var shownWh = double.Parse((await page.Locator("#energy-chart").GetAttributeAsync("data-total"))!, CultureInfo.InvariantCulture);
+        Assert.True(shownWh > 0);
+        Assert.InRange(double.Parse((await page.Locator("#energy-idle").GetAttributeAsync("data-idle-share"))!, CultureInfo.InvariantCulture), 0, 1);
+        foreach (var model in stats.GetProperty("models").EnumerateArray())
+        {
+            var name = model.GetProperty("model").GetString();
+            Assert.Equal(model.GetProperty("wh_per_1k_output_tokens").GetDouble(), double.Parse((await page.Locator($"#energy-facts li[data-model='{name}']").GetAttributeAsync("data-wh-per1k"))!, CultureInfo.InvariantCulture), 9);
+        }
+
+        foreach (var row in summary.GetProperty("rows").EnumerateArray())
+        {
+            var shownJ = await page.Locator($"#summary tbody tr[data-key='{row.GetProperty("key").GetString()}']").GetAttributeAsync("data-energy-j");
+            Assert.Equal(row.GetProperty("energy_j").GetDouble(), double.Parse(shownJ!, CultureInfo.InvariantCulture), 6);
+        }
+
         Assert.Empty(errors);
 
         var docs = Path.Combine(Repository.Root, "docs");
@@ -221,15 +244,15 @@ public sealed class DashboardTests
         page.Locator("#summary tbody tr[data-key]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.key)");
 
     /// <summary>Pixels of the chart's canvas that are not transparent.</summary>
-    private static Task<int> InkedPixelsAsync(IPage page) => page.EvaluateAsync<int>("""
-        (() => {
-          const canvas = document.querySelector('#chart canvas');
+    private static Task<int> InkedPixelsAsync(IPage page, string chart = "#chart") => page.EvaluateAsync<int>("""
+        (chart => {
+          const canvas = document.querySelector(chart + ' canvas');
           const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
           let inked = 0;
           for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
           return inked;
-        })()
-        """);
+        })
+        """, chart);
 
     /// <summary>Debian's Chromium, headless, with nothing that reaches outside the machine.</summary>
     private static Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

@@ -25,6 +25,7 @@ public sealed class FleetLedgerTests
         try
         {
             await Task.WhenAll(MixedTrafficAsync(a, 12), MixedTrafficAsync(b, 12));
+            Assert.True((await a.Client.GetFromJsonAsync<JsonElement>("/api/costs/devices")).GetProperty("fleet").GetBoolean()); // the dashboard offers "node"
 
             // Reports through either replica's API read the whole fleet.
             try

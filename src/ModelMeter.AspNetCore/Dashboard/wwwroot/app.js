@@ -5,7 +5,7 @@ const palette = ["#2563c9", "#d1611f", "#16855a", "#b8336a", "#7046c2", "#8f7100
 const units = { m: 60e3, h: 3600e3, d: 86400e3 };
 const $ = (id) => document.getElementById(id);
 const controls = ["range", "from", "to", "by", "model", "idle", "refresh"];
-let chart = null;
+const charts = {};
 let timer = null;
 
 const money = (digits) => new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -18,6 +18,8 @@ const count = (value) => Number(value).toLocaleString(undefined, { maximumSignif
 const tick = (value) => (value === 0 ? "$0" : "$" + Number(value.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 8 }));
 const seconds = (value) => (value === null || value === undefined ? "–" : value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(2)} s`);
 const percent = (value) => `${(value * 100).toFixed(1)} %`;
+const wh = (joules) => (joules === null || joules === undefined ? "–" : `${Number((joules / 3600).toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 6 })} Wh`);
+const grams = (value) => (value === null || value === undefined ? "–" : `${Number(value.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 6 })} g`);
 const localAndUtc = (ms) => `${new Date(ms).toLocaleString()} (${new Date(ms).toISOString().slice(11, 16)} UTC)`;
 
 function element(tag, attributes = {}, ...children) {
@@ -102,11 +104,12 @@ function renderSummary(summary) {
   body.replaceChildren(...summary.rows.map((r) => {
     const share = total > 0 ? r.total_usd / total : 0;
     const bar = element("span", { className: "bar", vars: { "--share": share } });
-    return element("tr", { dataset: { key: r.key, totalUsd: String(r.total_usd), share: String(share) }, className: r.key.startsWith("(") ? "muted" : "" },
+    return element("tr", { dataset: { key: r.key, totalUsd: String(r.total_usd), share: String(share), energyJ: String(r.energy_j ?? 0), co2eG: String(r.co2e_g ?? 0) }, className: r.key.startsWith("(") ? "muted" : "" },
       element("th", { scope: "row" }, r.key), element("td", {}, count(r.requests)), element("td", {}, usd(r.cost_usd)),
-      element("td", {}, usd(r.idle_usd)), element("td", {}, usd(r.total_usd)), element("td", { className: "share" }, bar, percent(share)));
+      element("td", {}, usd(r.idle_usd)), element("td", {}, usd(r.total_usd)), element("td", { className: "share" }, bar, percent(share)),
+      element("td", {}, wh(r.energy_j)), element("td", {}, grams(r.co2e_g)));
   }));
-  if (summary.rows.length === 0) body.append(element("tr", {}, element("td", { colspan: "6" }, "Nothing in this range.")));
+  if (summary.rows.length === 0) body.append(element("tr", {}, element("td", { colspan: "8" }, "Nothing in this range.")));
 }
 
 function bars(list, items) {
@@ -144,6 +147,10 @@ function renderStats(stats) {
     element("td", {}, seconds(m.latency_p95_seconds)), element("td", {}, seconds(m.latency_p99_seconds)), element("td", {}, seconds(m.ttft_p95_seconds)))));
   facts($("endpoints"), stats.endpoints.map((e) => `${e.model} · ${e.endpoint}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No requests in this range: send some, or widen it.");
   facts($("errors"), stats.errors.map((e) => `${e.model} · ${e.reason}: ${count(e.requests_per_minute)}/min (${count(e.requests)})`), "No failed requests in this range.");
+  const energy = models.filter((m) => m.energy_j > 0);
+  facts($("energy-facts"), energy.map((m) => `${m.model}: ${wh(m.energy_j)}, ${grams(m.co2e_g)} CO2e; ${m.wh_per_1k_output_tokens === null ? "–" : wh(m.wh_per_1k_output_tokens * 3600)} per 1,000 output tokens, ${grams(m.co2e_g_per_1k_tokens)} CO2e per 1,000 tokens`),
+    "No energy in this range: the devices have no energy source (Energy:Source None), or nothing ran.");
+  for (const [item, m] of [...$("energy-facts").children].map((li, i) => [li, energy[i]])) if (m) Object.assign(item.dataset, { model: m.model, whPer1k: String(m.wh_per_1k_output_tokens ?? ""), co2ePer1k: String(m.co2e_g_per_1k_tokens ?? "") });
 }
 
 function facts(list, lines, empty) {
@@ -186,10 +193,11 @@ async function renderModels() {
   facts($("models"), models.data.map((m) => `${m.id} on ${m.device ?? "a paid API"}: ${m.ready ? "ready" : "loading"}`), "No models configured.");
 }
 
-function renderChart(series, from, to, stepMs) {
+/** A stacked chart of one figure of the time series (cost or energy) by group, in the chosen steps. */
+function renderStacked(boxId, series, figure, from, to, stepMs, options) {
   const keys = [...new Set(series.points.map((p) => p.key))];
   const totals = new Map(keys.map((k) => [k, 0]));
-  for (const p of series.points) totals.set(p.key, totals.get(p.key) + p.cost_usd);
+  for (const p of series.points) totals.set(p.key, totals.get(p.key) + figure(p));
   const shown = keys.sort((a, b) => totals.get(b) - totals.get(a)).slice(0, palette.length - 1);
   const names = [...shown, ...(keys.length > shown.length ? ["(other)"] : [])];
   const start = Math.floor(from / stepMs) * stepMs;
@@ -199,37 +207,50 @@ function renderChart(series, from, to, stepMs) {
   for (const p of series.points) {
     const i = Math.floor((Date.parse(p.start) - start) / stepMs);
     const s = shown.includes(p.key) ? shown.indexOf(p.key) : names.length - 1;
-    if (i >= 0 && i < buckets) raw[s][i] += p.cost_usd;
+    if (i >= 0 && i < buckets) raw[s][i] += figure(p);
   }
-  const cumulative = $("cumulative").checked;
   const values = raw.map((row) => {
     let running = 0;
-    return row.map((v) => (cumulative ? (running += v) : v / (stepMs / 60e3)));
+    return row.map((v) => (options.cumulative ? (running += v) : v / (stepMs / 60e3)));
   });
   // Stacked: each series is drawn at its top (the sum of it and those below), filled down to the one below.
   const stacked = values.map((_, s) => values[0].map((__, i) => values.slice(s).reduce((sum, row) => sum + row[i], 0)));
-  $("over-time-unit").textContent = cumulative ? "US dollars, cumulative over the range" : "US dollars per minute";
-  $("chart").dataset.series = names.join("|");
-  $("chart").dataset.points = String(series.points.length);
-  const box = $("chart");
-  const options = {
+  const box = $(boxId);
+  box.dataset.series = names.join("|");
+  box.dataset.points = String(series.points.length);
+  box.dataset.total = String([...totals.values()].reduce((a, b) => a + b, 0));
+  const plot = {
     width: Math.max(280, box.clientWidth - 16),
     height: 260,
     scales: { x: { time: true } },
-    axes: [{}, { size: 80, values: (u, ticks) => ticks.map(tick) }],
+    axes: [{}, { size: 80, values: (u, ticks) => ticks.map(options.tick) }],
     series: [
       { value: (u, v) => (v === null ? "–" : localAndUtc(v * 1000)) },
       ...names.map((name, s) => ({
         label: name, stroke: palette[Math.min(s, palette.length - 1)], fill: palette[Math.min(s, palette.length - 1)] + "55", width: 1.5,
-        value: (u, v, si, i) => (i === null || i === undefined ? "–" : usd(values[s][i])),
+        value: (u, v, si, i) => (i === null || i === undefined ? "–" : options.format(values[s][i])),
       })),
     ],
     legend: { live: true },
   };
-  const data = [xs, ...stacked];
-  if (chart) chart.destroy();
+  charts[boxId]?.destroy();
   box.replaceChildren();
-  chart = new uPlot(options, data, box);
+  charts[boxId] = new uPlot(plot, [xs, ...stacked], box);
+}
+
+function renderChart(series, from, to, stepMs) {
+  const cumulative = $("cumulative").checked;
+  $("over-time-unit").textContent = cumulative ? "US dollars, cumulative over the range" : "US dollars per minute";
+  renderStacked("chart", series, (p) => p.cost_usd, from, to, stepMs, { cumulative, tick, format: usd });
+}
+
+function renderEnergy(series, from, to, stepMs) {
+  const whTick = (value) => `${Number(value.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 8 })} Wh`;
+  renderStacked("energy-chart", series, (p) => (p.energy_j ?? 0) / 3600, from, to, stepMs, { cumulative: false, tick: whTick, format: (v) => wh(v * 3600) });
+  const total = series.points.reduce((sum, p) => sum + (p.energy_j ?? 0), 0);
+  const idle = series.points.filter((p) => p.key.startsWith("(idle)")).reduce((sum, p) => sum + (p.energy_j ?? 0), 0);
+  $("energy-idle").textContent = total > 0 ? `${percent(idle / total)} of ${wh(total)} idle` : "no energy in this range";
+  $("energy-idle").dataset.idleShare = total > 0 ? String(idle / total) : "";
 }
 
 // --- refresh -------------------------------------------------------------------------------------------------------
@@ -258,9 +279,11 @@ async function refresh() {
     $("empty").hidden = summary.rows.some((r) => r.requests > 0);
     renderSummary(summary);
     renderChart(series, from, to, stepMs);
+    renderEnergy(series, from, to, stepMs);
     renderToday(today);
     renderStats(stats);
     renderDevices(devicesSummary, devices);
+    $("by-node").hidden = $("by-node").disabled = !devices.fleet; // each replica's share: only the fleet ledger knows the nodes
     renderBudgets(budgets);
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded ?? 0) + 1);
   } catch (error) {
@@ -298,7 +321,9 @@ $("demo").addEventListener("click", async () => {
     $("demo").disabled = false;
   }
 });
-window.addEventListener("resize", () => chart?.setSize({ width: Math.max(280, $("chart").clientWidth - 16), height: 260 }));
+window.addEventListener("resize", () => {
+  for (const [id, plot] of Object.entries(charts)) plot.setSize({ width: Math.max(280, $(id).clientWidth - 16), height: 260 });
+});
 readState();
 schedule();
 refresh();
