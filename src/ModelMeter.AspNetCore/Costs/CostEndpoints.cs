@@ -60,6 +60,21 @@ internal static class CostEndpoints
         return TypedResults.Json(new CostSummaryResponse(from, to, Name(by), Name(idle), model, tenant, summary.TotalUsd, rows, summary.EstimatedUsd), RequestBody.Json);
     }
 
+    /// <summary>The <c>step</c> parameter: a duration of at least a minute giving at most 10000 points (default an hour).</summary>
+    internal static bool TryStep(IQueryCollection query, DateTimeOffset from, DateTimeOffset to, out TimeSpan step, ref ProblemHttpResult? problem)
+    {
+        var text = query["step"].ToString();
+        var parsed = text.Length == 0 ? TimeSpan.FromHours(1) : ReportArguments.ParseDuration(text);
+        step = parsed ?? TimeSpan.FromHours(1);
+        if (parsed is null || step < TimeSpan.FromMinutes(1) || (to - from) / step > 10_000)
+        {
+            problem = Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Cost per step (at least a minute, at most 10000 points) and group over a window.</summary>
     internal static async Task<Results<JsonHttpResult<CostTimeseriesResponse>, ProblemHttpResult>> TimeseriesAsync(
         HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time, CostMeter meter)
@@ -74,17 +89,15 @@ internal static class CostEndpoints
             return problem!;
         }
 
-        var stepText = query["step"].ToString();
-        var step = stepText.Length == 0 ? TimeSpan.FromHours(1) : ReportArguments.ParseDuration(stepText);
-        if (step is null || step < TimeSpan.FromMinutes(1) || (to - from) / step.Value > 10_000)
+        if (!TryStep(query, from, to, out var step, ref problem))
         {
-            return Problems.BadField("step", "step must be a duration of at least 1m (30m, 1h, 1d) giving at most 10000 points.");
+            return problem!;
         }
 
         await CatchUpIfRecentAsync(idleMinutes, to, time);
-        var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step.Value, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
+        var points = (await ledger.Reports.TimeseriesAsync(from, to, by, step, new CostFilter(model, tenant), http.RequestAborted)).Limit(limit);
         return TypedResults.Json(
-            new CostTimeseriesResponse(model, tenant, from, to, Name(by), step.Value.TotalSeconds, [.. points.Select(p => new CostTimeseriesPoint(p.Key, p.Start, p.CostUsd, p.EnergyJoules, p.Co2eGrams))]),
+            new CostTimeseriesResponse(model, tenant, from, to, Name(by), step.TotalSeconds, [.. points.Select(p => new CostTimeseriesPoint(p.Key, p.Start, p.CostUsd, p.EnergyJoules, p.Co2eGrams))]),
             RequestBody.Json);
     }
 

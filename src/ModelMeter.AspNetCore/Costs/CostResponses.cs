@@ -96,3 +96,18 @@ internal sealed record DeviceLine(string Device, string? Kind, double HourlyUsd,
 
 /// <summary>A GPU's last reading.</summary>
 internal sealed record GpuLine(double? MemoryPercent, double? ComputePercent, double? PowerWatts);
+
+/// <summary><c>GET /api/costs/activity</c>: requests, latency and errors per step.</summary>
+internal sealed record ActivityResponse(
+    DateTimeOffset From, DateTimeOffset To, double StepSeconds, string? Model,
+    IReadOnlyList<ActivityRequests> Requests, IReadOnlyList<ActivityLatencyLine> Latency, IReadOnlyList<ActivityError> Errors);
+
+/// <summary>One model's requests ending in one step (served or failed after using its device).</summary>
+internal sealed record ActivityRequests(DateTimeOffset Start, string Model, long Requests, long Failed);
+
+/// <summary>The served requests' latency in one step.</summary>
+internal sealed record ActivityLatencyLine(
+    DateTimeOffset Start, long Served, [property: JsonPropertyName("p50_seconds")] double P50Seconds, [property: JsonPropertyName("p95_seconds")] double P95Seconds);
+
+/// <summary>Requests of one model that ended with one error in one step; <see cref="Refused"/>: refused before using the device (no ledger row; this server's count).</summary>
+internal sealed record ActivityError(DateTimeOffset Start, string Model, string Reason, long Requests, bool Refused);

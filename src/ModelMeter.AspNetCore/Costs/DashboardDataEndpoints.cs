@@ -22,6 +22,34 @@ internal static class DashboardDataEndpoints
         costs.MapGet("/stats", StatsAsync);
         costs.MapGet("/budgets", BudgetsAsync);
         costs.MapGet("/devices", Devices);
+        costs.MapGet("/activity", ActivityAsync);
+    }
+
+    /// <summary>
+    /// Requests over time: per step, each model's requests and failures (ledger rows), the served requests' latency p50 and
+    /// p95, and errors by reason: requests that used their device and failed, and requests refused before (429, 503, 400),
+    /// which have no row and come from this server's own count.
+    /// </summary>
+    internal static async Task<Results<JsonHttpResult<ActivityResponse>, ProblemHttpResult>> ActivityAsync(HttpContext http, LedgerStorage ledger, TimeProvider time, CostMeter meter)
+    {
+        var query = http.Request.Query;
+        ProblemHttpResult? problem = null;
+        if (!CostEndpoints.TryWindow(query, time, out var from, out var to, out problem)
+            || !CostEndpoints.TryStep(query, from, to, out var step, ref problem)
+            || !CostEndpoints.TryModel(query, meter, out var model, ref problem))
+        {
+            return problem!;
+        }
+
+        var activity = await ledger.Reports.ActivityAsync(from, to, step, model, http.RequestAborted);
+        var errors = activity.Failures.Select(f => new ActivityError(f.Start, f.Model, f.Reason, f.Requests, Refused: false))
+            .Concat(meter.Refusals.Between(from, to, step, model).Select(r => new ActivityError(r.Start, r.Model, r.Reason, r.Requests, Refused: true)))
+            .OrderBy(e => e.Start).ThenBy(e => e.Model, StringComparer.Ordinal).ThenBy(e => e.Reason, StringComparer.Ordinal).ToArray();
+        return TypedResults.Json(new ActivityResponse(
+            from, to, step.TotalSeconds, model,
+            [.. activity.Requests.Select(r => new ActivityRequests(r.Start, r.Model, r.Requests, r.Failed))],
+            [.. activity.Latency.Select(l => new ActivityLatencyLine(l.Start, l.Served, l.P50Seconds, l.P95Seconds))],
+            errors), RequestBody.Json);
     }
 
     /// <summary>Per model over a window: requests, failures, tokens, own and loaded cost, rates, latency percentiles, the reference comparison.</summary>

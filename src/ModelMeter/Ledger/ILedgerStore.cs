@@ -14,6 +14,9 @@ public interface ILedgerReports
 
     /// <summary>Per-model request figures (tokens, cost, latency quantiles) and counts by endpoint and status, for requests ending in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     Task<LedgerStats> StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
+    /// <summary>Requests, failures and served latency per <paramref name="step"/>-long bucket (by end time); only <paramref name="model"/>'s when given.</summary>
+    Task<LedgerActivity> ActivityAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Where a replica's ledger rows are committed and read back. Implementation: SQLite (embedded, and each replica's spool in fleet mode).</summary>
@@ -36,6 +39,12 @@ public interface ILedgerStore : ILedgerReports, IDisposable
 
     Task<LedgerStats> ILedgerReports.StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
         Task.FromResult(Stats(from, to));
+
+    /// <summary>Requests, failures and latency over time (see <see cref="ILedgerReports.ActivityAsync"/>).</summary>
+    LedgerActivity Activity(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null);
+
+    Task<LedgerActivity> ILedgerReports.ActivityAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model, CancellationToken cancellationToken) =>
+        Task.FromResult(Activity(from, to, step, model));
 
     /// <summary>Creates or migrates the schema.</summary>
     void Initialize();

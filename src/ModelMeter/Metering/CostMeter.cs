@@ -35,6 +35,7 @@ public sealed class CostMeter
         _models = placed.Concat(priced).ToFrozenDictionary(m => m.Model);
         _metrics = metrics;
         Time = time;
+        Refusals = new RefusalLog(time);
         foreach (var device in _devices)
         {
             metrics.DeviceCost.WithLabels(device.Device);
@@ -51,6 +52,9 @@ public sealed class CostMeter
     }
 
     internal TimeProvider Time { get; }
+
+    /// <summary>The refusals of this process over time (requests that used no device and have no ledger row).</summary>
+    public RefusalLog Refusals { get; }
 
     /// <summary>The devices being accounted.</summary>
     public IReadOnlyList<DeviceAllocator> Devices => _devices;
@@ -78,6 +82,7 @@ public sealed class CostMeter
         if (_models.ContainsKey(model))
         {
             _metrics.Errors.WithLabels(model, endpoint, reason).Inc();
+            Refusals.Add(model, reason);
         }
     }
 

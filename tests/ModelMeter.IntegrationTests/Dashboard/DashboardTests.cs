@@ -28,6 +28,11 @@ public sealed class DashboardTests
             (await server.Client.SendAsync(request)).EnsureSuccessStatusCode();
         }
 
+        using (var refused = await server.GenerateAsync("demo-small", new { prompt = "", max_tokens = 3 }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode); // refused: no ledger row, counted by the server
+        }
+
         await clock.StopAsync(); // no idle time accrues from here: the page and the test read the same figures
 
         using var playwright = await Playwright.CreateAsync();
@@ -70,6 +75,11 @@ public sealed class DashboardTests
         Assert.Equal(3, await page.Locator("#latency-table tbody tr").CountAsync());
         Assert.Equal(1, await page.Locator("#device-bars li[data-device='cpu']").CountAsync());
         Assert.True(await page.Locator("#empty").IsHiddenAsync());
+        // Requests, latency and errors over time: one line per model, p50 and p95, and the refusal by its reason.
+        Assert.Equal(Models.Order(StringComparer.Ordinal), (await page.Locator("#requests-chart").GetAttributeAsync("data-series"))!.Split('|'));
+        Assert.Equal("p50|p95", await page.Locator("#latency-chart").GetAttributeAsync("data-series"));
+        Assert.Contains("bad_request (refused)", (await page.Locator("#errors-chart").GetAttributeAsync("data-series"))!.Split('|'));
+        Assert.True(await InkedPixelsAsync(page, "#requests-chart") > 100, "the requests canvas is blank");
         Assert.Equal("disabled hidden", await page.EvalOnSelectorAsync<string>("#by-node", "o => `${o.disabled ? 'disabled' : 'enabled'} ${o.hidden ? 'hidden' : 'shown'}`")); // one server's ledger: no nodes
         var device = (await server.Client.GetFromJsonAsync<JsonElement>("/api/costs/devices")).GetProperty("devices")[0];
         Assert.Equal("estimate", device.GetProperty("energy_source").GetString());

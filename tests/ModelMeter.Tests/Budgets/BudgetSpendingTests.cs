@@ -66,5 +66,7 @@ public sealed class BudgetSpendingTests
             throw new NotSupportedException();
 
         public Task<LedgerStats> StatsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<LedgerActivity> ActivityAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

@@ -230,6 +230,8 @@ public sealed class LedgerWriterTests
 
         public LedgerStats Stats(DateTimeOffset from, DateTimeOffset to) => throw new NotSupportedException();
 
+        public LedgerActivity Activity(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null) => throw new NotSupportedException();
+
         public LedgerTotals Totals() => throw new NotSupportedException();
 
         public RepriceResult Reprice(DateTimeOffset from, Func<string, DateTimeOffset, (double HourlyUsd, int Version)?> rateAt) => throw new NotSupportedException();

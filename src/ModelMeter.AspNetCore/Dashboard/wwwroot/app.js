@@ -253,6 +253,57 @@ function renderEnergy(series, from, to, stepMs) {
   $("energy-idle").dataset.idleShare = total > 0 ? String(idle / total) : "";
 }
 
+/** Lines over time (not stacked), one per series; the buckets are those of the chosen step. */
+function renderLines(boxId, lines, from, to, stepMs, format) {
+  const start = Math.floor(from / stepMs) * stepMs;
+  const buckets = Math.max(1, Math.ceil((to - start) / stepMs));
+  const xs = Array.from({ length: buckets }, (_, i) => (start + i * stepMs) / 1000);
+  const rows = lines.map((line) => {
+    const row = new Array(buckets).fill(line.gaps ? null : 0);
+    for (const [at, value] of line.points) {
+      const i = Math.floor((Date.parse(at) - start) / stepMs);
+      if (i >= 0 && i < buckets) row[i] = (row[i] ?? 0) + value;
+    }
+    return row;
+  });
+  const box = $(boxId);
+  box.dataset.series = lines.map((l) => l.label).join("|");
+  box.dataset.total = String(lines.reduce((sum, l) => sum + l.points.reduce((s, [, v]) => s + v, 0), 0));
+  const plot = {
+    width: Math.max(260, box.clientWidth - 8),
+    height: 200,
+    scales: { x: { time: true } },
+    axes: [{}, { size: 60, values: (u, ticks) => ticks.map(format) }],
+    series: [
+      { value: (u, v) => (v === null ? "–" : localAndUtc(v * 1000)) },
+      ...lines.map((line, s) => ({
+        label: line.label, stroke: line.color ?? palette[s % palette.length], width: 1.5, spanGaps: false, dash: line.dash,
+        points: { show: line.gaps ? true : undefined, size: 5 }, // a step with served requests between empty ones is a dot
+        value: (u, v) => (v === null ? "–" : format(v)),
+      })),
+    ],
+    legend: { live: true },
+  };
+  charts[boxId]?.destroy();
+  box.replaceChildren();
+  charts[boxId] = new uPlot(plot, [xs, ...rows], box);
+}
+
+function renderActivity(activity, from, to, stepMs) {
+  const perMinute = stepMs / 60e3;
+  const rate = (v) => Number(v.toPrecision(3)).toLocaleString(undefined, { maximumFractionDigits: 4 });
+  const models = [...new Set(activity.requests.map((r) => r.model))].sort();
+  renderLines("requests-chart", models.map((m) => ({ label: m, points: activity.requests.filter((r) => r.model === m).map((r) => [r.start, r.requests / perMinute]) })), from, to, stepMs, rate);
+  renderLines("latency-chart", [
+    { label: "p50", gaps: true, points: activity.latency.map((l) => [l.start, l.p50_seconds]) },
+    { label: "p95", gaps: true, dash: [6, 4], points: activity.latency.map((l) => [l.start, l.p95_seconds]) },
+  ], from, to, stepMs, (v) => seconds(v));
+  const reasons = [...new Set(activity.errors.map((e) => `${e.reason}${e.refused ? " (refused)" : ""}`))].sort();
+  renderLines("errors-chart", reasons.map((reason) => ({
+    label: reason, points: activity.errors.filter((e) => `${e.reason}${e.refused ? " (refused)" : ""}` === reason).map((e) => [e.start, e.requests / perMinute]),
+  })), from, to, stepMs, rate);
+}
+
 // --- refresh -------------------------------------------------------------------------------------------------------
 async function refresh() {
   writeState();
@@ -262,7 +313,7 @@ async function refresh() {
   const model = $("model").value ? `&model=${encodeURIComponent($("model").value)}` : "";
   const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
   try {
-    const [summary, series, forecast, stats, today, devicesSummary, budgets, devices] = await Promise.all([
+    const [summary, series, forecast, stats, today, devicesSummary, budgets, devices, activity] = await Promise.all([
       getJson(`api/costs/summary?${range}&by=${$("by").value}&idle=${$("idle").value}${model}`),
       getJson(`api/costs/timeseries?${range}&by=${$("by").value}&step=${step}${model}`),
       getJson("api/costs/forecast"),
@@ -271,6 +322,7 @@ async function refresh() {
       getJson(`api/costs/summary?${range}&by=device`),
       getJson("api/costs/budgets"),
       getJson("api/costs/devices"),
+      getJson(`api/costs/activity?${range}&step=${step}${model}`),
     ]);
     $("error").hidden = true;
     $("mtd").textContent = usd(forecast.month_to_date_usd);
@@ -280,6 +332,7 @@ async function refresh() {
     renderSummary(summary);
     renderChart(series, from, to, stepMs);
     renderEnergy(series, from, to, stepMs);
+    renderActivity(activity, from, to, stepMs);
     renderToday(today);
     renderStats(stats);
     renderDevices(devicesSummary, devices);
@@ -322,7 +375,7 @@ $("demo").addEventListener("click", async () => {
   }
 });
 window.addEventListener("resize", () => {
-  for (const [id, plot] of Object.entries(charts)) plot.setSize({ width: Math.max(280, $(id).clientWidth - 16), height: 260 });
+  for (const [id, plot] of Object.entries(charts)) plot.setSize({ width: Math.max(260, $(id).clientWidth - 16), height: $(id).classList.contains("small") ? 200 : 260 });
 });
 readState();
 schedule();

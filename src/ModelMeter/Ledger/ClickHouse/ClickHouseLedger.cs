@@ -317,6 +317,31 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
         return new LedgerStats(from, to, models, endpoints);
     }
 
+    /// <inheritdoc />
+    public async Task<LedgerActivity> ActivityAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null, CancellationToken cancellationToken = default)
+    {
+        var (lo, hi, stepMs) = (Ms(from), Ms(to), (long)step.TotalMilliseconds);
+        var bucket = $"{lo} + intDiv(ended_ms - {lo}, {stepMs}) * {stepMs}";
+        var where = $"{Window("ended", lo, hi)}{Filter(new CostFilter(model, null))}";
+        var requests = (await client.QueryAsync(
+            $"SELECT {bucket} AS b, model AS m, count() AS n, countIf(status != 'ok') AS f FROM {Requests} FINAL WHERE {where} GROUP BY b, m ORDER BY b, m", cancellationToken))
+            .Select(r => new ActivityCount(Time(Long(r, "b")), Text(r, "m"), Long(r, "n"), Long(r, "f"))).ToList();
+        var failures = (await client.QueryAsync(
+            $"SELECT {bucket} AS b, model AS m, status AS s, count() AS n FROM {Requests} FINAL WHERE {where} AND status != 'ok' GROUP BY b, m, s ORDER BY b, m, s", cancellationToken))
+            .Select(r => new ActivityFailure(Time(Long(r, "b")), Text(r, "m"), Text(r, "s"), Long(r, "n"))).ToList();
+        var latency = (await client.QueryAsync(
+            $"SELECT {bucket} AS b, countIf(status = 'ok') AS served, quantilesExactIf(0.5, 0.95)(latency_seconds, status = 'ok') AS l FROM {Requests} FINAL WHERE {where} GROUP BY b HAVING served > 0 ORDER BY b",
+            cancellationToken))
+            .Select(r =>
+            {
+                var l = r.GetProperty("l").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                return new ActivityLatency(Time(Long(r, "b")), Long(r, "served"), l[0], l[1]);
+            }).ToList();
+        return new LedgerActivity(requests, latency, failures);
+    }
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
     /// <summary>[lo, hi) on the millisecond column (<c>{time}_ms</c>), with the second-resolution sort key narrowed too so ClickHouse skips parts.</summary>
     private static string Window(string time, long lo, long hi) =>
         $"{time}_ms >= {lo} AND {time}_ms < {hi} AND {time} >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND {time} <= toDateTime({Math.Max(0, hi / 1000)})";

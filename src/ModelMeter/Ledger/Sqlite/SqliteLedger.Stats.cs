@@ -56,4 +56,51 @@ public sealed partial class SqliteLedger
         command.Parameters.AddWithValue("$offset", Math.Min(count - 1, (long)Math.Floor(q * count)));
         return command.ExecuteScalar() is double value ? value : null;
     }
+
+    /// <inheritdoc />
+    /// <remarks>Latency quantiles read the served rows of the window in order, bucket by bucket (at most <see cref="MaxLatencyRows"/> of them).</remarks>
+    public LedgerActivity Activity(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null)
+    {
+        using var connection = Open();
+        var (lo, hi, stepMs) = (Ms(from), Ms(to), (long)step.TotalMilliseconds);
+        var filter = new CostFilter(model, null);
+        var bucket = $"($lo + ((ended_ms - $lo) / {stepMs}) * {stepMs})";
+        var window = $"ended_ms >= $lo AND ended_ms < $hi AND status != 'provisional'{Filter(filter)}";
+        var requests = new List<ActivityCount>();
+        ForEachRow(connection, $"SELECT {bucket}, model, COUNT(*), SUM(status != 'ok') FROM requests WHERE {window} GROUP BY 1, 2 ORDER BY 1, 2", lo, hi, filter,
+            r => requests.Add(new ActivityCount(Time(r.GetInt64(0)), r.GetString(1), r.GetInt64(2), r.GetInt64(3))));
+        var failures = new List<ActivityFailure>();
+        ForEachRow(connection, $"SELECT {bucket}, model, status, COUNT(*) FROM requests WHERE {window} AND status != 'ok' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", lo, hi, filter,
+            r => failures.Add(new ActivityFailure(Time(r.GetInt64(0)), r.GetString(1), r.GetString(2), r.GetInt64(3))));
+
+        var latency = new List<ActivityLatency>();
+        var values = new List<double>();
+        long? current = null;
+        void Close()
+        {
+            if (current is { } start && values.Count > 0)
+            {
+                latency.Add(new ActivityLatency(Time(start), values.Count, values[(int)Math.Floor(0.5 * values.Count)], values[Math.Min(values.Count - 1, (int)Math.Floor(0.95 * values.Count))]));
+            }
+
+            values.Clear();
+        }
+
+        ForEachRow(connection, $"SELECT {bucket}, latency_seconds FROM requests WHERE {window} AND status = 'ok' ORDER BY 1, 2 LIMIT {MaxLatencyRows}", lo, hi, filter, r =>
+        {
+            var start = r.GetInt64(0);
+            if (start != current)
+            {
+                Close();
+                current = start;
+            }
+
+            values.Add(r.GetDouble(1));
+        });
+        Close();
+        return new LedgerActivity(requests, latency, failures);
+    }
+
+    /// <summary>The most served rows an activity report reads for its latency quantiles.</summary>
+    private const int MaxLatencyRows = 2_000_000;
 }
