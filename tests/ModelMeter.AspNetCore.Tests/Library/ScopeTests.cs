@@ -41,6 +41,7 @@ public sealed class ScopeTests : IAsyncLifetime
 
         Assert.Equal(5, scope.OutputTokens);
         Assert.Equal(1.5, charge.CostUsd, 9); // its device time at 1 USD a second
+        Assert.Equal(60 * 1.5, charge.EnergyJoules, 9); // and its energy: a CPU's estimated 60 W while busy, 1.5 s
         Assert.Equal(["ok"], _host.RowStatuses(scope.RequestId));
         await Assert.ThrowsAsync<InvalidOperationException>(() => scope.CompleteAsync()); // one final row
     }
