@@ -126,14 +126,14 @@ internal static class ReportCommand
         var total = summary.TotalUsd;
         output.WriteLine($"Cost by {Name(summary.By)}, {summary.From:yyyy-MM-dd HH:mm} to {summary.To:yyyy-MM-dd HH:mm} UTC (idle: {Name(summary.Idle)})");
         var keyWidth = Math.Max(12, summary.Rows.Select(r => Printable(r.Key).Length).DefaultIfEmpty(0).Max());
-        output.WriteLine($"{Name(summary.By).PadRight(keyWidth)} {"requests",9} {"input tok",10} {"output tok",10} {"cost USD",12} {"idle USD",12} {"total USD",12} {"share",7} {"energy Wh",11} {"CO2e g",10}");
+        output.WriteLine($"{Name(summary.By).PadRight(keyWidth)} {"requests",9} {"input tok",10} {"output tok",10} {"energy Wh",11} {"CO2e g",10} {"cost USD",12} {"idle USD",12} {"total USD",12} {"share",7}");
         foreach (var r in summary.Rows)
         {
             var share = total > 0 ? r.TotalUsd / total : 0;
-            output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1} {Wh(r.EnergyJoules),11} {Grams(r.Co2eGrams),10}");
+            output.WriteLine($"{Printable(r.Key).PadRight(keyWidth)} {r.Requests,9} {r.InputTokens,10} {r.OutputTokens,10} {Wh(r.EnergyJoules),11} {Grams(r.Co2eGrams),10} {Money(r.CostUsd),12} {Money(r.IdleUsd),12} {Money(r.TotalUsd),12} {share,7:P1}");
         }
 
-        var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1} {Wh(summary.Rows.Sum(r => r.EnergyJoules)),11} {Grams(summary.Rows.Sum(r => r.Co2eGrams)),10}";
+        var totalLine = $"{"total".PadRight(keyWidth)} {summary.Rows.Sum(r => r.Requests),9} {summary.Rows.Sum(r => r.InputTokens),10} {summary.Rows.Sum(r => r.OutputTokens),10} {Wh(summary.Rows.Sum(r => r.EnergyJoules)),11} {Grams(summary.Rows.Sum(r => r.Co2eGrams)),10} {Money(summary.Rows.Sum(r => r.CostUsd)),12} {Money(summary.Rows.Sum(r => r.IdleUsd)),12} {Money(total),12} {(total > 0 ? 1 : 0),7:P1}";
         output.WriteLine(totalLine);
         var details = summary.Rows.Aggregate(default(TokenDetails), (sum, r) => sum.Add(r.Details));
         if (!details.IsZero)
