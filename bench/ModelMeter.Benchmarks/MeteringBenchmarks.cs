@@ -1,12 +1,13 @@
 using BenchmarkDotNet.Attributes;
 using ModelMeter.Allocation;
+using ModelMeter.Energy;
 using ModelMeter.Metering;
 using ModelMeter.Pricing;
 using Prometheus;
 
 namespace ModelMeter.Benchmarks;
 
-/// <summary>The metering hot path of one request: begin, start on device, 32 tokens, complete (allocator, counters, histograms).</summary>
+/// <summary>The metering hot path of one request: begin, start on device, 32 tokens, complete (allocator with energy and carbon, counters, histograms).</summary>
 [MemoryDiagnoser]
 public class MeteringBenchmarks
 {
@@ -16,7 +17,8 @@ public class MeteringBenchmarks
     public void Setup()
     {
         var metrics = new ModelMeterMetrics(Metrics.NewCustomRegistry());
-        var device = new DeviceAllocator("gpu0", RateCard.Flat(2.5), TimeProvider.System);
+        // As the server configures a device by default: its energy estimated from idle and busy watts, at a flat grid intensity.
+        var device = new DeviceAllocator("gpu0", RateCard.Flat(2.5), TimeProvider.System, energy: new EstimatedPower(60, 300), grid: GridIntensity.Flat(475));
         _meter = new CostMeter([device], new Dictionary<string, string> { ["demo-small"] = "gpu0" }, ["generate"], metrics, TimeProvider.System);
     }
 
