@@ -24,6 +24,31 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_BadEnergyCachePriceAndDeniedFields_FailsNamingEachKey()
+    {
+        var settings = RunningServer.DemoSettings(3600, "demo-small");
+        settings["ModelMeter:Devices:cpu:Energy:Source"] = "Wattmeter";
+        settings["ModelMeter:Devices:cpu:Energy:BusyWatts"] = "-60";
+        settings["ModelMeter:Devices:cpu:Energy:Grid:0:From"] = "2026-01-01T00:00:00Z";
+        settings["ModelMeter:Devices:cpu:Energy:Grid:0:GramsPerKwh"] = "-1";
+        settings["ModelMeter:Models:paid:Backend"] = "OpenAI";
+        settings["ModelMeter:Models:paid:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings["ModelMeter:Models:paid:Price:InputPerMillion"] = "3";
+        settings["ModelMeter:Models:paid:Price:OutputPerMillion"] = "12";
+        settings["ModelMeter:Models:paid:Price:CachedInputPerMillion"] = "-0.3";
+        settings["ModelMeter:Models:paid:DeniedFields:0"] = "messages";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        foreach (var key in new[] { "ModelMeter:Devices:cpu:Energy:Source", "ModelMeter:Devices:cpu:Energy:BusyWatts", "ModelMeter:Devices:cpu:Energy:Grid", "ModelMeter:Models:paid:Price", "ModelMeter:Models:paid:DeniedFields" })
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(5, error.Failures.Count());
+    }
+
+    [Fact]
     public async Task Start_BadLedgerAuthAndBudgetKeys_FailsListingEveryKey()
     {
         var settings = RunningServer.DemoSettings();
