@@ -58,6 +58,10 @@ internal sealed partial class DeviceLoadSampler(
                 readings.Add(device, new LoadSample(at.ToUnixTimeMilliseconds(), running));
                 failing = false;
             }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return; // stopping mid-reading: the host's stop must not fail for it
+            }
             catch (Exception e) when (!stopping.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or InvalidDataException)
             {
                 metrics.DeviceLoadScrapeFailures.WithLabels(device).Inc();
