@@ -90,10 +90,10 @@ internal static class UpstreamUsage
             (output, estimated) = (request.MaxTokens, true);
         }
 
-        var cached = Part(counts.CachedInput, input!.Value, ref estimated);
-        var written = Part(counts.CacheWrite, input.Value - cached, ref estimated);
-        var reasoning = Part(counts.Reasoning, output!.Value, ref estimated);
-        return new TokenUsage((int)input.Value, (int)output.Value, estimated) { Details = new TokenDetails(cached, written, reasoning) };
+        // Parts not reported (or negative) are 0; parts larger than their whole are cut to it, and that marks the row.
+        var reportedDetails = new TokenDetails(Math.Max(0, counts.CachedInput ?? 0), Math.Max(0, counts.CacheWrite ?? 0), Math.Max(0, counts.Reasoning ?? 0));
+        var details = reportedDetails.Within(input!.Value, output!.Value);
+        return new TokenUsage((int)input.Value, (int)output.Value, estimated || details != reportedDetails) { Details = details };
     }
 
     /// <summary>
@@ -118,23 +118,6 @@ internal static class UpstreamUsage
 
         var bound = bytes + (long)TemplateTokensPerMessage * ((prompt.Messages?.Count ?? 0) + 1) + UpstreamTokensPerRequest + TokensPerMediaPart * media;
         return Math.Min(int.MaxValue, bound);
-    }
-
-    /// <summary>A part of <paramref name="whole"/>: 0 when not reported; at most the whole (marked estimated when cut).</summary>
-    private static long Part(long? reported, long whole, ref bool estimated)
-    {
-        if (reported is not { } part || part <= 0)
-        {
-            return 0;
-        }
-
-        if (part > whole)
-        {
-            estimated = true;
-            return whole;
-        }
-
-        return part;
     }
 
     /// <summary>Content parts whose tokens do not follow from their bytes: objects whose <c>type</c> names an image, audio, video or file.</summary>

@@ -44,7 +44,7 @@ internal sealed class OpenAiStream(HttpContext http, string model, bool chat, lo
 
         if (api != RequestApi.Generation || (chunk.Text.Length == 0 && chunk.FinishReason is null))
         {
-            return; // a usage-only chunk: usage is sent at the end, from the ledger's counts
+            return; // a usage-only chunk (usage is sent at the end, from the ledger's counts), or a forwarded API's own: only relayed events go out
         }
 
         await SendAsync(Chunk(chunk.Text, chunk.FinishReason), cancellationToken);

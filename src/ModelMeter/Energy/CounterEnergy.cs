@@ -7,7 +7,7 @@ namespace ModelMeter.Energy;
 /// <remarks>
 /// The counter moves in steps (about every 100 ms on an H200): between steps the energy is carried forward at the power of
 /// the last step, so that an interval shorter than a step still gets its share, and the next step corrects it; the total
-/// never runs backwards and never exceeds what the counter said by more than one step's extrapolation. A counter that goes
+/// never runs backwards and never runs ahead of what the counter said by more than 0.2 s at the last step's power. A counter that goes
 /// down (the driver was reloaded, or it wrapped) starts afresh from its new value; a counter that stalls adds nothing until it
 /// moves. A reading that fails is skipped: the next good one covers the time.
 /// </remarks>
@@ -92,13 +92,13 @@ public sealed class CounterEnergy : IEnergySource
             }
         }
 
-        // No step since the last reading (or the reading failed): carry forward at the last step's power, at most one step's worth ahead.
+        // No step since the last reading (or the reading failed): carry forward at the last step's power, at most MaxAheadSeconds ahead.
         var ahead = _counted - _metered;
         var carried = Math.Min(_stepWatts * (to - from).TotalSeconds, Math.Max(0, _stepWatts * MaxAheadSeconds - ahead));
         return HandOut(carried);
     }
 
-    /// <summary>How far ahead of the counter the carried-forward energy may run, seconds of the last step's power (two steps).</summary>
+    /// <summary>How far ahead of the counter the carried-forward energy may run, seconds of the last step's power (about two of NVML's steps).</summary>
     private const double MaxAheadSeconds = 0.2;
 
     private double HandOut(double joules)

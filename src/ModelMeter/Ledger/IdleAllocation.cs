@@ -6,17 +6,9 @@ namespace ModelMeter.Ledger;
 internal static class IdleAllocation
 {
     /// <param name="groups">Request totals by (group key, device).</param>
-    /// <param name="idle">Idle cost by (device, device) or, for <see cref="CostGrouping.Day"/> and <see cref="CostGrouping.Node"/>, (day or node, device).</param>
+    /// <param name="idle">Idle cost, energy and carbon by (device, device) or, for <see cref="CostGrouping.Day"/> and <see cref="CostGrouping.Node"/>, (day or node, device); energy and carbon are shared as the dollars are.</param>
     /// <param name="by">The grouping.</param>
     /// <param name="sharing">How idle cost is shown.</param>
-    public static IReadOnlyList<CostSummaryRow> Apply(
-        IReadOnlyDictionary<(string Key, string Device), GroupTotals> groups,
-        IReadOnlyDictionary<(string Key, string Device), double> idle,
-        CostGrouping by,
-        IdleSharing sharing) =>
-        Apply(groups, idle.ToDictionary(i => i.Key, i => new DeviceShare(i.Value, 0, 0)), by, sharing);
-
-    /// <summary>As the overload above, with each device's idle energy and carbon shared the same way as its idle dollars.</summary>
     public static IReadOnlyList<CostSummaryRow> Apply(
         IReadOnlyDictionary<(string Key, string Device), GroupTotals> groups,
         IReadOnlyDictionary<(string Key, string Device), DeviceShare> idle,
@@ -32,7 +24,6 @@ internal static class IdleAllocation
 
         foreach (var ((idleKey, device), idleShare) in idle)
         {
-            var idleUsd = idleShare.Usd;
             if (by is CostGrouping.Day or CostGrouping.Device or CostGrouping.Node)
             {
                 // The idle time belongs to the day, the device or the node itself.

@@ -197,8 +197,7 @@ public sealed class MeteredRequest
         }
 
         _ended = true;
-        var cached = Math.Min(Details.CachedInput, InputTokens);
-        Details = new Pricing.TokenDetails(cached, Math.Min(Details.CacheWrite, InputTokens - cached), Math.Min(Details.Reasoning, OutputTokens));
+        Details = Details.Within(InputTokens, OutputTokens);
         var share = default(Allocation.DeviceShare);
         if (_onDevice)
         {

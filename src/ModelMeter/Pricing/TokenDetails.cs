@@ -14,6 +14,16 @@ public readonly record struct TokenDetails(long CachedInput, long CacheWrite, lo
     public TokenDetails Add(TokenDetails other) =>
         new(CachedInput + other.CachedInput, CacheWrite + other.CacheWrite, Reasoning + other.Reasoning);
 
+    /// <summary>
+    /// These details cut to the counts they are parts of: a negative part is 0, cached tokens at most <paramref name="inputTokens"/>,
+    /// written tokens at most what is left of them, reasoning tokens at most <paramref name="outputTokens"/>.
+    /// </summary>
+    public TokenDetails Within(long inputTokens, long outputTokens)
+    {
+        var cached = Math.Clamp(CachedInput, 0, Math.Max(0, inputTokens));
+        return new(cached, Math.Clamp(CacheWrite, 0, Math.Max(0, inputTokens - cached)), Math.Clamp(Reasoning, 0, Math.Max(0, outputTokens)));
+    }
+
     /// <summary>Whether there is nothing to tell apart.</summary>
     public bool IsZero => CachedInput == 0 && CacheWrite == 0 && Reasoning == 0;
 }

@@ -16,8 +16,7 @@ public sealed record TokenPrice(double InputPerMillionUsd, double OutputPerMilli
     /// </summary>
     public double CostUsd(long inputTokens, long outputTokens, TokenDetails details = default)
     {
-        var cached = Math.Clamp(details.CachedInput, 0, inputTokens);
-        var written = Math.Clamp(details.CacheWrite, 0, inputTokens - cached);
+        var (cached, written, _) = details.Within(inputTokens, outputTokens);
         var plain = inputTokens - cached - written;
         return (plain * InputPerMillionUsd
             + cached * (CachedInputPerMillionUsd ?? InputPerMillionUsd)
