@@ -4,14 +4,20 @@ using ModelMeter.Pricing;
 namespace ModelMeter.Allocation;
 
 /// <summary>
-/// Splits one device's cost, energy and carbon among the requests running on it, in O(1) per event.
-/// The device's cost accrues every moment; while k requests are in flight each earns 1/k of it
-/// through a running sum <c>S</c>, and while none is the cost is idle. A request's cost is the
-/// growth of <c>S</c> between its start and its end. Energy (read from the device's source at each
-/// event) and its carbon are split the same way, in the same sums.
+/// Splits one device's cost, energy and carbon among the requests running on it, in O(1) per request event.
+/// The device's cost accrues every moment; while requests are in flight it is divided by weight through a running
+/// sum <c>P</c> (what one unit of weight has earned), and while none is the cost is idle. Requests belong to groups
+/// (one per model, <see cref="GroupFor"/>): an unmeasured group's members each weigh one request, so with no
+/// measurements k requests each earn 1/k; a measured group (a batched model that reports its step time) weighs its
+/// step time as a whole and its members share that equally. A request's cost is what its group's per-member sum grew
+/// between its start and its end. Energy (read from the device's source at each event) and its carbon are split the
+/// same way, in the same sums.
 /// </summary>
 /// <remarks>
-/// Invariant: finished + in-flight partial + idle = bill, to rounding, for dollars, joules and grams alike.
+/// Invariant: finished + in-flight partial + idle = bill, to rounding, for dollars, joules and grams alike: between two
+/// events every group earns ΔP × its weight, and the weights add up to the total P was divided by.
+/// An unmeasured request beside measured groups weighs the mean step time of those groups (a request whose work
+/// cannot be seen costs as much as an average model step); with no measured group it weighs 1.
 /// With <see cref="AllocationMethod.Latency"/> the request cost is latency × rate instead; the bill
 /// and idle are kept the same way, so the overcharge of that method can be seen against the bill.
 /// </remarks>
@@ -28,8 +34,12 @@ public sealed class DeviceAllocator
     private int _version;
     private DateTimeOffset _nextChange;
     private int _inFlight;
-    private DeviceShare _perRequestSum;
-    private DeviceShare _snapshotSum;
+    private readonly List<AllocationGroup> _groups = [];
+    private readonly AllocationGroup _default;
+    private DeviceShare _perWeight;
+    private int _measuredGroups; // groups with members and a step time
+    private double _measuredSeconds; // their step times, summed
+    private int _unmeasuredMembers; // members of groups without one
     private DeviceShare _bill;
     private DeviceShare _idle;
     private DeviceShare _finished;
@@ -52,6 +62,7 @@ public sealed class DeviceAllocator
         _last = time.GetUtcNow();
         _version = rates.VersionAt(_last);
         _nextChange = rates.NextChangeAfter(_version);
+        _default = GroupFor("");
     }
 
     /// <summary>Where the device's energy comes from, or null.</summary>
@@ -63,35 +74,112 @@ public sealed class DeviceAllocator
     /// <summary>The device's rate card.</summary>
     public RateCard Rates => _rates;
 
-    /// <summary>A request starts using the device now.</summary>
-    internal AllocationTicket Start()
+    /// <summary>A new group on this device for the requests of <paramref name="model"/> (unmeasured until it reports a step).</summary>
+    public AllocationGroup GroupFor(string model)
+    {
+        lock (_gate)
+        {
+            var group = new AllocationGroup(this, model);
+            _groups.Add(group);
+            return group;
+        }
+    }
+
+    /// <summary>See <see cref="AllocationGroup.ReportStep"/>.</summary>
+    internal void ReportStep(AllocationGroup group, double seconds)
+    {
+        if (!double.IsFinite(seconds) || seconds <= 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            Advance();
+            SettleAll(); // the mean step time, and so every unmeasured member's weight, may change
+            if (group.Members > 0)
+            {
+                _measuredSeconds += seconds - group.StepSeconds;
+                if (!group.Measured)
+                {
+                    _measuredGroups++;
+                    _unmeasuredMembers -= group.Members;
+                }
+            }
+
+            group.StepSeconds = seconds;
+        }
+    }
+
+    /// <summary>A request of the device's default group starts using the device now.</summary>
+    internal AllocationTicket Start() => Start(_default);
+
+    /// <summary>A request of the default group stops using the device now; returns its share.</summary>
+    internal DeviceShare End(AllocationTicket ticket) => End(_default, ticket);
+
+    internal AllocationTicket Start(AllocationGroup group)
     {
         lock (_gate)
         {
             var now = Advance();
+            if (group.Measured && group.Members == 0)
+            {
+                SettleAll(); // the mean step time changes
+                _measuredGroups++;
+                _measuredSeconds += group.StepSeconds;
+            }
+            else
+            {
+                Settle(group);
+                if (!group.Measured)
+                {
+                    _unmeasuredMembers++;
+                }
+            }
+
+            group.Members++;
             _inFlight++;
-            _snapshotSum += _perRequestSum;
-            return new AllocationTicket(_perRequestSum, now, _rates.HourlyUsdOf(_version), _version);
+            group.Snapshots += group.PerMember;
+            return new AllocationTicket(group.PerMember, now, _rates.HourlyUsdOf(_version), _version);
         }
     }
 
     /// <summary>A request stops using the device now; returns its share: cost in US dollars, joules and grams of CO2e.</summary>
-    internal DeviceShare End(AllocationTicket ticket)
+    internal DeviceShare End(AllocationGroup group, AllocationTicket ticket)
     {
         DeviceShare share;
         DateTimeOffset now;
         lock (_gate)
         {
             now = Advance();
+            if (group.Measured && group.Members == 1)
+            {
+                SettleAll(); // the mean step time changes
+                _measuredGroups--;
+                _measuredSeconds = _measuredGroups == 0 ? 0 : _measuredSeconds - group.StepSeconds;
+            }
+            else
+            {
+                Settle(group);
+                if (!group.Measured)
+                {
+                    _unmeasuredMembers--;
+                }
+            }
+
+            share = group.PerMember - ticket.Snapshot;
+            group.Members--;
+            group.Snapshots -= ticket.Snapshot;
             _inFlight--;
-            _snapshotSum -= ticket.Snapshot;
-            share = _perRequestSum - ticket.Snapshot;
             _finished += share;
             if (_inFlight == 0)
             {
                 // Nothing left in flight: start the sums afresh so they keep full precision.
-                _perRequestSum = default;
-                _snapshotSum = default;
+                _perWeight = default;
+                foreach (var idle in _groups)
+                {
+                    (idle.PerMember, idle.SeenPerWeight, idle.Snapshots) = (default, default, default);
+                }
             }
         }
 
@@ -104,7 +192,13 @@ public sealed class DeviceAllocator
         lock (_gate)
         {
             Advance();
-            var inFlight = _perRequestSum * _inFlight - _snapshotSum;
+            var inFlight = default(DeviceShare);
+            foreach (var group in _groups)
+            {
+                Settle(group);
+                inFlight += group.PerMember * group.Members - group.Snapshots;
+            }
+
             return new DeviceAccount(
                 BillUsd: _bill.Usd,
                 IdleUsd: _idle.Usd,
@@ -153,9 +247,32 @@ public sealed class DeviceAllocator
         }
         else
         {
-            _perRequestSum += spent / _inFlight;
+            _perWeight += spent / (_measuredSeconds + _unmeasuredMembers * UnmeasuredWeight);
         }
 
         _last = until;
+    }
+
+    /// <summary>What an unmeasured request weighs: the mean step time of the measured groups in flight, else 1.</summary>
+    private double UnmeasuredWeight => _measuredGroups > 0 ? _measuredSeconds / _measuredGroups : 1;
+
+    /// <summary>Brings <paramref name="group"/>'s per-member sum up to the device's per-weight sum, at the weights in force since.</summary>
+    private void Settle(AllocationGroup group)
+    {
+        if (group.Members > 0)
+        {
+            var perMemberWeight = group.Measured ? group.StepSeconds / group.Members : UnmeasuredWeight;
+            group.PerMember += (_perWeight - group.SeenPerWeight) * perMemberWeight;
+        }
+
+        group.SeenPerWeight = _perWeight;
+    }
+
+    private void SettleAll()
+    {
+        foreach (var group in _groups)
+        {
+            Settle(group);
+        }
     }
 }

@@ -68,6 +68,12 @@ public sealed class CostMeter
     /// <summary>The token price of a model priced per token (a paid API), or null for a model on a device.</summary>
     public TokenPrice? PriceOf(string model) => _models.TryGetValue(model, out var found) ? found.Price : null;
 
+    /// <summary>
+    /// The group <paramref name="model"/>'s requests form on its device, where a batched backend reports its step times so
+    /// that the device's time is divided by work across models; null for a model priced per token or not configured.
+    /// </summary>
+    public AllocationGroup? GroupOf(string model) => _models.TryGetValue(model, out var found) ? found.Group : null;
+
     /// <summary>Starts metering a request to a configured model: its latency counts from now. It uses no device time until <see cref="MeteredRequest.StartOnDevice"/>.</summary>
     public MeteredRequest Begin(string model, string endpoint)
     {

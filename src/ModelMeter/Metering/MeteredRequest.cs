@@ -62,9 +62,9 @@ public sealed class MeteredRequest
     /// <summary>The request starts using its device (or its paid API): from now on it shares the device's cost.</summary>
     public void StartOnDevice()
     {
-        if (_model.Device is { } device)
+        if (_model.Group is { } group)
         {
-            _ticket = device.Start();
+            _ticket = group.Start();
         }
 
         _onDevice = true;
@@ -201,7 +201,7 @@ public sealed class MeteredRequest
         var share = default(Allocation.DeviceShare);
         if (_onDevice)
         {
-            share = _model.Device is { } device ? device.End(_ticket) : new(_model.Price!.CostUsd(InputTokens, OutputTokens, Details), 0, 0);
+            share = _model.Group is { } group ? group.End(_ticket) : new(_model.Price!.CostUsd(InputTokens, OutputTokens, Details), 0, 0);
             _model.InFlight.Dec();
             _model.Cost.Inc(share.Usd);
             _model.Energy.Inc(share.Joules);

@@ -11,6 +11,7 @@ internal sealed class ModelInstruments
     {
         Model = model;
         Device = device;
+        Group = device?.GroupFor(model);
         Price = price;
         Metrics = metrics;
         Requests = endpoints.ToDictionary(e => e, e => metrics.Requests.WithLabels(model, e));
@@ -42,6 +43,9 @@ internal sealed class ModelInstruments
 
     /// <summary>The device whose time the model shares, or null for a model priced per token.</summary>
     public DeviceAllocator? Device { get; }
+
+    /// <summary>The model's requests on its device, for the work split; null for a model priced per token.</summary>
+    public AllocationGroup? Group { get; }
 
     /// <summary>The price per token of a paid-API model, or null for a model on a device.</summary>
     public TokenPrice? Price { get; }

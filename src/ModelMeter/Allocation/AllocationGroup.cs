@@ -1,0 +1,51 @@
+namespace ModelMeter.Allocation;
+
+/// <summary>
+/// The requests of one model on a device, as one part of the device's work split (<see cref="DeviceAllocator"/>):
+/// a group's members share its part equally. Unmeasured (the default), each member weighs as much as one request;
+/// once the model reports the time its steps take (<see cref="ReportStep"/>), the group as a whole
+/// weighs that step time, however many rows its batch holds.
+/// </summary>
+public sealed class AllocationGroup
+{
+    internal AllocationGroup(DeviceAllocator device, string name)
+    {
+        Device = device;
+        Name = name;
+    }
+
+    /// <summary>The device this group's requests run on.</summary>
+    public DeviceAllocator Device { get; }
+
+    /// <summary>The model's name (empty for the device's default group).</summary>
+    public string Name { get; }
+
+    /// <summary>Requests of this group in flight.</summary>
+    internal int Members;
+
+    /// <summary>The measured seconds of one of the model's steps; 0 while unmeasured.</summary>
+    internal double StepSeconds;
+
+    /// <summary>What each member has earned since the device's sums last started afresh.</summary>
+    internal DeviceShare PerMember;
+
+    /// <summary>The device's per-weight sum when <see cref="PerMember"/> was last brought up to date.</summary>
+    internal DeviceShare SeenPerWeight;
+
+    /// <summary>The members' start snapshots, summed (for the in-flight total).</summary>
+    internal DeviceShare Snapshots;
+
+    internal bool Measured => StepSeconds > 0;
+
+    /// <summary>
+    /// The model's last step (all the rows of its batch, prefill included) took <paramref name="seconds"/>: from now on
+    /// the group weighs that. Ignored unless finite and positive.
+    /// </summary>
+    public void ReportStep(double seconds) => Device.ReportStep(this, seconds);
+
+    /// <summary>A request of this group starts using the device now.</summary>
+    internal AllocationTicket Start() => Device.Start(this);
+
+    /// <summary>A request of this group stops using the device now; returns its share.</summary>
+    internal DeviceShare End(AllocationTicket ticket) => Device.End(this, ticket);
+}
