@@ -14,5 +14,5 @@ start() { # name port args...
     --ModelMeter:Ledger:Path="$work/$name/ledger.db" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return; sleep 0.1; done
-  echo "$name did not start"; cat "$work/$name.log"; exit 1
+  echo "$name did not start"; cat "$work/$name.log" >&2; exit 1
 }

@@ -22,6 +22,8 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onStep;
     private readonly Action<int>? _onRunning;
     private readonly Action<int>? _onWithoutOwner;
+    private readonly Action<double>? _onStepSeconds;
+    private readonly TimeProvider _time;
     private long _steps;
     private long _rowsWithoutOwner;
     private int _running;
@@ -33,8 +35,11 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
     /// <param name="onRunning">Told the number of running rows whenever it changes.</param>
     /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
+    /// <param name="onStepSeconds">Told the seconds each turn of the loop computed (prefills of joining rows and the decode step): the model's work for the device's split.</param>
+    /// <param name="time">Times the steps; the system clock by default.</param>
     public BatchScheduler(
-        OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null)
+        OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
+        Action<double>? onStepSeconds = null, TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
@@ -44,6 +49,8 @@ public sealed class BatchScheduler : IDisposable
         _onStep = onStep;
         _onRunning = onRunning;
         _onWithoutOwner = onWithoutOwner;
+        _onStepSeconds = onStepSeconds;
+        _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
     }
@@ -117,6 +124,7 @@ public sealed class BatchScheduler : IDisposable
                 return;
             }
 
+            var began = _time.GetTimestamp();
             var held = running.Sum(r => r.Request.Tokens);
             while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || held + next.Tokens <= _maxBatchTokens))
             {
@@ -139,6 +147,7 @@ public sealed class BatchScheduler : IDisposable
                 if (stepped.Count > 0)
                 {
                     _onStep?.Invoke(stepped.Count);
+                    _onStepSeconds?.Invoke(_time.GetElapsedTime(began).TotalSeconds);
                 }
 
                 var orphans = stepped.Count(r => r.Request.LeftAt is { } left && left < step);

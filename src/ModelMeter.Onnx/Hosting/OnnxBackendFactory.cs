@@ -13,8 +13,11 @@ namespace ModelMeter.Onnx.Hosting;
 /// </summary>
 /// <param name="environment">Paths are relative to its content root.</param>
 /// <param name="metrics">Where the batch metrics go.</param>
+/// <param name="services">Gives the <see cref="CostMeter"/> when a model is created, where a batched model reports its step times so
+/// that its device is divided by work across models (not a constructor dependency: the meter is built from the validated options,
+/// and validating them asks this factory).</param>
 /// <param name="logger">Loading and demo-model messages.</param>
-public sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
+public sealed partial class OnnxBackendFactory(IHostEnvironment environment, ModelMeterMetrics metrics, IServiceProvider services, ILogger<OnnxBackendFactory> logger) : IModelBackendFactory
 {
     /// <summary>The key/value cache a batched model may hold by default (<see cref="DefaultBatchTokens"/>).</summary>
     private const long CacheBudgetBytes = 1L << 30;
@@ -75,9 +78,11 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         // Models without cache inputs re-run the whole sequence per token and are not batched.
         var (batchSize, batchRows, withoutOwner) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model));
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
+        var work = (services.GetService(typeof(CostMeter)) as CostMeter)?.GroupOf(model);
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
-                onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows))
+                onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
+                onStepSeconds: work is null ? null : work.ReportStep)
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }

@@ -187,7 +187,9 @@ public sealed class ModelMeterOptionsValidatorTests
         var options = configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>()!;
         var environment = new FakeEnvironment { ContentRootPath = Path.GetTempPath() };
 
-        ModelMeter.Serving.IModelBackendFactory[] factories = [new ModelMeter.Onnx.Hosting.OnnxBackendFactory(environment, new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Onnx.Hosting.OnnxBackendFactory>.Instance)];
+        var metrics = new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry());
+        ModelMeter.Serving.IModelBackendFactory[] factories =
+            [new ModelMeter.Onnx.Hosting.OnnxBackendFactory(environment, metrics, new Microsoft.Extensions.DependencyInjection.ServiceCollection().BuildServiceProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Onnx.Hosting.OnnxBackendFactory>.Instance)];
         var sections = new ModelSections(configuration.GetSection(ModelMeterOptions.Section).GetSection("Models"));
 
         var result = new ModelMeterOptionsValidator(factories, sections).Validate(null, options);
