@@ -32,6 +32,9 @@ public sealed class AllocationGroup
     /// <summary>The device's per-weight sum when <see cref="PerMember"/> was last brought up to date.</summary>
     internal DeviceShare SeenPerWeight;
 
+    /// <summary>The shares of the group's ended requests since the device began, never reset (the model's metric totals).</summary>
+    internal DeviceShare Ended;
+
     /// <summary>The members' start snapshots, summed (for the in-flight total).</summary>
     internal DeviceShare Snapshots;
 
@@ -43,9 +46,15 @@ public sealed class AllocationGroup
     /// </summary>
     public void ReportStep(double seconds) => Device.ReportStep(this, seconds);
 
+    /// <summary>The group's requests in flight now and the shares of those that ended, read together.</summary>
+    internal (int InFlight, DeviceShare Ended) Totals() => Device.TotalsOf(this);
+
     /// <summary>A request of this group starts using the device now.</summary>
     internal AllocationTicket Start() => Device.Start(this);
 
     /// <summary>A request of this group stops using the device now; returns its share.</summary>
-    internal DeviceShare End(AllocationTicket ticket) => Device.End(this, ticket);
+    internal DeviceShare End(AllocationTicket ticket) => Device.End(this, ticket, out _);
+
+    /// <summary>As <see cref="End(AllocationTicket)"/>, also saying when (the device's clock, read once).</summary>
+    internal DeviceShare End(AllocationTicket ticket, out DateTimeOffset endedAt) => Device.End(this, ticket, out endedAt);
 }

@@ -1,8 +1,11 @@
 namespace ModelMeter.Allocation;
 
-/// <summary>What <see cref="AllocationGroup.Start"/> hands a request, to be given back to <see cref="AllocationGroup.End"/>.</summary>
-/// <param name="Snapshot">The device's running per-request sums when the request started: dollars, joules, grams.</param>
-/// <param name="Started">When the request started using the device.</param>
-/// <param name="HourlyUsd">The device's rate when the request started, US dollars per hour.</param>
+/// <summary>What <see cref="AllocationGroup.Start"/> hands a request, to be given back to <see cref="AllocationGroup.End(AllocationTicket)"/>.</summary>
+/// <param name="Snapshot">The group's per-member sums when the request started: dollars, joules, grams.</param>
+/// <param name="StartedTicks">When the request started using the device, UTC ticks (kept small: one lives in every metered request).</param>
 /// <param name="RateVersion">The rate-card version then (the index of the rate in force).</param>
-internal readonly record struct AllocationTicket(DeviceShare Snapshot, DateTimeOffset Started, double HourlyUsd, int RateVersion);
+internal readonly record struct AllocationTicket(DeviceShare Snapshot, long StartedTicks, int RateVersion)
+{
+    /// <summary>When the request started using the device.</summary>
+    public DateTimeOffset Started => new(StartedTicks, TimeSpan.Zero);
+}

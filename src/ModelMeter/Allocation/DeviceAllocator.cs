@@ -111,11 +111,19 @@ public sealed class DeviceAllocator
         }
     }
 
+    internal (int InFlight, DeviceShare Ended) TotalsOf(AllocationGroup group)
+    {
+        lock (_gate)
+        {
+            return (group.Members, group.Ended);
+        }
+    }
+
     /// <summary>A request of the device's default group starts using the device now.</summary>
     internal AllocationTicket Start() => Start(_default);
 
     /// <summary>A request of the default group stops using the device now; returns its share.</summary>
-    internal DeviceShare End(AllocationTicket ticket) => End(_default, ticket);
+    internal DeviceShare End(AllocationTicket ticket) => End(_default, ticket, out _);
 
     internal AllocationTicket Start(AllocationGroup group)
     {
@@ -140,15 +148,14 @@ public sealed class DeviceAllocator
             group.Members++;
             _inFlight++;
             group.Snapshots += group.PerMember;
-            return new AllocationTicket(group.PerMember, now, _rates.HourlyUsdOf(_version), _version);
+            return new AllocationTicket(group.PerMember, now.UtcTicks, _version);
         }
     }
 
     /// <summary>A request stops using the device now; returns its share: cost in US dollars, joules and grams of CO2e.</summary>
-    internal DeviceShare End(AllocationGroup group, AllocationTicket ticket)
+    internal DeviceShare End(AllocationGroup group, AllocationTicket ticket, out DateTimeOffset now)
     {
         DeviceShare share;
-        DateTimeOffset now;
         lock (_gate)
         {
             now = Advance();
@@ -172,6 +179,7 @@ public sealed class DeviceAllocator
             group.Snapshots -= ticket.Snapshot;
             _inFlight--;
             _finished += share;
+            group.Ended += share;
             if (_inFlight == 0)
             {
                 // Nothing left in flight: start the sums afresh so they keep full precision.
@@ -239,7 +247,8 @@ public sealed class DeviceAllocator
 
     private void Accrue(DateTimeOffset until, DeviceShare energy)
     {
-        var spent = energy with { Usd = _rates.HourlyUsdOf(_version) * (until - _last).Ticks / RateCard.TicksPerHour };
+        // Multiplications by reciprocals: a division costs several times a multiplication, and this runs twice a request.
+        var spent = energy with { Usd = _rates.HourlyUsdOf(_version) * (until - _last).Ticks * HoursPerTick };
         _bill += spent;
         if (_inFlight == 0)
         {
@@ -247,11 +256,13 @@ public sealed class DeviceAllocator
         }
         else
         {
-            _perWeight += spent / (_measuredSeconds + _unmeasuredMembers * UnmeasuredWeight);
+            _perWeight += spent * (1 / (_measuredSeconds + _unmeasuredMembers * UnmeasuredWeight));
         }
 
         _last = until;
     }
+
+    private const double HoursPerTick = 1.0 / TimeSpan.TicksPerHour;
 
     /// <summary>What an unmeasured request weighs: the mean step time of the measured groups in flight, else 1.</summary>
     private double UnmeasuredWeight => _measuredGroups > 0 ? _measuredSeconds / _measuredGroups : 1;

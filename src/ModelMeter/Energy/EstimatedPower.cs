@@ -10,5 +10,7 @@ public sealed record EstimatedPower(double IdleWatts, double BusyWatts) : IEnerg
 
     /// <inheritdoc />
     public double JoulesBetween(DateTimeOffset from, DateTimeOffset to, bool busy) =>
-        to > from ? (busy ? BusyWatts : IdleWatts) * (to - from).TotalSeconds : 0;
+        to > from ? (busy ? BusyWatts : IdleWatts) * (to - from).Ticks * SecondsPerTick : 0;
+
+    private const double SecondsPerTick = 1.0 / TimeSpan.TicksPerSecond;
 }

@@ -21,7 +21,9 @@ public sealed class GridIntensity
     public double GramsPerKwhAt(DateTimeOffset at) => _periods.HourlyUsdOf(_periods.VersionAt(at));
 
     /// <summary>Grams of CO2e of <paramref name="joules"/> used at <paramref name="at"/>.</summary>
-    public double GramsOf(double joules, DateTimeOffset at) => joules / JoulesPerKwh * GramsPerKwhAt(at);
+    public double GramsOf(double joules, DateTimeOffset at) => joules * KwhPerJoule * GramsPerKwhAt(at);
+
+    private const double KwhPerJoule = 1.0 / JoulesPerKwh;
 
     /// <summary>Joules in a kilowatt-hour.</summary>
     public const double JoulesPerKwh = 3_600_000;

@@ -30,8 +30,8 @@ public sealed class CostMeter
         _devices = devices.ToArray();
         var byName = _devices.ToDictionary(d => d.Device);
         var placed = modelDevices.Select(m => new ModelInstruments(
-            m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), null, endpoints, tenants ?? [], metrics));
-        var priced = (modelPrices ?? new Dictionary<string, TokenPrice>()).Select(m => new ModelInstruments(m.Key, null, m.Value, endpoints, tenants ?? [], metrics));
+            m.Key, byName.TryGetValue(m.Value, out var d) ? d : throw new ArgumentException($"Model {m.Key} is placed on unknown device {m.Value}."), null, endpoints, tenants ?? [], metrics, time));
+        var priced = (modelPrices ?? new Dictionary<string, TokenPrice>()).Select(m => new ModelInstruments(m.Key, null, m.Value, endpoints, tenants ?? [], metrics, time));
         _models = placed.Concat(priced).ToFrozenDictionary(m => m.Model);
         _metrics = metrics;
         Time = time;
@@ -46,6 +46,11 @@ public sealed class CostMeter
                 metrics.DeviceIdleEnergy.WithLabels(device.Device);
                 metrics.DeviceCo2e.WithLabels(device.Device);
             }
+        }
+
+        foreach (var model in _models.Values)
+        {
+            model.Publish(); // every series exported from the start
         }
 
         metrics.Registry.AddBeforeCollectCallback(PublishDeviceAccounts);
@@ -78,8 +83,8 @@ public sealed class CostMeter
     public MeteredRequest Begin(string model, string endpoint)
     {
         var instruments = _models.TryGetValue(model, out var found) ? found : throw new ArgumentException($"Unknown model {model}.", nameof(model));
-        var requests = instruments.Requests.TryGetValue(endpoint, out var counter) ? counter : throw new ArgumentException($"Unknown endpoint {endpoint}.", nameof(endpoint));
-        return new MeteredRequest(instruments, endpoint, requests, Time);
+        var series = instruments.Requests.TryGetValue(endpoint, out var known) ? known : throw new ArgumentException($"Unknown endpoint {endpoint}.", nameof(endpoint));
+        return new MeteredRequest(instruments, series);
     }
 
     /// <summary>Counts a request to a configured model that failed before using its device: no cost.</summary>
@@ -92,9 +97,18 @@ public sealed class CostMeter
         }
     }
 
-    /// <summary>Brings every device's bill and idle counters up to now (plus what earlier runs recorded, if seeded).</summary>
+    /// <summary>
+    /// Brings every device's bill and idle counters up to now (plus what earlier runs recorded, if seeded), and each model's
+    /// in-flight gauge, token counters and device share counters to what its requests have reached. Runs before each
+    /// collection of the registry; call it to read those series in process.
+    /// </summary>
     public void PublishDeviceAccounts()
     {
+        foreach (var model in _models.Values)
+        {
+            model.Publish();
+        }
+
         foreach (var device in _devices)
         {
             var account = device.Snapshot();
@@ -119,18 +133,19 @@ public sealed class CostMeter
     {
         foreach (var (model, instruments) in _models)
         {
-            instruments.Cost.IncTo(totals.CostUsdByModel.GetValueOrDefault(model));
             var energy = totals.EnergyByModel?.GetValueOrDefault(model) ?? default;
+            instruments.Seeded = (totals.CostUsdByModel.GetValueOrDefault(model), energy.Joules, energy.Co2eGrams,
+                totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Input)), totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Output)));
+            instruments.Cost.IncTo(instruments.Seeded.Usd);
             instruments.Energy.IncTo(energy.Joules);
             instruments.Co2e.IncTo(energy.Co2eGrams);
-            instruments.InputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Input)));
-            instruments.OutputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Output)));
             instruments.CachedInputTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.CachedInput)));
             instruments.CacheWriteTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.CacheWrite)));
             instruments.ReasoningTokens.IncTo(totals.TokensByModel.GetValueOrDefault((model, TokenDirections.Reasoning)));
-            foreach (var (endpoint, counter) in instruments.Requests)
+            foreach (var (endpoint, series) in instruments.Requests)
             {
-                counter.IncTo(totals.ServedByModelEndpoint.GetValueOrDefault((model, endpoint)));
+                series.Seeded = totals.ServedByModelEndpoint.GetValueOrDefault((model, endpoint));
+                series.Publish();
             }
 
             foreach (var (tenant, counter) in instruments.TenantCost)

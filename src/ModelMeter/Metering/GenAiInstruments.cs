@@ -38,6 +38,11 @@ public sealed class GenAiInstruments
 
     internal void Record(string model, string? errorType, double durationSeconds, double? firstTokenSeconds, int inputTokens, int outputTokens)
     {
+        if (!RequestDuration.Enabled && !TimeToFirstToken.Enabled && !TokenUsage.Enabled)
+        {
+            return; // nobody listens: no tags to build
+        }
+
         var tags = new TagList
         {
             { "gen_ai.operation.name", "text_completion" },

@@ -19,7 +19,7 @@ public sealed class DeviceAllocatorTests
 
         var ticket = device.Start();
 
-        Assert.Equal((7200.0, 1), (ticket.HourlyUsd, ticket.RateVersion));
+        Assert.Equal((7200.0, 1), (device.Rates.HourlyUsdOf(ticket.RateVersion), ticket.RateVersion));
         Assert.Equal(1, device.Snapshot().RateVersion);
     }
 

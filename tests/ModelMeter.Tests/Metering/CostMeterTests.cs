@@ -38,6 +38,7 @@ public sealed class CostMeterTests
         Assert.Equal(2, charge.CostUsd, 9);
         Assert.Equal(3, charge.LatencySeconds, 9);
         Assert.Equal(1.5, charge.TimeToFirstTokenSeconds!.Value, 9);
+        _meter.PublishDeviceAccounts(); // what a scrape does first: served requests, tokens, cost and in flight are published then
         Assert.Equal(1, _metrics.Requests.WithLabels("a", "generate").Value);
         Assert.Equal(7, _metrics.Tokens.WithLabels("a", "input").Value);
         Assert.Equal(2, _metrics.Tokens.WithLabels("a", "output").Value);
@@ -55,6 +56,7 @@ public sealed class CostMeterTests
         var charge = request.Fail(ErrorReason.ClientClosed);
 
         Assert.Equal(4, charge.CostUsd, 9);
+        _meter.PublishDeviceAccounts();
         Assert.Equal(4, _metrics.EstimatedCost.WithLabels("a").Value, 9);
         Assert.Equal(0, _metrics.Requests.WithLabels("a", "generate").Value);
         Assert.Equal(1, _metrics.Errors.WithLabels("a", "generate", ErrorReason.ClientClosed).Value);
@@ -81,6 +83,7 @@ public sealed class CostMeterTests
         var idle = _metrics.DeviceIdleCost.WithLabels("gpu0").Value;
         Assert.Equal(13, bill, 9);
         Assert.Equal(8, idle, 9);
+        _meter.PublishDeviceAccounts();
         Assert.Equal(3, _metrics.EstimatedCost.WithLabels("a").Value, 9);
         Assert.Equal(2, _metrics.EstimatedCost.WithLabels("b").Value, 9);
     }

@@ -85,6 +85,7 @@ public sealed class MeteredRequestTests
         request.StartOnDevice();
 
         Assert.Equal((1, 0.25), (_metrics.QueueWait.WithLabels("a").Count, _metrics.QueueWait.WithLabels("a").Sum));
+        _meter.PublishDeviceAccounts(); // as a scrape does first
         Assert.Equal(1, _metrics.InFlight.WithLabels("a").Value);
     }
 
@@ -171,6 +172,7 @@ public sealed class MeteredRequestTests
         request.MarkFailed(ErrorReason.LedgerUnavailable);
 
         Assert.Equal(1, charge.CostUsd, 9); // the device time is still the model's
+        _meter.PublishDeviceAccounts(); // as a scrape does first
         Assert.Equal(0, _metrics.Requests.WithLabels("a", "generate").Value);
         Assert.Equal(1, _metrics.Errors.WithLabels("a", "generate", ErrorReason.LedgerUnavailable).Value);
     }
