@@ -4,9 +4,10 @@ using ModelMeter.Serving;
 namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
-/// Continuous batching for one model: requests join the running batch at the next step (their prompt prefilled alone),
-/// every step decodes all rows in one forward pass, and finished or cancelled rows leave at the next step. One loop
-/// thread computes; requests await their tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
+/// Continuous batching for one model: requests join the running batch at the next step, every step decodes all rows in
+/// one forward pass, and finished or cancelled rows leave at the next step. A joining prompt is computed in chunks of at
+/// most <c>prefillChunkTokens</c> per turn of the loop, interleaved with the decode steps, so that the rows already
+/// decoding keep their pace (with no row decoding it is computed whole). One loop thread computes; requests await their tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
 /// tokens of cache (each row counts its prompt plus its token limit) run; the model's admission gate keeps the rest
 /// waiting (uncharged) outside, and the scheduler holds back any that would still exceed them.
 /// A row belongs to the request that reads its tokens: when that reader stops for any reason (end of text, a stop
@@ -17,6 +18,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly OnnxCausalLm _model;
     private readonly int _maxBatch;
     private readonly long _maxBatchTokens;
+    private readonly int _prefillChunkTokens;
     private readonly Channel<Pending> _incoming = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _loop;
     private readonly Action<int>? _onStep;
@@ -37,12 +39,15 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
     /// <param name="onStepSeconds">Told the seconds each turn of the loop computed (prefills of joining rows and the decode step): the model's work for the device's split.</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
+    /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunkTokens, 1);
+        _prefillChunkTokens = prefillChunkTokens;
         _model = model;
         _maxBatch = maxBatch;
         _maxBatchTokens = maxBatchTokens;
@@ -54,6 +59,9 @@ public sealed class BatchScheduler : IDisposable
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
     }
+
+    /// <summary>The prompt tokens computed per turn while other rows decode, unless configured.</summary>
+    public const int DefaultPrefillChunkTokens = 64;
 
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
@@ -131,7 +139,7 @@ public sealed class BatchScheduler : IDisposable
                 _incoming.Reader.TryRead(out var pending);
                 if (Join(pending!) is { } row)
                 {
-                    running.Add((row, pending!, row.Generated.Count)); // its first token went out at the join
+                    running.Add((row, pending!, 0)); // its prompt is computed in the turns to come, then its tokens go out
                     held += pending!.Tokens;
                 }
             }
@@ -142,11 +150,16 @@ public sealed class BatchScheduler : IDisposable
             Leave(running, (_, request) => request.Cancellation.IsCancellationRequested); // owners gone since the last step
             try
             {
-                var stepped = running.Where(r => !r.Row.Finished).ToList();
+                var prefilled = Prefill(running);
+                var stepped = running.Where(r => !r.Row.Finished && !r.Row.Prefilling).ToList();
                 _model.DecodeStep([.. stepped.Select(r => r.Row)]);
                 if (stepped.Count > 0)
                 {
                     _onStep?.Invoke(stepped.Count);
+                }
+
+                if (stepped.Count > 0 || prefilled > 0)
+                {
                     _onStepSeconds?.Invoke(_time.GetElapsedTime(began).TotalSeconds);
                 }
 
@@ -210,7 +223,7 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>Prefills a new request alone and hands over its first token; null when it is already done.</summary>
+    /// <summary>A row for a new request, its prompt not computed yet; null when the request is already gone.</summary>
     private DecodeRow? Join(Pending pending)
     {
         if (pending.Cancellation.IsCancellationRequested)
@@ -219,30 +232,48 @@ public sealed class BatchScheduler : IDisposable
             return null;
         }
 
-        DecodeRow row;
         try
         {
-            row = _model.StartRow(pending.PromptIds, pending.Request, pending.Cancellation);
+            return _model.BeginRow(pending.PromptIds, pending.Request);
         }
         catch (Exception e)
         {
             pending.Output.TryComplete(e);
             return null;
         }
+    }
 
-        foreach (var token in row.Generated)
+    /// <summary>
+    /// Computes prompt chunks of the rows still prefilling, oldest first, at most <see cref="_prefillChunkTokens"/> tokens in
+    /// all while some row decodes (the rest waits for the next turn), all of them when none does. A row whose prompt fails
+    /// leaves with the error; the others go on. Returns the prompt tokens computed.
+    /// </summary>
+    private int Prefill(List<(DecodeRow Row, Pending Request, int Sent)> running)
+    {
+        var budget = running.Any(r => !r.Row.Prefilling && !r.Row.Finished) ? _prefillChunkTokens : int.MaxValue;
+        var fed = 0;
+        for (var i = 0; i < running.Count && budget > 0; i++)
         {
-            pending.Output.TryWrite(token);
+            var (row, request, _) = running[i];
+            if (!row.Prefilling)
+            {
+                continue;
+            }
+
+            try
+            {
+                var chunk = _model.PrefillChunk(row, budget, request.Cancellation);
+                (budget, fed) = (budget - chunk, fed + chunk);
+            }
+            catch (Exception e)
+            {
+                request.Output.TryComplete(e);
+                row.Dispose();
+                running.RemoveAt(i--);
+            }
         }
 
-        if (!row.Finished)
-        {
-            return row;
-        }
-
-        pending.Output.TryComplete();
-        row.Dispose();
-        return null;
+        return fed;
     }
 
     private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Output, CancellationToken Cancellation)

@@ -22,7 +22,21 @@ public sealed class DecodeRow : IDisposable
         _sequence = sequence;
         Sampler = sampler;
         _maxTokens = maxTokens;
+        PromptLength = sequence.Count;
     }
+
+    /// <summary>Whether the row's prompt is still being computed (<see cref="OnnxCausalLm.PrefillChunk"/>); it cannot decode yet.</summary>
+    public bool Prefilling => Prefill is not null;
+
+    /// <summary>Prompt tokens not computed yet.</summary>
+    public int PromptLeft => Prefill is { } cache ? PromptLength - cache.Length : 0;
+
+    /// <summary>The cache of a prompt being computed chunk by chunk; null once the row has its first token.</summary>
+    internal OnnxCausalLm.KeyValueCache? Prefill { get; set; }
+
+    internal int PromptLength { get; }
+
+    internal List<long> Sequence => _sequence;
 
     /// <summary>The tokens generated so far (end-of-text excluded).</summary>
     public IReadOnlyList<int> Generated => _generated;
@@ -88,6 +102,8 @@ public sealed class DecodeRow : IDisposable
 
     private void Release()
     {
+        Prefill?.Dispose();
+        Prefill = null;
         foreach (var value in _own)
         {
             value.Dispose();

@@ -13,6 +13,25 @@ public sealed partial class OnnxCausalLm
     /// </summary>
     public DecodeRow StartRow(IReadOnlyList<int> promptIds, GenerationRequest request, CancellationToken cancellationToken = default)
     {
+        var row = BeginRow(promptIds, request);
+        try
+        {
+            PrefillChunk(row, int.MaxValue, cancellationToken);
+            return row;
+        }
+        catch
+        {
+            row.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A row whose prompt is not computed yet: <see cref="PrefillChunk"/> feeds it a chunk at a time (so that a long prompt
+    /// can be interleaved with other rows' decode steps); the last chunk picks its first token. Needs a key/value cache.
+    /// </summary>
+    public DecodeRow BeginRow(IReadOnlyList<int> promptIds, GenerationRequest request)
+    {
         if (!UsesCache)
         {
             throw new InvalidOperationException("Batched decoding needs a model with key/value cache inputs.");
@@ -20,11 +39,35 @@ public sealed partial class OnnxCausalLm
 
         var sequence = new List<long>(promptIds.Count + request.MaxTokens);
         sequence.AddRange(promptIds.Count > 0 ? promptIds.Select(id => (long)id) : [_tokenizer.EndOfTextId]);
-        var row = new DecodeRow(this, sequence, new TokenSampler(request.Temperature ?? 0, request.TopP ?? 1, request.Seed), request.MaxTokens);
+        return new DecodeRow(this, sequence, new TokenSampler(request.Temperature ?? 0, request.TopP ?? 1, request.Seed), request.MaxTokens)
+        {
+            Prefill = new KeyValueCache(this),
+        };
+    }
+
+    /// <summary>
+    /// Feeds up to <paramref name="maxTokens"/> more of a prefilling row's prompt into its cache; returns the tokens fed.
+    /// When the prompt is done the row takes its first token and its own cache, ready for <see cref="DecodeStep"/>.
+    /// The same computation as one prefill, cut at token boundaries: the row's tokens are the same (to float rounding).
+    /// </summary>
+    public int PrefillChunk(DecodeRow row, int maxTokens, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        var cache = row.Prefill ?? throw new InvalidOperationException("The row's prompt is already computed.");
+        var upTo = (int)Math.Min(row.PromptLength, (long)cache.Length + maxTokens);
+        var fed = upTo - cache.Length;
         using var runOptions = new RunOptions();
-        using var cache = new KeyValueCache(this);
-        row.Accept(Step(sequence, cache, row.Sampler, runOptions, cancellationToken), cache.TakeValues(), sequence.Count);
-        return row;
+        var next = Step(row.Sequence, cache, row.Sampler, runOptions, cancellationToken, upTo);
+        if (upTo == row.PromptLength)
+        {
+            row.Prefill = null;
+            using (cache)
+            {
+                row.Accept(next, cache.TakeValues(), upTo);
+            }
+        }
+
+        return fed;
     }
 
     /// <summary>

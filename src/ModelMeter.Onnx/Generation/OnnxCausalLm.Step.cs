@@ -5,11 +5,16 @@ namespace ModelMeter.Onnx.Generation;
 
 public sealed partial class OnnxCausalLm
 {
-    /// <summary>Runs one step and returns the next token. With a cache only the tokens not yet seen are fed.</summary>
-    private int Step(List<long> sequence, KeyValueCache cache, TokenSampler sampler, RunOptions runOptions, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one step over the first <paramref name="upTo"/> tokens of <paramref name="sequence"/> (all when null) and returns
+    /// the next token; with a cache only the tokens not yet seen are fed. A step that stops short of the sequence's end (a
+    /// prefill chunk) returns -1 without sampling, so that a seeded sampler draws as it would over the whole prompt.
+    /// </summary>
+    private int Step(List<long> sequence, KeyValueCache cache, TokenSampler sampler, RunOptions runOptions, CancellationToken cancellationToken, int? upTo = null)
     {
+        var count = upTo ?? sequence.Count;
         var seen = UsesCache ? cache.Length : 0;
-        var fresh = sequence.Count - seen;
+        var fresh = count - seen;
         var ids = new long[fresh];
         var positions = new long[fresh];
         for (var i = 0; i < fresh; i++)
@@ -18,7 +23,7 @@ public sealed partial class OnnxCausalLm
             positions[i] = seen + i;
         }
 
-        var mask = new long[sequence.Count];
+        var mask = new long[count];
         Array.Fill(mask, 1L);
 
         var names = new List<string>(3 + _pastNames.Length) { "input_ids", "attention_mask" };
@@ -51,14 +56,14 @@ public sealed partial class OnnxCausalLm
         {
             var logits = logitsValue.GetTensorDataAsSpan<float>();
             var vocabulary = (int)logitsValue.GetTensorTypeAndShape().Shape[2];
-            var next = sampler.Next(logits[^vocabulary..]);
-            cache.Replace(outputs, sequence.Count);
+            var next = count == sequence.Count ? sampler.Next(logits[^vocabulary..]) : -1;
+            cache.Replace(outputs, count);
             return next;
         }
     }
 
     /// <summary>The per-layer key and value tensors carried from one step to the next.</summary>
-    private sealed class KeyValueCache : IDisposable
+    internal sealed class KeyValueCache : IDisposable
     {
         private readonly OrtValue[] _values;
 

@@ -57,6 +57,11 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             yield return $"MaxBatch: {options.MaxBatch} is out of range 1..256.";
         }
 
+        if (options.PrefillChunkTokens < 1)
+        {
+            yield return $"PrefillChunkTokens: {options.PrefillChunkTokens} must be at least 1.";
+        }
+
         if (options.MaxBatchTokens is < 1)
         {
             yield return $"MaxBatchTokens: {options.MaxBatchTokens} must be at least 1.";
@@ -82,7 +87,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
-                onStepSeconds: work is null ? null : work.ReportStep)
+                onStepSeconds: work is null ? null : work.ReportStep, prefillChunkTokens: options.PrefillChunkTokens)
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }

@@ -20,6 +20,12 @@ public sealed class OnnxModelOptions
     /// </summary>
     public long? MaxBatchTokens { get; set; }
 
+    /// <summary>
+    /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
+    /// long prompt joining does not stall their streams (it is computed in chunks between their steps). Default 64.
+    /// </summary>
+    public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
+
     /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
     public int IntraOpThreads { get; set; }
 }

@@ -140,6 +140,46 @@ public sealed class BatchSchedulerTests(SmallModels models)
         await tokens.DisposeAsync();
     }
 
+    [Fact]
+    public async Task ALongPromptJoiningAStream_IsComputedInChunksBetweenItsSteps_BothGetTheirOwnGreedyTokens()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (streamPrompt, longPrompt) = (SmallModels.Prompt(model, 8), SmallModels.Prompt(model, 300));
+        var (streamRequest, longRequest) = (new GenerationRequest(150), new GenerationRequest(4));
+        var streamAlone = model.GenerateTokens(streamPrompt, streamRequest, default).ToList();
+        var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
+        Assert.True(streamAlone.Count >= 100, $"the stream must outlast the long prompt's prefill ({streamAlone.Count} tokens)");
+        var (steps, seconds) = (new ConcurrentQueue<int>(), new ConcurrentQueue<double>());
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue, onStepSeconds: seconds.Enqueue, prefillChunkTokens: 16);
+
+        var stream = scheduler.GenerateTokensAsync(streamPrompt, streamRequest, CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync()); // decoding now
+        var streamTokens = new List<int> { stream.Current };
+        var joined = steps.Count;
+        var longTokens = scheduler.GenerateTokensAsync(longPrompt, longRequest, CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await longTokens.MoveNextAsync());
+        var stepsBeforeItsFirstToken = steps.Count - joined;
+        var longGot = new List<int> { longTokens.Current };
+        while (await longTokens.MoveNextAsync())
+        {
+            longGot.Add(longTokens.Current);
+        }
+
+        while (await stream.MoveNextAsync())
+        {
+            streamTokens.Add(stream.Current);
+        }
+
+        // 300 prompt tokens at most 16 a turn: at least 18 turns, each with the stream's decode step (one prefill would be one turn).
+        Assert.True(stepsBeforeItsFirstToken >= 18, $"decode steps while the long prompt was computed: {stepsBeforeItsFirstToken}");
+        Assert.Equal(longAlone, longGot);
+        Assert.Equal(streamAlone, streamTokens);
+        Assert.All(seconds, s => Assert.True(s > 0));
+        Assert.True(seconds.Count >= steps.Count, "every turn that computed reports its seconds");
+        await stream.DisposeAsync();
+        await longTokens.DisposeAsync();
+    }
+
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
     {
         var tokens = new List<int>();

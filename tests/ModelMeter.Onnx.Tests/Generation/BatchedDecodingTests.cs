@@ -62,6 +62,35 @@ public sealed class BatchedDecodingTests(SmallModels models)
         Assert.Equal(expectedLate, c.Generated);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.1)]
+    public void PrefillChunk_APromptIn7TokenChunks_SameTokensAsOnePrefill(double temperature)
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompt = SmallModels.Prompt(model, 300);
+        var request = new GenerationRequest(12, Temperature: temperature, Seed: 5);
+        using var whole = model.StartRow(prompt, request);
+        using var chunked = model.BeginRow(prompt, request);
+
+        var chunks = 0;
+        while (chunked.Prefilling)
+        {
+            Assert.Empty(chunked.Generated); // no token before the prompt is done (nor a draw from the seeded sampler)
+            Assert.Equal(Math.Min(7, chunked.PromptLeft), model.PrefillChunk(chunked, 7));
+            chunks++;
+        }
+
+        Assert.Equal(43, chunks); // ceil(300 / 7)
+        while (!whole.Finished || !chunked.Finished)
+        {
+            model.DecodeStep(new[] { whole, chunked }.Where(r => !r.Finished).ToList());
+        }
+
+        Assert.Equal(whole.Generated, chunked.Generated);
+        Assert.Equal(model.GenerateTokens(prompt, request, default), chunked.Generated);
+    }
+
     [Fact]
     public void DecodeStep_SeededSampling_ReproduciblePerRowInABatch()
     {
