@@ -61,7 +61,7 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>The prompt tokens computed per turn while other rows decode, unless configured.</summary>
-    public const int DefaultPrefillChunkTokens = 64;
+    public const int DefaultPrefillChunkTokens = 32;
 
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
@@ -150,8 +150,10 @@ public sealed class BatchScheduler : IDisposable
             Leave(running, (_, request) => request.Cancellation.IsCancellationRequested); // owners gone since the last step
             try
             {
-                var prefilled = Prefill(running);
+                // A row whose prompt is done in this turn decodes from the next: its last chunk and the batch's regathered
+                // cache would make one turn twice as long for the streams already running.
                 var stepped = running.Where(r => !r.Row.Finished && !r.Row.Prefilling).ToList();
+                var prefilled = Prefill(running);
                 _model.DecodeStep([.. stepped.Select(r => r.Row)]);
                 if (stepped.Count > 0)
                 {

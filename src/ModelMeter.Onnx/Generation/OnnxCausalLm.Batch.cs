@@ -166,7 +166,7 @@ public sealed partial class OnnxCausalLm
     /// <summary>[batch, heads, longest, width]: each row's cache of layer tensor <paramref name="index"/>, right-aligned (zeros before it).</summary>
     private OrtValue Gather(IReadOnlyList<DecodeRow> rows, int index, int longest)
     {
-        var stacked = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows.Count, _heads, longest, _headWidth]);
+        var stacked = OrtValue.CreateAllocatedTensorValue(_arena, TensorElementType.Float, [rows.Count, _heads, longest, _headWidth]);
         var target = stacked.GetTensorMutableDataAsSpan<float>();
         target.Clear();
         var width = (int)_headWidth;

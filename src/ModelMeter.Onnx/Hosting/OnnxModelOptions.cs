@@ -22,7 +22,8 @@ public sealed class OnnxModelOptions
 
     /// <summary>
     /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
-    /// long prompt joining does not stall their streams (it is computed in chunks between their steps). Default 64.
+    /// long prompt joining does not stall their streams (it is computed in chunks between their steps). Default 32: on demo-large a 32-token chunk beside a 900-token
+    /// prompt takes about two decode steps of 6 rows (bench/load/stall.sh).
     /// </summary>
     public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
 
