@@ -154,10 +154,9 @@ public sealed class BatchScheduler : IDisposable
                 // cache would make one turn twice as long for the streams already running.
                 var stepped = running.Where(r => !r.Row.Finished && !r.Row.Prefilling).ToList();
                 var prefilled = Prefill(running);
-                _model.DecodeStep([.. stepped.Select(r => r.Row)]);
-                if (stepped.Count > 0)
+                foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
                 {
-                    _onStep?.Invoke(stepped.Count);
+                    _onStep?.Invoke(pass);
                 }
 
                 if (stepped.Count > 0 || prefilled > 0)

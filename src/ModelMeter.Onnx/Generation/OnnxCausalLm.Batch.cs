@@ -71,6 +71,46 @@ public sealed partial class OnnxCausalLm
     }
 
     /// <summary>
+    /// One decode step for every row, in as few forward passes as pay: rows are grouped longest first, and a row joins a
+    /// group while the group's padding (positions its shorter rows do not hold) costs less to carry than another pass over
+    /// the weights: padding × cache bytes per token × 3 (gathered, read, written again) ≤ <see cref="ModelBytes"/>. So rows of
+    /// like lengths decode together, and one long row does not make every short row attend over its length. Returns the
+    /// number of rows of each pass.
+    /// </summary>
+    public IReadOnlyList<int> DecodeSteps(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
+    {
+        if (rows.Count <= 1)
+        {
+            DecodeStep(rows, cancellationToken);
+            return rows.Count == 1 ? [1] : [];
+        }
+
+        // Stable: rows of a group keep their order from turn to turn, so its shared cache is fed back without copying.
+        var sorted = rows.OrderByDescending(r => r.CacheLength).ToList();
+        var passes = new List<int>();
+        var start = 0;
+        long padding = 0;
+        for (var i = 1; i <= sorted.Count; i++)
+        {
+            if (i < sorted.Count)
+            {
+                var more = padding + (sorted[start].CacheLength - sorted[i].CacheLength);
+                if (more * CacheBytesPerToken * 3 <= ModelBytes)
+                {
+                    padding = more;
+                    continue;
+                }
+            }
+
+            DecodeStep(sorted.GetRange(start, i - start), cancellationToken);
+            passes.Add(i - start);
+            (start, padding) = (i, 0);
+        }
+
+        return passes;
+    }
+
+    /// <summary>
     /// One decode step for every row at once: each row's last token goes in, its next token comes out. Rows are
     /// left-padded to the longest cache; <c>attention_mask</c> hides the padding and <c>position_ids</c> carry each
     /// row's own positions, so each row computes what it would alone (to float rounding). The step's present tensors
@@ -108,13 +148,14 @@ public sealed partial class OnnxCausalLm
             values.Add(positionsValue);
         }
 
-        var gathered = reused is null ? new OrtValue[_pastNames.Length] : null;
+        var alone = reused is null && batch == 1 && rows[0].Shared is null; // its own cache is the batch: no copy
+        var gathered = reused is null && !alone ? new OrtValue[_pastNames.Length] : null;
         IDisposableReadOnlyCollection<OrtValue>? outputs = null;
         try
         {
             for (var i = 0; i < _pastNames.Length; i++)
             {
-                values.Add(reused?.Layer(i) ?? (gathered![i] = Gather(rows, i, longest)));
+                values.Add(reused?.Layer(i) ?? (alone ? rows[0].Source(i).Tensor : gathered![i] = Gather(rows, i, longest)));
             }
 
             names.AddRange(_pastNames);

@@ -27,8 +27,9 @@ public sealed partial class OnnxCausalLm : IDisposable
     /// </summary>
     private readonly OrtAllocator _arena;
 
-    private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength)
+    private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength, long modelBytes)
     {
+        ModelBytes = modelBytes;
         _session = session;
         _arena = new OrtAllocator(session, OrtMemoryInfo.DefaultInstance);
         _tokenizer = tokenizer;
@@ -45,6 +46,9 @@ public sealed partial class OnnxCausalLm : IDisposable
             _headWidth = dims[3];
         }
     }
+
+    /// <summary>The size of <c>model.onnx</c>, bytes: about what one step reads of weights.</summary>
+    public long ModelBytes { get; }
 
     /// <summary>The most tokens (prompt plus generated) one request may hold.</summary>
     public int ContextLength { get; }
@@ -71,7 +75,7 @@ public sealed partial class OnnxCausalLm : IDisposable
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
         var session = new InferenceSession(modelPath, options);
-        return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory));
+        return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length);
     }
 
     /// <summary>The token ids of <paramref name="text"/>.</summary>
