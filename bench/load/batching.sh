@@ -2,7 +2,8 @@
 # Continuous batching against one request at a time, same machine, same run: servers with MaxBatch 1, 8 and 16 (each
 # serving demo-large and demo-small), wrk at 1, 4, 16 and 32 connections, 32 greedy tokens per request. Prints one line
 # per case: req/s, tokens/s and p50/p95/p99 latency in seconds.
-# Usage: bench/load/batching.sh [seconds per case] [batch sizes...]
+# Usage: [SCRIPT=bench/load/mixed.lua] [MODELS="demo-large"] bench/load/batching.sh [seconds per case] [batch sizes...]
+# (SCRIPT: batch.lua, one prompt, by default; mixed.lua rotates prompts of about 8, 40, 150 and 400 tokens.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
@@ -19,13 +20,14 @@ for batch in "${batches[@]}"; do
     --ModelMeter:Models:demo-small:MaxBatch=$batch --ModelMeter:Models:demo-small:MaxQueue=1000
 done
 
-for model in demo-large demo-small; do
+script=${SCRIPT:-bench/load/batch.lua}
+for model in ${MODELS:-demo-large demo-small}; do
   for connections in 1 4 16 32; do
     for batch in "${batches[@]}"; do
       port=$((8300 + batch))
-      wrk -t1 -c"$connections" -d2s --timeout 60s -s bench/load/batch.lua "http://127.0.0.1:$port/v1/generate/$model" >/dev/null # warm-up
+      wrk -t1 -c"$connections" -d2s --timeout 60s -s "$script" "http://127.0.0.1:$port/v1/generate/$model" >/dev/null # warm-up
       printf '%-10s MaxBatch %-2s %2s conn  ' "$model" "$batch" "$connections"
-      wrk -t1 -c"$connections" -d"${seconds}s" --timeout 60s -s bench/load/batch.lua "http://127.0.0.1:$port/v1/generate/$model" | tail -1
+      wrk -t1 -c"$connections" -d"${seconds}s" --timeout 60s -s "$script" "http://127.0.0.1:$port/v1/generate/$model" | tail -1
     done
   done
 done

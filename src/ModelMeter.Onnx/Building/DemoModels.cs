@@ -27,10 +27,19 @@ public static class DemoModels
     public static bool EnsureWritten(string name, string directory) =>
         EnsureWritten(Configs[name], directory, withPast: true, seed: StableSeed(name), name);
 
+    /// <summary>Marks in config.json the version of <see cref="Gpt2GraphWriter"/>'s graph a model was written with.</summary>
+    private const string GraphVersionMark = "\"modelmeter_graph\":2";
+
     /// <summary>Writes a GPT-2-shaped model of any shape; used by tests and benchmarks.</summary>
     public static bool EnsureWritten(Gpt2Config config, string directory, bool withPast, int seed, string name = "custom")
     {
         var modelPath = Path.Combine(directory, "model.onnx");
+        var configPath = Path.Combine(directory, "config.json");
+        if (File.Exists(modelPath) && File.Exists(configPath) && !File.ReadAllText(configPath).Contains(GraphVersionMark, StringComparison.Ordinal))
+        {
+            File.Delete(modelPath); // written by an earlier version of the graph (one that projected every position): written again
+        }
+
         if (File.Exists(modelPath))
         {
             if (config.VocabularySize == Gpt2Config.Gpt2Vocabulary && (!File.Exists(Path.Combine(directory, "vocab.json")) || !File.Exists(Path.Combine(directory, "merges.txt"))))
@@ -47,8 +56,8 @@ public static class DemoModels
             Gpt2VocabularyWriter.Write(directory);
         }
 
-        File.WriteAllText(Path.Combine(directory, "config.json"),
-            $$"""{"model_type":"gpt2","modelmeter_demo":"{{name}}","note":"seeded random weights: the text is noise","n_layer":{{config.Layers}},"n_head":{{config.Heads}},"n_embd":{{config.Width}},"vocab_size":{{config.VocabularySize}},"n_positions":{{config.ContextLength}},"eos_token_id":{{Gpt2VocabularyWriter.EndOfTextId}}}""");
+        File.WriteAllText(configPath,
+            $$"""{"model_type":"gpt2","modelmeter_demo":"{{name}}",{{GraphVersionMark}},"note":"seeded random weights: the text is noise","n_layer":{{config.Layers}},"n_head":{{config.Heads}},"n_embd":{{config.Width}},"vocab_size":{{config.VocabularySize}},"n_positions":{{config.ContextLength}},"eos_token_id":{{Gpt2VocabularyWriter.EndOfTextId}}}""");
 
         // Write to a temporary name first so a crash never leaves a half-written model behind.
         var partial = modelPath + ".partial";

@@ -3,7 +3,8 @@ namespace ModelMeter.Onnx.Building;
 /// <summary>
 /// Writes a GPT-2-style decoder as ONNX with the input and output names of a Hugging Face Optimum
 /// <c>text-generation-with-past</c> export: <c>input_ids</c>, <c>attention_mask</c>, <c>position_ids</c>,
-/// <c>past_key_values.{i}.key|value</c> in; <c>logits</c>, <c>present.{i}.key|value</c> out.
+/// <c>past_key_values.{i}.key|value</c> in; <c>logits</c>, <c>present.{i}.key|value</c> out. Unlike an export, <c>logits</c>
+/// holds the last position only ([batch, 1, vocabulary]): the next token is all a caller reads.
 /// Without past, the graph has no cache inputs or outputs and attends over the whole sequence.
 /// </summary>
 internal sealed class Gpt2GraphWriter
@@ -36,7 +37,7 @@ internal sealed class Gpt2GraphWriter
         _g.Input("attention_mask", TensorType.Int64, "batch_size", "total_sequence_length");
         _g.Input("position_ids", TensorType.Int64, "batch_size", "sequence_length");
         // Outputs in Optimum's order: logits, then present.0.key, present.0.value, ...
-        _g.Output("logits", TensorType.Float, "batch_size", "sequence_length", (long)c.VocabularySize);
+        _g.Output("logits", TensorType.Float, "batch_size", 1L, (long)c.VocabularySize);
         if (_withPast)
         {
             for (var i = 0; i < c.Layers; i++)
@@ -59,7 +60,10 @@ internal sealed class Gpt2GraphWriter
             h = Block(i, h, allowed);
         }
 
-        var normed = LayerNorm(h, "transformer.ln_f", _w.FinalNormScale, _w.FinalNormBias);
+        // Only the last position's logits are ever read (the next token): a prompt of n tokens would otherwise project all
+        // n onto the vocabulary, which for demo-large is about as much work as the layers themselves.
+        var last = _g.Node("Slice", [h, _g.Int64Constant([-1], 1), _g.Int64Constant([long.MaxValue], 1), _g.Int64Constant([1], 1)]);
+        var normed = LayerNorm(last, "transformer.ln_f", _w.FinalNormScale, _w.FinalNormBias);
         // The output projection is tied to the token embedding; ONNX Runtime folds this transpose at load.
         var head = _g.Node("Transpose", [wte], null, NodeAttribute.Of("perm", 1L, 0L));
         _g.Node("MatMul", [normed, head], "logits");

@@ -23,5 +23,19 @@ public sealed class DemoModelsTests : IDisposable
         Assert.NotEmpty(model.Tokenize("who spent the money"));
     }
 
+    [Fact]
+    public void EnsureWritten_AModelOfTheEarlierGraph_IsWrittenAgain_WithLogitsOfTheLastPositionOnly()
+    {
+        var config = new Gpt2Config(Layers: 1, Heads: 2, Width: 16, ContextLength: 64);
+        Assert.True(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
+        var configPath = Path.Combine(_directory, "config.json");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"modelmeter_graph\":2,", "", StringComparison.Ordinal)); // as version 1 wrote it
+
+        Assert.True(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
+
+        Assert.Contains("\"modelmeter_graph\":2", File.ReadAllText(configPath), StringComparison.Ordinal);
+        Assert.False(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3)); // and only once
+    }
+
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_directory)!, recursive: true);
 }

@@ -1,0 +1,28 @@
+-- wrk script: POST 32-token greedy generations (/v1/generate/MODEL) whose prompts rotate through mixed lengths (about
+-- 8, 40, 150 and 400 tokens). At the end prints one line: "req/s=… tokens/s=… p50=… p95=… p99=… errors=…".
+local lengths = {8, 40, 150, 400}
+local bodies = {}
+for i, n in ipairs(lengths) do
+  bodies[i] = string.format('{"prompt": "%s", "max_tokens": 32, "temperature": 0}', string.rep(" money", n))
+end
+local counter = 0
+
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+
+local sent = 0
+function request()
+  sent = sent + 1
+  local body = bodies[((sent + (offset or 0)) % #bodies) + 1]
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
+end
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local ok = summary.requests - summary.errors.status
+  io.write(string.format("req/s=%.2f tokens/s=%.1f p50=%.3f p95=%.3f p99=%.3f errors=%d\n",
+    ok / seconds, ok * 32 / seconds, latency:percentile(50) / 1e6, latency:percentile(95) / 1e6,
+    latency:percentile(99) / 1e6, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
