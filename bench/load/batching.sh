@@ -3,7 +3,7 @@
 # serving demo-large and demo-small), wrk at 1, 4, 16 and 32 connections, 32 greedy tokens per request. Prints one line
 # per case: req/s, tokens/s and p50/p95/p99 latency in seconds.
 # Usage: [SCRIPT=bench/load/mixed.lua] [MODELS="demo-large"] bench/load/batching.sh [seconds per case] [batch sizes...]
-# (SCRIPT: batch.lua, one prompt, by default; mixed.lua rotates prompts of about 8, 40, 150 and 400 tokens.)
+# (SCRIPT: batch.lua, one prompt, by default; mixed.lua rotates prompts of about 4, 16, 48 and 96 tokens.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}

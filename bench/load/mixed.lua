@@ -1,6 +1,6 @@
 -- wrk script: POST 32-token greedy generations (/v1/generate/MODEL) whose prompts rotate through mixed lengths (about
--- 8, 40, 150 and 400 tokens). At the end prints one line: "req/s=… tokens/s=… p50=… p95=… p99=… errors=…".
-local lengths = {8, 40, 150, 400}
+-- 4, 16, 48 and 96 tokens). At the end prints one line: "req/s=… tokens/s=… p50=… p95=… p99=… errors=…".
+local lengths = {4, 16, 48, 96}
 local bodies = {}
 for i, n in ipairs(lengths) do
   bodies[i] = string.format('{"prompt": "%s", "max_tokens": 32, "temperature": 0}', string.rep(" money", n))

@@ -20,18 +20,10 @@ public sealed partial class OnnxCausalLm : IDisposable
     private readonly long _heads;
     private readonly long _headWidth;
 
-    /// <summary>
-    /// The session's CPU arena: batched caches are gathered into memory it keeps for reuse. ONNX Runtime's default allocator
-    /// maps fresh pages for every tensor, and touching hundreds of megabytes of fresh pages whenever the batch changes
-    /// took longer than the step itself (1.6 s for 7 rows of 900 positions of demo-large on a 2-core VM; 55 ms once warm).
-    /// </summary>
-    private readonly OrtAllocator _arena;
-
     private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength, long modelBytes)
     {
         ModelBytes = modelBytes;
         _session = session;
-        _arena = new OrtAllocator(session, OrtMemoryInfo.DefaultInstance);
         _tokenizer = tokenizer;
         ContextLength = contextLength;
         var inputs = session.InputMetadata;
@@ -130,11 +122,7 @@ public sealed partial class OnnxCausalLm : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _arena.Dispose();
-        _session.Dispose();
-    }
+    public void Dispose() => _session.Dispose();
 
     private static int ReadContextLength(string directory)
     {
