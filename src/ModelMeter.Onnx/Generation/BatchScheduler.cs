@@ -245,14 +245,56 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// Computes prompt chunks of the rows still prefilling, oldest first, at most <see cref="_prefillChunkTokens"/> tokens in
-    /// all while some row decodes (the rest waits for the next turn), all of them when none does. A row whose prompt fails
-    /// leaves with the error; the others go on. Returns the prompt tokens computed.
+    /// Computes the prompts of the rows still prefilling, within <see cref="_prefillChunkTokens"/> tokens in all while some
+    /// row decodes (all of them when none does): first, rows whose whole prompts fit and have not begun are computed
+    /// together in one pass (those of like lengths: padding at most a quarter of what they hold, as a prompt's tokens cost
+    /// compute and a padded pass pays for its padding: 4 prompts of 16 tokens of demo-large took 56 ms together, 90 ms one by
+    /// one, but prompts of 4, 16, 48 and 96 tokens 226 ms together, 160 ms one by one); then chunks, oldest first. A row
+    /// whose prompt fails leaves with the error; the others go on. Returns the prompt tokens computed.
     /// </summary>
     private int Prefill(List<(DecodeRow Row, Pending Request, int Sent)> running)
     {
         var budget = running.Any(r => !r.Row.Prefilling && !r.Row.Finished) ? _prefillChunkTokens : int.MaxValue;
         var fed = 0;
+        var fresh = running.Where(r => r.Row.Prefilling && r.Row.PromptLeft == r.Row.PromptLength && r.Row.PromptLeft <= budget)
+            .OrderByDescending(r => r.Row.PromptLength).ToList();
+        while (fresh.Count > 1)
+        {
+            var together = new List<(DecodeRow Row, Pending Request, int Sent)> { fresh[0] };
+            var tokens = (long)fresh[0].Row.PromptLength;
+            foreach (var next in fresh.Skip(1))
+            {
+                var length = next.Row.PromptLength;
+                if (tokens + length <= budget && (together.Count + 1L) * fresh[0].Row.PromptLength * 4 <= 5 * (tokens + length))
+                {
+                    together.Add(next);
+                    tokens += length;
+                }
+            }
+
+            if (together.Count == 1)
+            {
+                break; // the rest in chunks
+            }
+
+            fresh.RemoveAll(together.Contains);
+            try
+            {
+                _model.PrefillTogether([.. together.Select(r => r.Row)]); // short: no one request's cancellation stops the others
+                (budget, fed) = (budget - (int)Math.Min(tokens, budget), fed + (int)tokens);
+            }
+            catch (Exception e)
+            {
+                // Which prompt failed is not known: each of them leaves with the error.
+                foreach (var (row, request, _) in together)
+                {
+                    request.Output.TryComplete(e);
+                    row.Dispose();
+                    running.RemoveAll(r => r.Row == row);
+                }
+            }
+        }
+
         for (var i = 0; i < running.Count && budget > 0; i++)
         {
             var (row, request, _) = running[i];

@@ -72,6 +72,90 @@ public sealed partial class OnnxCausalLm
     }
 
     /// <summary>
+    /// Computes the whole prompts of rows that have not begun theirs in one pass, left-padded to the longest (the padding
+    /// masked out, each row's positions its own): one pass over the weights instead of one per prompt. Each row takes its
+    /// first token, and their caches become one shared cache, as after a decode step over the same rows.
+    /// </summary>
+    public void PrefillTogether(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
+    {
+        if (rows.Any(r => r.Prefill is not { Length: 0 }))
+        {
+            throw new InvalidOperationException("Only rows whose prompts are not begun are prefilled together.");
+        }
+
+        if (rows.Count == 1)
+        {
+            PrefillChunk(rows[0], int.MaxValue, cancellationToken);
+            return;
+        }
+
+        var (batch, longest) = (rows.Count, rows.Max(r => r.PromptLength));
+        var ids = new long[batch * longest];
+        var mask = new long[batch * longest];
+        var positions = new long[batch * longest];
+        Array.Fill(ids, EndOfTextId);
+        for (var r = 0; r < batch; r++)
+        {
+            var (length, pad) = (rows[r].PromptLength, longest - rows[r].PromptLength);
+            for (var t = 0; t < length; t++)
+            {
+                ids[r * longest + pad + t] = rows[r].Sequence[t];
+                mask[r * longest + pad + t] = 1;
+                positions[r * longest + pad + t] = t;
+            }
+        }
+
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, longest]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, longest]);
+        using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [batch, longest]);
+        var names = new List<string>(3 + _pastNames.Length) { "input_ids", "attention_mask" };
+        var values = new List<OrtValue> { idsValue, maskValue };
+        if (_hasPositionIds)
+        {
+            names.Add("position_ids");
+            values.Add(positionsValue);
+        }
+
+        var empty = new OrtValue[_pastNames.Length];
+        IDisposableReadOnlyCollection<OrtValue>? outputs = null;
+        try
+        {
+            for (var i = 0; i < empty.Length; i++)
+            {
+                empty[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, _heads, 0, _headWidth]);
+            }
+
+            names.AddRange(_pastNames);
+            values.AddRange(empty);
+            using var runOptions = new RunOptions();
+            using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
+            outputs = _session.Run(runOptions, names, values, ["logits", .. _presentNames]);
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            var shape = outputs[0].GetTensorTypeAndShape().Shape; // [batch, positions (all, or the last only), vocabulary]
+            var (positionsOut, vocabulary) = ((int)shape[1], (int)shape[2]);
+            var shared = new SharedStepCache(outputs, [.. rows], longest);
+            outputs = null; // the rows own it now
+            for (var r = 0; r < batch; r++)
+            {
+                var last = logits.Slice(((r * positionsOut) + positionsOut - 1) * vocabulary, vocabulary);
+                rows[r].Accept(rows[r].Sampler.Next(last), shared, r, rows[r].PromptLength);
+            }
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            outputs?.Dispose();
+            foreach (var value in empty)
+            {
+                value?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
     /// One decode step for every row, in as few forward passes as pay: rows are grouped longest first, and a row joins a
     /// group while the group's padding (positions its shorter rows do not hold) costs less to carry than another pass over
     /// the weights: padding × cache bytes per token × 3 (gathered, read, written again) ≤ <see cref="ModelBytes"/>. So rows of

@@ -92,6 +92,29 @@ public sealed class BatchedDecodingTests(SmallModels models)
     }
 
     [Fact]
+    public void PrefillTogether_PromptsOf5And9And30Tokens_OnePass_EachThenDecodesItsOwnGreedyTokens()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var request = new GenerationRequest(10);
+        var prompts = new[] { SmallModels.Prompt(model, 5), SmallModels.Prompt(model, 9), SmallModels.Prompt(model, 30) };
+        var rows = prompts.Select(p => model.BeginRow(p, request)).ToList();
+
+        model.PrefillTogether(rows);
+
+        Assert.All(rows, r => Assert.False(r.Prefilling));
+        while (rows.Any(r => !r.Finished))
+        {
+            model.DecodeSteps(rows.Where(r => !r.Finished).ToList());
+        }
+
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(model.GenerateTokens(prompts[i], request, default), rows[i].Generated);
+            rows[i].Dispose();
+        }
+    }
+
+    [Fact]
     public void DecodeStep_SeededSampling_ReproduciblePerRowInABatch()
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
