@@ -35,12 +35,10 @@ public static class DemoModels
     {
         var modelPath = Path.Combine(directory, "model.onnx");
         var configPath = Path.Combine(directory, "config.json");
-        if (File.Exists(modelPath) && File.Exists(configPath) && !File.ReadAllText(configPath).Contains(GraphVersionMark, StringComparison.Ordinal))
-        {
-            File.Delete(modelPath); // written by an earlier version of the graph (one that projected every position): written again
-        }
-
-        if (File.Exists(modelPath))
+        // A model written by an earlier version of the graph (one that projected every position) is written again; the new
+        // file replaces it by a rename, so a server loading it meanwhile reads one whole file or the other.
+        var current = File.Exists(configPath) && File.ReadAllText(configPath).Contains(GraphVersionMark, StringComparison.Ordinal);
+        if (File.Exists(modelPath) && current)
         {
             if (config.VocabularySize == Gpt2Config.Gpt2Vocabulary && (!File.Exists(Path.Combine(directory, "vocab.json")) || !File.Exists(Path.Combine(directory, "merges.txt"))))
             {
