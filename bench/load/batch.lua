@@ -4,10 +4,4 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"prompt": "Where did the money go this month, and which model ate most of it?", "max_tokens": 32}'
 
-function done(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  local ok = summary.requests - summary.errors.status
-  io.write(string.format("req/s=%.2f tokens/s=%.1f p50=%.3f p95=%.3f p99=%.3f errors=%d\n",
-    ok / seconds, ok * 32 / seconds, latency:percentile(50) / 1e6, latency:percentile(95) / 1e6,
-    latency:percentile(99) / 1e6, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
-end
+dofile("bench/load/report.lua") -- done(): the one-line summary
