@@ -155,7 +155,7 @@ public sealed class DeviceAllocator
     /// <summary>A request stops using the device now; returns its share: cost in US dollars, joules and grams of CO2e.</summary>
     internal DeviceShare End(AllocationGroup group, AllocationTicket ticket, out DateTimeOffset now)
     {
-        DeviceShare share;
+        DeviceShare share, charged;
         lock (_gate)
         {
             now = Advance();
@@ -179,7 +179,10 @@ public sealed class DeviceAllocator
             group.Snapshots -= ticket.Snapshot;
             _inFlight--;
             _finished += share;
-            group.Ended += share;
+            // What the request is charged: its share, or with the Latency method its own latency × rate (the model's metric
+            // follows the charge, as the ledger does; the device's finished total stays the shared time, against the bill).
+            charged = _method == AllocationMethod.Latency ? share with { Usd = _rates.CostUsd(ticket.Started, now) } : share;
+            group.Ended += charged;
             if (_inFlight == 0)
             {
                 // Nothing left in flight: start the sums afresh so they keep full precision.
@@ -191,7 +194,7 @@ public sealed class DeviceAllocator
             }
         }
 
-        return _method == AllocationMethod.Latency ? share with { Usd = _rates.CostUsd(ticket.Started, now) } : share;
+        return charged;
     }
 
     /// <summary>Brings the device's accounts up to now and returns them.</summary>

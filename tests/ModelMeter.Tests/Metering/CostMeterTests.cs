@@ -47,6 +47,23 @@ public sealed class CostMeterTests
     }
 
     [Fact]
+    public void LatencyMethod_TheModelsCostSeries_IsWhatItsRequestsWereCharged_NotTheirSharedTime()
+    {
+        var device = new DeviceAllocator("gpu1", RateCard.Flat(3600), _time, AllocationMethod.Latency);
+        var meter = new CostMeter([device], new Dictionary<string, string> { ["c"] = "gpu1" }, ["generate"], _metrics, _time);
+        var (a, b) = (meter.Begin("c", "generate"), meter.Begin("c", "generate"));
+        a.StartOnDevice();
+        b.StartOnDevice();
+        _time.Advance(TimeSpan.FromSeconds(4));
+
+        var charged = a.Complete().CostUsd + b.Complete().CostUsd;
+        meter.PublishDeviceAccounts();
+
+        Assert.Equal(8, charged, 9); // each its own latency × rate: the same 4 s twice
+        Assert.Equal(charged, _metrics.EstimatedCost.WithLabels("c").Value, 9); // as the ledger rows say, not the 4 s of shared time
+    }
+
+    [Fact]
     public void Fail_ClientClosedAfterUsingDevice_ChargesDeviceTimeAndCountsError()
     {
         var request = _meter.Begin("a", "generate");
