@@ -4,10 +4,11 @@ using ModelMeter.Serving;
 namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
-/// Continuous batching for one model: requests join the running batch at the next step, every step decodes all rows in
-/// one forward pass, and finished or cancelled rows leave at the next step. A joining prompt is computed in chunks of at
+/// Continuous batching for one model: requests join the running batch at the next step, every step decodes all rows (in
+/// one forward pass, or one per group of like lengths: <see cref="OnnxCausalLm.DecodeSteps"/>), and finished or cancelled rows leave at the next step. A joining prompt is computed in chunks of at
 /// most <c>prefillChunkTokens</c> per turn of the loop, interleaved with the decode steps, so that the rows already
-/// decoding keep their pace (with no row decoding it is computed whole). One loop thread computes; requests await their tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
+/// decoding keep their pace (with no row decoding it is computed whole). One loop thread computes; requests await their
+/// tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
 /// tokens of cache (each row counts its prompt plus its token limit) run; the model's admission gate keeps the rest
 /// waiting (uncharged) outside, and the scheduler holds back any that would still exceed them.
 /// A row belongs to the request that reads its tokens: when that reader stops for any reason (end of text, a stop

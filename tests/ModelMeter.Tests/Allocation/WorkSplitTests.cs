@@ -11,11 +11,17 @@ public sealed class WorkSplitTests
     private const double DollarPerSecond = 3600; // costs read as seconds
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A clock at T0 and a device at 1 USD a second.</summary>
+    private static (FakeTimeProvider Time, DeviceAllocator Device) Cpu()
+    {
+        var time = new FakeTimeProvider(T0);
+        return (time, new DeviceAllocator("cpu", RateCard.Flat(DollarPerSecond), time));
+    }
+
     [Fact]
     public void Split_LargeModelBesideABatchOfEightSmallRows_FollowsStepTimesNotRowCounts()
     {
-        var time = new FakeTimeProvider(T0);
-        var device = new DeviceAllocator("cpu", RateCard.Flat(DollarPerSecond), time);
+        var (time, device) = Cpu();
         var (large, small) = (device.GroupFor("demo-large"), device.GroupFor("demo-small"));
         large.ReportStep(0.030);
         small.ReportStep(0.010); // a step of all eight rows
@@ -34,8 +40,7 @@ public sealed class WorkSplitTests
     [Fact]
     public void Split_OneMeasuredModelAlone_ChargesEachRowEquallyAsUnmeasured()
     {
-        var time = new FakeTimeProvider(T0);
-        var device = new DeviceAllocator("cpu", RateCard.Flat(DollarPerSecond), time);
+        var (time, device) = Cpu();
         var model = device.GroupFor("demo-small");
 
         var a = model.Start();
@@ -52,8 +57,7 @@ public sealed class WorkSplitTests
     [Fact]
     public void Split_UnmeasuredRequestBesideAMeasuredModel_WeighsTheMeanStepTime()
     {
-        var time = new FakeTimeProvider(T0);
-        var device = new DeviceAllocator("cpu", RateCard.Flat(DollarPerSecond), time);
+        var (time, device) = Cpu();
         var (batched, gateway) = (device.GroupFor("demo-small"), device.GroupFor("remote"));
         batched.ReportStep(0.020);
 
@@ -68,8 +72,7 @@ public sealed class WorkSplitTests
     [Fact]
     public void ReportStep_NotFiniteOrNotPositive_IsIgnored()
     {
-        var time = new FakeTimeProvider(T0);
-        var device = new DeviceAllocator("cpu", RateCard.Flat(DollarPerSecond), time);
+        var (time, device) = Cpu();
         var (a, b) = (device.GroupFor("a"), device.GroupFor("b"));
         a.ReportStep(0.01);
         b.ReportStep(0.01);
