@@ -1,8 +1,9 @@
 namespace ModelMeter.AspNetCore.Catalog;
 
 /// <summary>
-/// Bounds what a model computes at once: at most <c>maxConcurrency</c> requests holding at most <c>maxTokens</c> tokens
-/// of cache together (each counts its prompt plus its token limit), and at most <c>maxQueue</c> requests waiting.
+/// Bounds what a model computes at once: at most <c>maxConcurrency</c> requests whose padded batch holds at most
+/// <c>maxTokens</c> tokens of cache (a batch is as long as its longest request, each counting its prompt plus its token
+/// limit, so the rows times the longest), and at most <c>maxQueue</c> requests waiting.
 /// Waiters enter in arrival order, so a large request is not passed over forever by small ones; a request larger than
 /// <c>maxTokens</c> on its own enters when nothing else runs.
 /// </summary>
@@ -10,8 +11,8 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens
 {
     private readonly Lock _lock = new();
     private readonly LinkedList<Waiter> _waiting = new();
+    private readonly SortedDictionary<long, int> _weights = []; // the running requests' weights, with counts: the longest is the last
     private int _running;
-    private long _tokens;
 
     /// <summary>Waits for a turn for a request of <paramref name="tokens"/> tokens; returns null at once when the queue is full.</summary>
     public async ValueTask<Slot?> TryEnterAsync(long tokens, CancellationToken cancellationToken)
@@ -42,12 +43,16 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens
         return new Slot(this, weight);
     }
 
-    private bool Fits(long weight) => _running < maxConcurrency && (_running == 0 || _tokens + weight <= maxTokens);
+    private bool Fits(long weight) =>
+        _running < maxConcurrency && (_running == 0 || maxTokens == long.MaxValue || PaddedTokens(_running + 1, Math.Max(weight, _weights.Keys.Last())) <= maxTokens);
+
+    /// <summary>The cache a batch of <paramref name="rows"/> rows padded to <paramref name="longest"/> tokens holds, saturating.</summary>
+    internal static long PaddedTokens(int rows, long longest) => longest > long.MaxValue / rows ? long.MaxValue : rows * longest;
 
     private void Take(long weight)
     {
         _running++;
-        _tokens += weight;
+        _weights[weight] = _weights.GetValueOrDefault(weight) + 1;
     }
 
     private void Leave(long weight)
@@ -55,7 +60,11 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens
         lock (_lock)
         {
             _running--;
-            _tokens -= weight;
+            if (--_weights[weight] == 0)
+            {
+                _weights.Remove(weight);
+            }
+
             LetInWhoFits();
         }
     }

@@ -8,8 +8,8 @@ namespace ModelMeter.Onnx.Generation;
 /// one forward pass, or one per group of like lengths: <see cref="OnnxCausalLm.DecodeSteps"/>), and finished or cancelled rows leave at the next step. A joining prompt is computed in chunks of at
 /// most <c>prefillChunkTokens</c> per turn of the loop, interleaved with the decode steps, so that the rows already
 /// decoding keep their pace (with no row decoding it is computed whole). One loop thread computes; requests await their
-/// tokens. At most <c>maxBatch</c> rows holding at most <c>maxBatchTokens</c>
-/// tokens of cache (each row counts its prompt plus its token limit) run; the model's admission gate keeps the rest
+/// tokens. At most <c>maxBatch</c> rows run, and only while their padded batch holds at most <c>maxBatchTokens</c>
+/// tokens of cache (each row counts its prompt plus its token limit, and a batch is as long as its longest row); the model's admission gate keeps the rest
 /// waiting (uncharged) outside, and the scheduler holds back any that would still exceed them.
 /// A row belongs to the request that reads its tokens: when that reader stops for any reason (end of text, a stop
 /// string, the client gone, an exception) the row leaves before the next step, so no step computes for no one.
@@ -34,7 +34,7 @@ public sealed class BatchScheduler : IDisposable
 
     /// <param name="model">A model with a key/value cache.</param>
     /// <param name="maxBatch">The most rows in one step.</param>
-    /// <param name="maxBatchTokens">The most tokens of cache the rows may hold together; a larger request runs alone.</param>
+    /// <param name="maxBatchTokens">The most tokens of cache the rows' padded batch may hold (rows × the longest row's prompt plus token limit); a larger request runs alone.</param>
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
     /// <param name="onRunning">Told the number of running rows whenever it changes.</param>
     /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
@@ -67,7 +67,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
 
-    /// <summary>The most tokens of cache the rows may hold together.</summary>
+    /// <summary>The most tokens of cache the rows' padded batch may hold (rows × the longest).</summary>
     public long MaxBatchTokens => _maxBatchTokens;
 
     /// <summary>Rows running now.</summary>
@@ -134,14 +134,14 @@ public sealed class BatchScheduler : IDisposable
             }
 
             var began = _time.GetTimestamp();
-            var held = running.Sum(r => r.Request.Tokens);
-            while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || held + next.Tokens <= _maxBatchTokens))
+            var longest = running.Count == 0 ? 0 : running.Max(r => r.Request.Tokens);
+            while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || Fits(running.Count + 1, Math.Max(longest, next.Tokens))))
             {
                 _incoming.Reader.TryRead(out var pending);
                 if (Join(pending!) is { } row)
                 {
                     running.Add((row, pending!, 0)); // its prompt is computed in the turns to come, then its tokens go out
-                    held += pending!.Tokens;
+                    longest = Math.Max(longest, pending!.Tokens);
                 }
             }
 
@@ -199,6 +199,9 @@ public sealed class BatchScheduler : IDisposable
             Leave(running, (row, request) => row.Finished || request.Cancellation.IsCancellationRequested);
         }
     }
+
+    /// <summary>Whether <paramref name="rows"/> rows padded to <paramref name="longest"/> tokens of cache stay within <see cref="MaxBatchTokens"/>.</summary>
+    private bool Fits(int rows, long longest) => longest <= _maxBatchTokens / rows;
 
     /// <summary>Removes the rows that <paramref name="leaves"/>, completing their token streams (with <paramref name="error"/> if given).</summary>
     private void Leave(List<(DecodeRow Row, Pending Request, int Sent)> running, Func<DecodeRow, Pending, bool> leaves, Exception? error = null)

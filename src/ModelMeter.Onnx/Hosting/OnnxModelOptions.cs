@@ -14,9 +14,10 @@ public sealed class OnnxModelOptions
     public int MaxBatch { get; set; } = 8;
 
     /// <summary>
-    /// Batched: the most tokens of key/value cache the requests decoded together may hold, each counting its prompt
-    /// plus its token limit; requests beyond it wait in the queue, uncharged. Default: what fits in 1 GiB of cache for
-    /// this model, and never less than one full context (a request that large runs alone).
+    /// Batched: the most tokens of key/value cache the requests decoded together may hold as one padded batch: each
+    /// counts its prompt plus its token limit, and the batch is as long as its longest request (rows × the longest), as the
+    /// caches of a step are padded to the longest row. Requests beyond it wait in the queue, uncharged. Default: what fits in
+    /// 1 GiB of cache for this model, and never less than one full context (a request that large runs alone).
     /// </summary>
     public long? MaxBatchTokens { get; set; }
 

@@ -51,6 +51,41 @@ public sealed class BatchSchedulerTests(SmallModels models)
     }
 
     [Fact]
+    public async Task MaxBatchTokens_CountsThePaddedBatch_ShortRowsWaitWhileALongOneWouldPadThemPastIt()
+    {
+        // The long row holds up to 10 + 50 = 60 tokens, a short one 5 + 10 = 15. Summed, 60 + 15 + 15 fit in 100; padded to the
+        // longest, two rows already hold 2 × 60 = 120. So the short rows wait for the long one to leave, then run together (3 × 15).
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (longPrompt, shortPrompt) = (SmallModels.Prompt(model, 10), SmallModels.Prompt(model, 5));
+        var (longRequest, shortRequest) = (new GenerationRequest(50), new GenerationRequest(10));
+        var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
+        var shortAlone = model.GenerateTokens(shortPrompt, shortRequest, default).ToList();
+        Assert.Equal(50, longAlone.Count); // no early end-of-text: the long row runs its whole length
+        var counts = new ConcurrentQueue<int>(); // rows running, in the loop's order
+        using var scheduler = new BatchScheduler(model, maxBatch: 8, maxBatchTokens: 100, onRunning: counts.Enqueue);
+        var first = new TaskCompletionSource();
+        var running = Task.Run(async () =>
+        {
+            var tokens = new List<int>();
+            await foreach (var token in scheduler.GenerateTokensAsync(longPrompt, longRequest, CancellationToken.None))
+            {
+                tokens.Add(token);
+                first.TrySetResult();
+            }
+
+            return tokens;
+        });
+        await first.Task; // the long row runs, 49 tokens to go
+        var shorts = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => CollectAsync(scheduler, shortPrompt, shortRequest)));
+
+        Assert.Equal(longAlone, await running);
+        Assert.All(shorts, tokens => Assert.Equal(shortAlone, tokens));
+        // The long row ran alone until it left (0 rows), and only then did the short rows join.
+        Assert.Equal(0, counts.SkipWhile(rows => rows == 1).First());
+        Assert.Contains(counts, rows => rows > 1);
+    }
+
+    [Fact]
     public async Task ARequestLargerThanMaxBatchTokens_RunsAlone()
     {
         using var model = OnnxCausalLm.Load(models.LongContext);
