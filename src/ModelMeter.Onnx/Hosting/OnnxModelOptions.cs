@@ -23,7 +23,8 @@ public sealed class OnnxModelOptions
 
     /// <summary>
     /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
-    /// long prompt joining does not stall their streams (it is computed in chunks between their steps). Default 32: with 6 streams of demo-large and a 900-token prompt
+    /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 8
+    /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 32: with 6 streams of demo-large and a 900-token prompt
     /// joining, a turn with a 32-token chunk took 2.5-3.5x a plain decode step (64: 3-4.9x; the whole prompt at once: 37x),
     /// and the prompt was answered in 1.6 s instead of 1.2 s with the whole prompt at once (bench/load/stall.sh).
     /// </summary>

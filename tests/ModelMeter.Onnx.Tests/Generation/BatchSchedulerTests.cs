@@ -215,6 +215,43 @@ public sealed class BatchSchedulerTests(SmallModels models)
         await longTokens.DisposeAsync();
     }
 
+    [Fact]
+    public async Task AJoiningPromptBesideManyStreams_IsComputedInChunksOfFourTokensPerStream_WhenThatIsMoreThanTheChunk()
+    {
+        // 8 streams decode: a turn computes max(8, 4 × 8) = 32 of the 300 prompt tokens, so the prompt takes 10 turns, not 38.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (streamPrompt, longPrompt) = (SmallModels.Prompt(model, 8), SmallModels.Prompt(model, 300));
+        var (streamRequest, longRequest) = (new GenerationRequest(150), new GenerationRequest(4));
+        Assert.True(model.GenerateTokens(streamPrompt, streamRequest, default).Count() >= 100, "the streams must outlast the long prompt's prefill");
+        var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
+        var turns = new ConcurrentQueue<double>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 9, onStepSeconds: turns.Enqueue, prefillChunkTokens: 8);
+        var streams = Enumerable.Range(0, 8).Select(_ => scheduler.GenerateTokensAsync(streamPrompt, streamRequest, CancellationToken.None).GetAsyncEnumerator()).ToList();
+        foreach (var stream in streams)
+        {
+            Assert.True(await stream.MoveNextAsync()); // all eight decoding
+        }
+
+        var joined = turns.Count;
+        var longTokens = scheduler.GenerateTokensAsync(longPrompt, longRequest, CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await longTokens.MoveNextAsync());
+        var turnsBeforeItsFirstToken = turns.Count - joined;
+        var longGot = new List<int> { longTokens.Current };
+        while (await longTokens.MoveNextAsync())
+        {
+            longGot.Add(longTokens.Current);
+        }
+
+        Assert.InRange(turnsBeforeItsFirstToken, 10, 16); // 10 chunks of at most 32, then its first token's turn; 8 a turn would take 38
+        Assert.Equal(longAlone, longGot);
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
+
+        await longTokens.DisposeAsync();
+    }
+
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
     {
         var tokens = new List<int>();
