@@ -8,18 +8,47 @@ public sealed class ModelGateTests
     [Fact]
     public async Task TokensOfCache_ASecondRequestThatWouldExceedThemWaitsUntilTheFirstLeaves()
     {
-        var gate = new ModelGate(maxConcurrency: 8, maxQueue: 4, maxTokens: 100);
+        var gate = new ModelGate(maxConcurrency: 8, maxQueue: 4, maxTokens: 130);
         var first = await gate.TryEnterAsync(60, default);
-        var second = gate.TryEnterAsync(60, default).AsTask();
-        var small = gate.TryEnterAsync(10, default).AsTask(); // would fit, but arrived after the waiting one
+        var second = gate.TryEnterAsync(80, default).AsTask(); // padded to 80, two rows hold 160
+        var small = gate.TryEnterAsync(10, default).AsTask(); // would fit (2 × 60), but arrived after the waiting one
 
         Assert.NotNull(first);
         Assert.False(second.IsCompleted);
         Assert.False(small.IsCompleted);
 
         first.Dispose();
-        Assert.NotNull(await second.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.NotNull(await small.WaitAsync(TimeSpan.FromSeconds(10))); // 60 + 10 fit
+        var secondSlot = await second.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(secondSlot);
+        Assert.False(small.IsCompleted); // beside the 80, padded: 2 × 80 = 160
+        secondSlot.Dispose();
+        Assert.NotNull(await small.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task TokensOfCache_AreThePaddedBatch_AShortRequestWaitsBesideALongOne_AndShortOnesShareIt()
+    {
+        var gate = new ModelGate(maxConcurrency: 8, maxQueue: 8, maxTokens: 100);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var longOne = await gate.TryEnterAsync(60, cancel.Token);
+        var shortOne = gate.TryEnterAsync(15, cancel.Token).AsTask(); // 60 + 15 fit summed; padded, 2 × 60 = 120 do not
+
+        Assert.NotNull(longOne);
+        Assert.False(shortOne.IsCompleted);
+        longOne.Dispose();
+        using var first = await shortOne.WaitAsync(cancel.Token);
+        using var second = await gate.TryEnterAsync(15, cancel.Token);
+        using var third = await gate.TryEnterAsync(30, cancel.Token); // 3 × 30 = 90
+        var fourth = gate.TryEnterAsync(30, cancel.Token).AsTask(); // 4 × 30 = 120
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.NotNull(third);
+        Assert.False(fourth.IsCompleted);
+        third!.Dispose(); // the longest leaves: 3 × 30 again
+        using var fourthSlot = await fourth.WaitAsync(cancel.Token);
+        Assert.NotNull(fourthSlot);
     }
 
     [Fact]
