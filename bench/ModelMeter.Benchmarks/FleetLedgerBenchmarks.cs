@@ -28,10 +28,12 @@ public class FleetLedgerBenchmarks
         var count = client.QueryAsync("SELECT count() AS n FROM bench.requests").GetAwaiter().GetResult()[0].GetProperty("n").GetInt64();
         if (count < Rows)
         {
-            // 10 M requests over 30 days, 4 nodes, 3 models, 50 tenants, generated inside ClickHouse.
+            // 10 M requests over 30 days, 4 nodes, 3 models, 50 tenants, generated inside ClickHouse. Columns are named: later
+            // schema versions add columns (token details, energy) that the generated rows leave at their default, 0.
             var startSeconds = Start.ToUnixTimeSeconds();
             client.ExecuteAsync($"""
-                INSERT INTO bench.requests
+                INSERT INTO bench.requests (node, request_id, started_ms, ended, ended_ms, model, endpoint, tenant, user, device,
+                    input_tokens, output_tokens, latency_seconds, ttft_seconds, cost_usd, status, hourly_usd, rate_version, usage_estimated, device_started_ms)
                 SELECT concat('node-', toString(number % 4)), concat('req_', toString(number)), ({startSeconds} + intDiv(number * 2592, 10000)) * 1000,
                        toDateTime({startSeconds} + intDiv(number * 2592, 10000)), ({startSeconds} + intDiv(number * 2592, 10000)) * 1000 + number % 1000,
                        ['demo-small', 'demo-medium', 'demo-large'][number % 3 + 1], 'generate', concat('tenant-', toString(number % 50)), '', 'gpu0',
@@ -40,13 +42,14 @@ public class FleetLedgerBenchmarks
                 """).GetAwaiter().GetResult();
             // The hourly totals shipping writes alongside (here in one piece, as the schema migration backfills them).
             client.ExecuteAsync("""
-                INSERT INTO bench.requests_hourly
+                INSERT INTO bench.requests_hourly (hour, hour_ms, node, spool, batch, version, model, endpoint, tenant, device, status,
+                    requests, input_tokens, output_tokens, cost_usd)
                 SELECT toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, '', 0, 0, model, endpoint, tenant, device, status,
                        count(), sum(input_tokens), sum(output_tokens), sum(cost_usd)
                 FROM bench.requests GROUP BY toStartOfHour(ended), intDiv(ended_ms, 3600000) * 3600000, node, model, endpoint, tenant, device, status
                 """).GetAwaiter().GetResult();
             client.ExecuteAsync($"""
-                INSERT INTO bench.idle
+                INSERT INTO bench.idle (node, device, minute, minute_ms, cost_usd, hourly_usd, bill_usd, version)
                 SELECT concat('node-', toString(n % 4)), 'gpu0', toDateTime({startSeconds} + intDiv(n, 4) * 60), ({startSeconds} + intDiv(n, 4) * 60) * 1000, 0.01, 2.5, 0.04, 1
                 FROM (SELECT number AS n FROM numbers({30 * 24 * 60 * 4}))
                 """).GetAwaiter().GetResult();
