@@ -231,10 +231,22 @@ public sealed partial class ClickHouseLedger(ClickHouseClient client, string dat
     /// </summary>
     private async Task<IReadOnlyList<CostSummaryRow>> ProvisionalAsync(long lo, long hi, CostFilter? filter, CancellationToken cancellationToken)
     {
+        // Only the window's provisional streams are looked up among the final rows: reading every request id since the
+        // window's start into one set took seconds (5.6 s of a 30-day summary over 10 M rows, the rest 0.15 s).
+        var started = $"{Window("started", lo, hi)}{Filter(filter)}";
+        var any = await client.QueryAsync($"SELECT count() AS n FROM {Provisional} FINAL WHERE {started}", cancellationToken);
+        if (any.Count == 0 || Long(any[0], "n") == 0)
+        {
+            return [];
+        }
+
         var rows = await client.QueryAsync($"""
             SELECT count() AS n FROM {Provisional} FINAL
-            WHERE {Window("started", lo, hi)}{Filter(filter)}
-              AND concat(node, '/', request_id) NOT IN (SELECT concat(node, '/', request_id) FROM {Requests} WHERE started_ms >= {lo})
+            WHERE {started}
+              AND concat(node, '/', request_id) NOT IN (
+                SELECT concat(node, '/', request_id) FROM {Requests}
+                WHERE ended >= toDateTime({Math.Max(0, Floor(lo, 1000) / 1000)}) AND started_ms >= {lo}
+                  AND concat(node, '/', request_id) IN (SELECT concat(node, '/', request_id) FROM {Provisional} WHERE {started}))
             """, cancellationToken);
         var count = rows.Count == 0 ? 0 : Long(rows[0], "n");
         return count == 0 ? [] : [new CostSummaryRow(CostSummaryRow.ProvisionalKey, count, 0, 0, 0, 0)];
