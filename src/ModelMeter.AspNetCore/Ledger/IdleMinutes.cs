@@ -38,8 +38,9 @@ internal sealed class IdleMinutes(LedgerStorage ledger, CostMeter meter, TimePro
     }
 
     /// <summary>
-    /// Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill. One at a time:
-    /// a report that arrives while another's idle rows are being committed waits for them rather than reading without.
+    /// Writes the idle time accrued so far, so a report that ends now includes it and adds up to the bill. One at a time,
+    /// with the minute's own writing: a report that arrives while idle rows are being committed waits for them rather
+    /// than reading without.
     /// </summary>
     public async Task CatchUpAsync()
     {
@@ -76,10 +77,9 @@ internal sealed class IdleMinutes(LedgerStorage ledger, CostMeter meter, TimePro
                 var now = time.GetUtcNow();
                 var nextMinute = TimeSpan.FromTicks(TimeSpan.TicksPerMinute - now.Ticks % TimeSpan.TicksPerMinute);
                 await Task.Delay(nextMinute, time, stopping).ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // work off the timer's callback
-                foreach (var row in _idle!.Collect())
-                {
-                    await ledger.Writer.RecordIdleAsync(row);
-                }
+                // As a report's catch-up, and committed before the gate opens again: a report ending now that came between
+                // this minute's collection and its commit would otherwise find neither (its own catch-up collects nothing).
+                await CatchUpAsync();
             }
         }
         catch (OperationCanceledException)

@@ -152,13 +152,22 @@ public sealed class LedgerEndToEndTests
         Directory.Delete(contentRoot, recursive: true);
     }
 
-    [Fact]
-    public async Task Summary_WindowEndingNow_AddsUpToTheBillIncludingThisMinutesIdleTime()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the idle-minute writer collects and commits its minute just before the report asks
+    public async Task Summary_WindowEndingNow_AddsUpToTheBillIncludingThisMinutesIdleTime(bool crossingAMinute)
     {
         await using var clock = new RunningClock();
         await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings(hourlyUsd: 3600), services: s => s.AddSingleton<TimeProvider>(clock.Time));
         (await server.GenerateAsync("demo-small", new { prompt = "now", max_tokens = 4 })).EnsureSuccessStatusCode();
-        clock.Time.Advance(TimeSpan.FromSeconds(1.5)); // idle time that no minute row holds yet
+        if (crossingAMinute)
+        {
+            await clock.StopAsync();
+            var toNextMinute = TimeSpan.FromTicks(TimeSpan.TicksPerMinute - clock.Time.GetUtcNow().Ticks % TimeSpan.TicksPerMinute);
+            clock.Time.Advance((toNextMinute < TimeSpan.FromSeconds(0.5) ? toNextMinute + TimeSpan.FromMinutes(1) : toNextMinute) - TimeSpan.FromSeconds(0.5));
+        }
+
+        clock.Time.Advance(TimeSpan.FromSeconds(1.5)); // idle time that no minute row holds yet (and, crossing, a minute's row being written)
 
         var summary = await server.Client.GetFromJsonAsync<JsonElement>($"/api/costs/summary?from={Iso(DateTimeOffset.UtcNow.AddHours(-1))}");
         var bill = (await server.ScrapeAsync())["device_cost_dollars_total{device=\"cpu\"}"];
