@@ -1,3 +1,5 @@
+using ModelMeter.Serving;
+
 namespace ModelMeter.AspNetCore.Catalog;
 
 /// <summary>
@@ -44,10 +46,8 @@ internal sealed class ModelGate(int maxConcurrency, int maxQueue, long maxTokens
     }
 
     private bool Fits(long weight) =>
-        _running < maxConcurrency && (_running == 0 || maxTokens == long.MaxValue || PaddedTokens(_running + 1, Math.Max(weight, _weights.Keys.Last())) <= maxTokens);
-
-    /// <summary>The cache a batch of <paramref name="rows"/> rows padded to <paramref name="longest"/> tokens holds, saturating.</summary>
-    internal static long PaddedTokens(int rows, long longest) => longest > long.MaxValue / rows ? long.MaxValue : rows * longest;
+        _running < maxConcurrency && (_running == 0 || maxTokens == long.MaxValue // unbounded (gateways): no walk to the longest
+            || PaddedBatch.Fits(_running + 1, Math.Max(weight, _weights.Keys.Last()), maxTokens));
 
     private void Take(long weight)
     {

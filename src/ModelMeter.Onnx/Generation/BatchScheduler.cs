@@ -142,7 +142,7 @@ public sealed class BatchScheduler : IDisposable
 
             var began = _time.GetTimestamp();
             var longest = running.Count == 0 ? 0 : running.Max(r => r.Request.Tokens);
-            while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || Fits(running.Count + 1, Math.Max(longest, next.Tokens))))
+            while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || PaddedBatch.Fits(running.Count + 1, Math.Max(longest, next.Tokens), _maxBatchTokens)))
             {
                 _incoming.Reader.TryRead(out var pending);
                 if (Join(pending!) is { } row)
@@ -206,9 +206,6 @@ public sealed class BatchScheduler : IDisposable
             Leave(running, (row, request) => row.Finished || request.Cancellation.IsCancellationRequested);
         }
     }
-
-    /// <summary>Whether <paramref name="rows"/> rows padded to <paramref name="longest"/> tokens of cache stay within <see cref="MaxBatchTokens"/>.</summary>
-    private bool Fits(int rows, long longest) => longest <= _maxBatchTokens / rows;
 
     /// <summary>Removes the rows that <paramref name="leaves"/>, completing their token streams (with <paramref name="error"/> if given).</summary>
     private void Leave(List<(DecodeRow Row, Pending Request, int Sent)> running, Func<DecodeRow, Pending, bool> leaves, Exception? error = null)
