@@ -27,6 +27,9 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onWithoutOwner;
     private readonly Action<double>? _onStepSeconds;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _joinWindow;
+    private readonly SemaphoreSlim _arrived = new(0);
+    private int _queued;
     private long _steps;
     private long _rowsWithoutOwner;
     private int _running;
@@ -41,11 +44,14 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStepSeconds">Told the seconds each turn of the loop computed (prefills of joining rows and the decode step): the model's work for the device's split.</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
+    /// <param name="joinWindow">When the batch has emptied because two or more rows finished in one step, how long the next turn waits (from the first request to arrive) for as many requests as finished; <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        _joinWindow = joinWindow ?? DefaultJoinWindow;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_joinWindow, TimeSpan.Zero, nameof(joinWindow));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunkTokens, 1);
         _prefillChunkTokens = prefillChunkTokens;
@@ -71,6 +77,15 @@ public sealed class BatchScheduler : IDisposable
     /// </summary>
     public const int PrefillTokensPerDecodingRow = 4;
 
+    /// <summary>
+    /// How long a turn that begins on an empty batch, after two or more rows finished together, waits for the requests of
+    /// their clients to come back, unless configured. Over HTTP, 16 clients that finished in one step sent again within
+    /// 1-2 ms of each other, and a turn that began with the first of them split the batch: each later one joined a step
+    /// behind, its prompt computed in passes of its own, and the clients never fell into step again (demo-large, MaxBatch 16:
+    /// 249 against 340 tokens/s; docs/benchmarks.md).
+    /// </summary>
+    public static readonly TimeSpan DefaultJoinWindow = TimeSpan.FromMilliseconds(10);
+
     /// <summary>The most rows in one step.</summary>
     public int MaxBatch => _maxBatch;
 
@@ -95,7 +110,18 @@ public sealed class BatchScheduler : IDisposable
         var pending = new Pending(promptIds, request, tokens.Writer, owner.Token);
         try
         {
-            await _incoming.Writer.WriteAsync(pending, cancellationToken);
+            Interlocked.Increment(ref _queued); // before the write: the loop's read after it never counts below zero
+            try
+            {
+                await _incoming.Writer.WriteAsync(pending, cancellationToken);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _queued);
+                throw;
+            }
+
+            _arrived.Release();
             await foreach (var token in tokens.Reader.ReadAllAsync(cancellationToken))
             {
                 yield return token;
@@ -126,6 +152,7 @@ public sealed class BatchScheduler : IDisposable
     private void Run()
     {
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
+        var finished = 0;
         while (true)
         {
             if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))
@@ -140,11 +167,17 @@ public sealed class BatchScheduler : IDisposable
                 return;
             }
 
+            if (running.Count == 0 && finished >= 2)
+            {
+                AwaitJoiners(Math.Min(finished, _maxBatch));
+            }
+
             var began = _time.GetTimestamp();
             var longest = running.Count == 0 ? 0 : running.Max(r => r.Request.Tokens);
             while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || PaddedBatch.Fits(running.Count + 1, Math.Max(longest, next.Tokens), _maxBatchTokens)))
             {
                 _incoming.Reader.TryRead(out var pending);
+                Interlocked.Decrement(ref _queued);
                 if (Join(pending!) is { } row)
                 {
                     running.Add((row, pending!, 0)); // its prompt is computed in the turns to come, then its tokens go out
@@ -203,7 +236,28 @@ public sealed class BatchScheduler : IDisposable
                 running[i] = (row, request, sent);
             }
 
+            var before = running.Count;
             Leave(running, (row, request) => row.Finished || request.Cancellation.IsCancellationRequested);
+            finished = before - running.Count;
+        }
+    }
+
+    /// <summary>
+    /// Waits up to the join window (real time: a scheduling delay, not a billed one) until <paramref name="count"/> requests
+    /// are queued, so that the clients of rows that finished together join together.
+    /// </summary>
+    private void AwaitJoiners(int count)
+    {
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        TimeSpan waited;
+        while (Volatile.Read(ref _queued) < count && !_stopping && (waited = System.Diagnostics.Stopwatch.GetElapsedTime(began)) < _joinWindow)
+        {
+            _arrived.Wait(_joinWindow - waited);
+        }
+
+        while (_arrived.Wait(0))
+        {
+            // arrivals already counted in _queued
         }
     }
 

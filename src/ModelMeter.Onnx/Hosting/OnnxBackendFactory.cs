@@ -62,6 +62,11 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             yield return $"PrefillChunkTokens: {options.PrefillChunkTokens} must be at least 1.";
         }
 
+        if (options.JoinWindowMs is < 0 or > 1000)
+        {
+            yield return $"JoinWindowMs: {options.JoinWindowMs} is out of range 0..1000.";
+        }
+
         if (options.MaxBatchTokens is < 1)
         {
             yield return $"MaxBatchTokens: {options.MaxBatchTokens} must be at least 1.";
@@ -87,7 +92,8 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
-                onStepSeconds: work is null ? null : work.ReportStep, prefillChunkTokens: options.PrefillChunkTokens)
+                onStepSeconds: work is null ? null : work.ReportStep, prefillChunkTokens: options.PrefillChunkTokens,
+                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs))
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }

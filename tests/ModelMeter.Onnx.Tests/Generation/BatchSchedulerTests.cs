@@ -252,6 +252,62 @@ public sealed class BatchSchedulerTests(SmallModels models)
         await longTokens.DisposeAsync();
     }
 
+    [Fact]
+    public async Task ClientsOfRowsThatFinishedTogether_ComingBackApart_JoinTogetherWithinTheJoinWindow()
+    {
+        // Two rows finish in one step and the batch empties; their clients come back 300 ms apart. Within the join window
+        // the loop waits for the second instead of starting the first alone, so the two run as one batch from their first
+        // step (without it, the first would be a step ahead for good, and their prompts computed in passes of their own).
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (prompt, request) = (SmallModels.Prompt(model, 6), new GenerationRequest(8));
+        var alone = model.GenerateTokens(prompt, request, default).ToList();
+        Assert.Equal(8, alone.Count); // no early end-of-text: rows that start together finish together
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, onStep: steps.Enqueue, joinWindow: TimeSpan.FromSeconds(30));
+        await FinishTwoRowsTogetherAsync(scheduler, model, prompt, request);
+        var before = steps.Count;
+
+        var first = CollectAsync(scheduler, prompt, request);
+        await Task.Delay(300); // the second client comes back later, well within the window
+        Assert.False(first.IsCompleted);
+        var second = CollectAsync(scheduler, prompt, request);
+
+        Assert.Equal(alone, await first);
+        Assert.Equal(alone, await second);
+        Assert.All(steps.Skip(before), rows => Assert.Equal(2, rows));
+    }
+
+    [Fact]
+    public async Task AJoinWindowNoOneElseComesIn_Ends_TheFirstRequestRunsAlone()
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (prompt, request) = (SmallModels.Prompt(model, 6), new GenerationRequest(8));
+        var alone = model.GenerateTokens(prompt, request, default).ToList();
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, onStep: steps.Enqueue, joinWindow: TimeSpan.FromMilliseconds(200));
+        await FinishTwoRowsTogetherAsync(scheduler, model, prompt, request);
+        var before = steps.Count;
+
+        Assert.Equal(alone, await CollectAsync(scheduler, prompt, request).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.All(steps.Skip(before), rows => Assert.Equal(1, rows));
+    }
+
+    /// <summary>
+    /// Runs two rows of <paramref name="prompt"/> that join in one turn and so finish in one step, leaving the batch empty:
+    /// a long row holds the batch (its 10 + 100 tokens of cache leave no room beside it in 60) while both are queued.
+    /// </summary>
+    private static async Task FinishTwoRowsTogetherAsync(BatchScheduler scheduler, OnnxCausalLm model, int[] prompt, GenerationRequest request)
+    {
+        await using var holder = scheduler.GenerateTokensAsync(SmallModels.Prompt(model, 10), new GenerationRequest(100), CancellationToken.None).GetAsyncEnumerator();
+        Assert.True(await holder.MoveNextAsync()); // the long row runs, 99 tokens to go
+        var two = Task.WhenAll(CollectAsync(scheduler, prompt, request), CollectAsync(scheduler, prompt, request)); // both queued behind it
+        while (await holder.MoveNextAsync())
+        {
+        }
+
+        Assert.All(await two, tokens => Assert.Equal(request.MaxTokens, tokens.Count));
+    }
+
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
     {
         var tokens = new List<int>();

@@ -154,6 +154,25 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_BadBatchingKeys_FailsNamingEachKey()
+    {
+        var settings = RunningServer.DemoSettings(3600, "demo-small");
+        settings["ModelMeter:Models:demo-small:MaxBatch"] = "0";
+        settings["ModelMeter:Models:demo-small:PrefillChunkTokens"] = "0";
+        settings["ModelMeter:Models:demo-small:JoinWindowMs"] = "-5";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        string[] keys = ["ModelMeter:Models:demo-small:MaxBatch", "ModelMeter:Models:demo-small:PrefillChunkTokens", "ModelMeter:Models:demo-small:JoinWindowMs"];
+        foreach (var key in keys)
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(keys.Length, error.Failures.Count());
+    }
+
+    [Fact]
     public async Task Start_OnnxModelOnAGpuDevice_FailsNamingTheKey()
     {
         // ONNX Runtime here is the CPU build: on a Gpu device the model would run on the CPU and be billed at the GPU's rate.
