@@ -44,7 +44,7 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStepSeconds">Told the seconds each turn of the loop computed (prefills of joining rows and the decode step): the model's work for the device's split.</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
-    /// <param name="joinWindow">When the batch has emptied because two or more rows finished in one step, how long the next turn waits (from the first request to arrive) for as many requests as finished; <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
+    /// <param name="joinWindow">When two or more rows finished in one step, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
         Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null)
@@ -78,11 +78,11 @@ public sealed class BatchScheduler : IDisposable
     public const int PrefillTokensPerDecodingRow = 4;
 
     /// <summary>
-    /// How long a turn that begins on an empty batch, after two or more rows finished together, waits for the requests of
-    /// their clients to come back, unless configured. Over HTTP, 16 clients that finished in one step sent again within
-    /// 1-2 ms of each other, and a turn that began with the first of them split the batch: each later one joined a step
-    /// behind, its prompt computed in passes of its own, and the clients never fell into step again (demo-large, MaxBatch 16:
-    /// 249 against 340 tokens/s; docs/benchmarks.md).
+    /// How long the turn after two or more rows finished together waits for their clients' next requests (as many as
+    /// finished, as room allows), unless configured; rows still decoding wait with it. Over HTTP, 16 clients that finished in
+    /// one step sent again within 1-2 ms of each other, and a turn that began with the first of them split them: each later
+    /// one joined a step behind, its prompt computed in passes of its own, and they never fell into step again
+    /// (demo-large, MaxBatch 16, 16 clients: 249-308 tokens/s without the window, 324-375 with it; docs/benchmarks.md).
     /// </summary>
     public static readonly TimeSpan DefaultJoinWindow = TimeSpan.FromMilliseconds(10);
 
@@ -167,9 +167,9 @@ public sealed class BatchScheduler : IDisposable
                 return;
             }
 
-            if (running.Count == 0 && finished >= 2)
+            if (finished >= 2 && running.Count < _maxBatch)
             {
-                AwaitJoiners(Math.Min(finished, _maxBatch));
+                AwaitJoiners(Math.Min(finished, _maxBatch - running.Count));
             }
 
             var began = _time.GetTimestamp();

@@ -31,10 +31,10 @@ public sealed class OnnxModelOptions
     public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
 
     /// <summary>
-    /// Batched: when the batch has emptied because two or more requests finished in the same step, the next turn waits up
-    /// to this many milliseconds (from the first request to arrive) for as many requests as finished, so that clients which
-    /// send again at once join together and their prompts are computed together. Default 10 (16 clients over HTTP came
-    /// back within 1-2 ms); 0 never waits. A turn with requests still decoding never waits.
+    /// Batched: when two or more requests finished in the same step, the next turn waits up to this many milliseconds for
+    /// as many requests to arrive (as room allows; requests still decoding wait with it), so that clients which send again
+    /// at once join together and their prompts are computed together. Default 10 (16 clients over HTTP came back within
+    /// 1-2 ms, so the wait usually ends sooner); 0 never waits.
     /// </summary>
     public int JoinWindowMs { get; set; } = (int)Generation.BatchScheduler.DefaultJoinWindow.TotalMilliseconds;
 

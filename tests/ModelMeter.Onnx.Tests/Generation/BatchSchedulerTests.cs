@@ -264,7 +264,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(8, alone.Count); // no early end-of-text: rows that start together finish together
         var steps = new ConcurrentQueue<int>();
         using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, onStep: steps.Enqueue, joinWindow: TimeSpan.FromSeconds(30));
-        await FinishTwoRowsTogetherAsync(scheduler, model, prompt, request);
+        await FinishRowsTogetherAsync(2, scheduler, model, prompt, request);
         var before = steps.Count;
 
         var first = CollectAsync(scheduler, prompt, request);
@@ -285,27 +285,67 @@ public sealed class BatchSchedulerTests(SmallModels models)
         var alone = model.GenerateTokens(prompt, request, default).ToList();
         var steps = new ConcurrentQueue<int>();
         using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, onStep: steps.Enqueue, joinWindow: TimeSpan.FromMilliseconds(200));
-        await FinishTwoRowsTogetherAsync(scheduler, model, prompt, request);
+        await FinishRowsTogetherAsync(2, scheduler, model, prompt, request);
         var before = steps.Count;
 
         Assert.Equal(alone, await CollectAsync(scheduler, prompt, request).WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.All(steps.Skip(before), rows => Assert.Equal(1, rows));
     }
 
+    [Fact]
+    public async Task RowsThatFinishedTogether_BesideOneStillDecoding_TheirClientsJoinTogetherWithinTheJoinWindow()
+    {
+        // Three rows start in one turn (the window gathers them): one runs 14 tokens, two run 8 and finish in one step while
+        // it still decodes. Their clients come back 300 ms apart; the turn waits for both (the running row waits with them),
+        // so they again run as one pair, and every row still gets its own greedy tokens.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompt = SmallModels.Prompt(model, 6);
+        var (shortRequest, longRequest) = (new GenerationRequest(8), new GenerationRequest(14));
+        var (shortAlone, longAlone) = (model.GenerateTokens(prompt, shortRequest, default).ToList(), model.GenerateTokens(prompt, longRequest, default).ToList());
+        Assert.Equal(14, longAlone.Count);
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, joinWindow: TimeSpan.FromSeconds(30));
+        await FinishRowsTogetherAsync(3, scheduler, model, prompt, shortRequest);
+        await using var running = scheduler.GenerateTokensAsync(prompt, longRequest, CancellationToken.None).GetAsyncEnumerator();
+        var pair = Task.WhenAll(CollectAsync(scheduler, prompt, shortRequest), CollectAsync(scheduler, prompt, shortRequest));
+        var longGot = new List<int>();
+        for (var i = 0; i < 8 && await running.MoveNextAsync(); i++)
+        {
+            longGot.Add(running.Current); // the pair's 8 tokens come in the same steps as these
+        }
+
+        Assert.All(await pair, tokens => Assert.Equal(shortAlone, tokens));
+        var next = running.MoveNextAsync().AsTask();
+        var first = CollectAsync(scheduler, prompt, shortRequest);
+        await Task.Delay(300);
+        Assert.False(first.IsCompleted);
+        Assert.False(next.IsCompleted); // the running row waits for the window too
+        var second = CollectAsync(scheduler, prompt, shortRequest);
+        while (await next)
+        {
+            longGot.Add(running.Current);
+            next = running.MoveNextAsync().AsTask();
+        }
+
+        Assert.Equal(longAlone, longGot);
+        Assert.Equal(shortAlone, await first);
+        Assert.Equal(shortAlone, await second);
+    }
+
     /// <summary>
-    /// Runs two rows of <paramref name="prompt"/> that join in one turn and so finish in one step, leaving the batch empty:
-    /// a long row holds the batch (its 10 + 100 tokens of cache leave no room beside it in 60) while both are queued.
+    /// Runs <paramref name="count"/> rows of <paramref name="prompt"/> that join in one turn and so finish in one step,
+    /// leaving the batch empty: a long row holds the batch (its 10 + 100 tokens of cache leave no room beside it in 60)
+    /// while they are all queued.
     /// </summary>
-    private static async Task FinishTwoRowsTogetherAsync(BatchScheduler scheduler, OnnxCausalLm model, int[] prompt, GenerationRequest request)
+    private static async Task FinishRowsTogetherAsync(int count, BatchScheduler scheduler, OnnxCausalLm model, int[] prompt, GenerationRequest request)
     {
         await using var holder = scheduler.GenerateTokensAsync(SmallModels.Prompt(model, 10), new GenerationRequest(100), CancellationToken.None).GetAsyncEnumerator();
         Assert.True(await holder.MoveNextAsync()); // the long row runs, 99 tokens to go
-        var two = Task.WhenAll(CollectAsync(scheduler, prompt, request), CollectAsync(scheduler, prompt, request)); // both queued behind it
+        var rows = Task.WhenAll(Enumerable.Range(0, count).Select(_ => CollectAsync(scheduler, prompt, request))); // all queued behind it
         while (await holder.MoveNextAsync())
         {
         }
 
-        Assert.All(await two, tokens => Assert.Equal(request.MaxTokens, tokens.Count));
+        Assert.All(await rows, tokens => Assert.Equal(request.MaxTokens, tokens.Count));
     }
 
     private static async Task<List<int>> CollectAsync(BatchScheduler scheduler, int[] prompt, GenerationRequest request)
