@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Continuous batching against one request at a time, same machine, same run: servers with MaxBatch 1, 8 and 16 (each
+# Continuous batching against one request at a time, same machine, same run: servers with the given MaxBatch values, 1, 8 and 16 by default (each
 # serving demo-large and demo-small), wrk at 1, 4, 16 and 32 connections, 32 greedy tokens per request. Prints one line
 # per case: req/s, tokens/s and p50/p95/p99 latency in seconds.
 # Usage: [SCRIPT=bench/load/mixed.lua] [MODELS="demo-large"] bench/load/batching.sh [seconds per case] [batch sizes...]

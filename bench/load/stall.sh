@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Do streams keep their pace when a long prompt joins? A server serving demo-large batched (MaxBatch 8, the default; the given
+# Do streams keep their pace when a long prompt joins? A server serving demo-large batched (MaxBatch 16, the default; the given
 # PrefillChunkTokens), 6 streams of 96 greedy tokens, then one 900-token prompt (bench/load/stall.py prints the gaps).
 # Usage: bench/load/stall.sh [PrefillChunkTokens...]   (default: 32, the default, and 100000 for a prompt computed whole)
 set -euo pipefail
