@@ -36,6 +36,7 @@ step gateway bench/load/gateway.sh 10
 step scheduler-waves dotnet run -c Release --project bench/ModelMeter.Benchmarks -- scheduler 15 1 8 16
 step scheduler-staggered dotnet run -c Release --project bench/ModelMeter.Benchmarks -- scheduler 15 --staggered 1 8 16
 step batching-mixed env SCRIPT=bench/load/mixed.lua MODELS=demo-large bench/load/batching.sh 10 1 4 8 16 32
+step rounds bench/load/rounds.sh 30 16 3 1 16
 step stall bench/load/stall.sh 32 100000
 step split bench/load/split.sh 5
 step classic bench/peers/compare.sh 15
