@@ -28,7 +28,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<double>? _onStepSeconds;
     private readonly TimeProvider _time;
     private readonly TimeSpan _joinWindow;
-    private readonly SemaphoreSlim _arrived = new(0);
+    private readonly object _arrivals = new(); // pulsed on each arrival, for the loop waiting in the join window
     private int _queued;
     private long _steps;
     private long _rowsWithoutOwner;
@@ -52,6 +52,7 @@ public sealed class BatchScheduler : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _joinWindow = joinWindow ?? DefaultJoinWindow;
         ArgumentOutOfRangeException.ThrowIfLessThan(_joinWindow, TimeSpan.Zero, nameof(joinWindow));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_joinWindow, TimeSpan.FromMinutes(1), nameof(joinWindow));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunkTokens, 1);
         _prefillChunkTokens = prefillChunkTokens;
@@ -121,7 +122,10 @@ public sealed class BatchScheduler : IDisposable
                 throw;
             }
 
-            _arrived.Release();
+            lock (_arrivals)
+            {
+                Monitor.PulseAll(_arrivals);
+            }
             await foreach (var token in tokens.Reader.ReadAllAsync(cancellationToken))
             {
                 yield return token;
@@ -143,6 +147,11 @@ public sealed class BatchScheduler : IDisposable
     {
         _stopping = true;
         _incoming.Writer.TryComplete();
+        lock (_arrivals)
+        {
+            Monitor.PulseAll(_arrivals); // out of the join window at once
+        }
+
         if (Thread.CurrentThread != _loop)
         {
             _loop.Join(TimeSpan.FromSeconds(30));
@@ -249,15 +258,13 @@ public sealed class BatchScheduler : IDisposable
     private void AwaitJoiners(int count)
     {
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
-        TimeSpan waited;
-        while (Volatile.Read(ref _queued) < count && !_stopping && (waited = System.Diagnostics.Stopwatch.GetElapsedTime(began)) < _joinWindow)
+        lock (_arrivals) // an arrival's count goes up before its pulse, and the count is read under the lock: no pulse is missed
         {
-            _arrived.Wait(_joinWindow - waited);
-        }
-
-        while (_arrived.Wait(0))
-        {
-            // arrivals already counted in _queued
+            TimeSpan waited;
+            while (Volatile.Read(ref _queued) < count && !_stopping && (waited = System.Diagnostics.Stopwatch.GetElapsedTime(began)) < _joinWindow)
+            {
+                Monitor.Wait(_arrivals, _joinWindow - waited);
+            }
         }
     }
 
