@@ -37,6 +37,9 @@ internal static class GenerateEndpoints
             return error.Kind == GenerationErrorKind.ClientClosed ? Results.Empty : Problems.From(http, error);
         }
 
+        // The same headers as the OpenAI routes' whole answers, so a client reads the cost the same way from either.
+        http.Response.Headers["X-Request-Id"] = outcome.RequestId;
+        http.Response.Headers["X-ModelMeter-Cost-Usd"] = outcome.Charge.CostUsd.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         http.Response.Headers["X-ModelMeter-Energy-J"] = outcome.Charge.EnergyJoules.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Json(new GenerateResponse(
             model, outcome.Text, outcome.InputTokens, outcome.OutputTokens, outcome.Charge.LatencySeconds,

@@ -21,7 +21,12 @@ public sealed class GenerateEndpointTests(DemoServer demo)
             var model = Models[i % 3];
             using var response = await _server.GenerateAsync(model, new { prompt = $"Request {i}: where did the money go?", max_tokens = 8 + i });
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            return await response.Content.ReadFromJsonAsync<JsonElement>();
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            // The headers say what the body says, as on the OpenAI routes.
+            Assert.Equal(body.GetProperty("request_id").GetString(), response.Headers.GetValues("X-Request-Id").Single());
+            Assert.Equal(body.GetProperty("estimated_cost_usd").GetDouble(),
+                double.Parse(response.Headers.GetValues("X-ModelMeter-Cost-Usd").Single(), System.Globalization.CultureInfo.InvariantCulture));
+            return body;
         }));
         var after = await _server.ScrapeAsync();
 
