@@ -126,6 +126,7 @@ public sealed class BatchScheduler : IDisposable
             {
                 Monitor.PulseAll(_arrivals);
             }
+
             await foreach (var token in tokens.Reader.ReadAllAsync(cancellationToken))
             {
                 yield return token;
@@ -252,8 +253,9 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// Waits up to the join window (real time: a scheduling delay, not a billed one) until <paramref name="count"/> requests
-    /// are queued, so that the clients of rows that finished together join together.
+    /// Waits up to the join window until <paramref name="count"/> requests are queued, so that the clients of rows that
+    /// finished together join together. Timed by the real clock, not the billing one: it is a scheduling delay (the rows in
+    /// flight are charged for it as for any gap between steps; it is not reported as step time).
     /// </summary>
     private void AwaitJoiners(int count)
     {
