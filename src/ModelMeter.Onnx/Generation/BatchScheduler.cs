@@ -83,7 +83,8 @@ public sealed class BatchScheduler : IDisposable
     /// finished, as room allows), unless configured; rows still decoding wait with it. Over HTTP, 16 clients that finished in
     /// one step sent again within 1-2 ms of each other, and a turn that began with the first of them split them: each later
     /// one joined a step behind, its prompt computed in passes of its own, and they never fell into step again
-    /// (demo-large, MaxBatch 16, 16 clients: 249-308 tokens/s without the window, 324-375 with it; docs/benchmarks.md).
+    /// (demo-large, MaxBatch 16, 16 clients, side by side: 249-340 tokens/s without the window, in step in one run of four;
+    /// 324-375 with it; docs/benchmarks.md).
     /// </summary>
     public static readonly TimeSpan DefaultJoinWindow = TimeSpan.FromMilliseconds(10);
 

@@ -10,8 +10,8 @@ public sealed class OnnxModelOptions
     /// The most requests decoded together in one forward pass (continuous batching). Default 16 for models with a
     /// key/value cache (models without one are not batched); 1 decodes one request at a time. The model then computes
     /// that many requests at once unless <c>MaxConcurrency</c> says otherwise. Measured (docs/benchmarks.md, demo-large, 2
-    /// cores, 16 clients with mixed prompts): MaxBatch 1 / 4 / 8 / 16 / 32 gave 66 / 196 / 272 / 374 / 339 tokens/s, and one
-    /// client the same at every setting.
+    /// cores, 16 clients with mixed prompts, one run): MaxBatch 1 / 4 / 8 / 16 / 32 gave 66 / 196 / 272 / 374 / 339 tokens/s,
+    /// and one client 79-87 at every setting.
     /// </summary>
     public int MaxBatch { get; set; } = 16;
 
