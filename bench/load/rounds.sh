@@ -3,7 +3,7 @@
 # figures of one run compare): first the greedy texts of 16 concurrent requests to each, against the first server's, then
 # wrk with bench/load/mixed.lua (demo-large, 32 tokens, prompts of 4-96 tokens) at the given clients, one line per case,
 # and each setting's total over the rounds.
-# Usage: bench/load/rounds.sh [seconds] [clients] [rounds] [MaxBatch[:JoinWindowMs]...]   (default: 30 16 3 1 16, the
+# Usage: bench/load/rounds.sh [seconds] [clients] [rounds] [MaxBatch[:JoinWindowMs[:IntraOpThreads]]...]   (default: 30 16 3 1 16, the
 # default against one request at a time)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +17,9 @@ ports=()
 for i in "${!specs[@]}"; do
   spec=${specs[$i]} port=$((8520 + i))
   settings=(--ModelMeter:Models:demo-large:MaxBatch="${spec%%:*}")
-  [[ $spec == *:* ]] && settings+=(--ModelMeter:Models:demo-large:JoinWindowMs="${spec##*:}")
+  IFS=: read -r _ window threads <<<"$spec"
+  [[ -n $window ]] && settings+=(--ModelMeter:Models:demo-large:JoinWindowMs="$window")
+  [[ -n $threads ]] && settings+=(--ModelMeter:Models:demo-large:IntraOpThreads="$threads")
   start "rounds-$i" $port --ModelMeter:Devices:cpu:HourlyUsd=0.17 --ModelMeter:Models:demo-large:Path="$models/demo-large" \
     --ModelMeter:Models:demo-large:Device=cpu --ModelMeter:Models:demo-large:MaxQueue=1000 "${settings[@]}"
   ports+=($port)
@@ -49,12 +51,12 @@ for round in $(seq 1 "$rounds"); do
     url="http://127.0.0.1:${ports[$i]}/v1/generate/demo-large"
     wrk -t1 -c"$clients" -d2s --timeout 60s -s bench/load/mixed.lua "$url" >/dev/null # warm-up
     line=$(wrk -t1 -c"$clients" -d"${seconds}s" --timeout 60s -s bench/load/mixed.lua "$url" | tail -1)
-    printf 'round %s  MaxBatch[:JoinWindowMs] %-6s %2s clients  %s\n' "$round" "${specs[$i]}" "$clients" "$line"
+    printf 'round %s  MaxBatch[:JoinWindowMs[:IntraOpThreads]] %-8s %2s clients  %s\n' "$round" "${specs[$i]}" "$clients" "$line"
     tokens=$(sed -E 's/.*tokens\/s=([0-9.]+).*/\1/' <<<"$line")
     total[$i]=$(awk -v a="${total[$i]:-0}" -v b="$tokens" 'BEGIN { print a + b }')
   done
 done
 for i in "${!specs[@]}"; do
   awk -v s="${specs[$i]}" -v t="${total[$i]}" -v f="${total[0]}" -v r="$rounds" \
-    'BEGIN { printf "MaxBatch[:JoinWindowMs] %-6s mean %.1f tokens/s, %.2fx the first\n", s, t / r, t / f }'
+    'BEGIN { printf "MaxBatch[:JoinWindowMs[:IntraOpThreads]] %-8s mean %.1f tokens/s, %.2fx the first\n", s, t / r, t / f }'
 done

@@ -54,9 +54,17 @@ public sealed partial class OnnxCausalLm : IDisposable
     /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
     public bool UsesCache => _pastNames.Length > 0;
 
+    /// <summary>
+    /// Threads per step unless configured: one per processor the process may use. ONNX Runtime's own choice (0, documented
+    /// as one per physical core) started no thread besides the caller's on the 2-core test machine, so every model computed on
+    /// one core while the other idled: demo-large at MaxBatch 16 gave 306 tokens/s for 16 clients with it and 442 with two
+    /// threads, one request at a time 69 and 78 (docs/benchmarks.md, sixth session).
+    /// </summary>
+    public static int DefaultIntraOpThreads => Environment.ProcessorCount;
+
     /// <summary>Loads <c>model.onnx</c>, <c>vocab.json</c> and <c>merges.txt</c> (and <c>config.json</c> for the context length) from <paramref name="directory"/>.</summary>
     /// <param name="directory">The export directory.</param>
-    /// <param name="intraOpThreads">Threads per step; 0 lets ONNX Runtime choose.</param>
+    /// <param name="intraOpThreads">Threads per step; 0 (the default) uses one per processor the process may use (<see cref="DefaultIntraOpThreads"/>).</param>
     public static OnnxCausalLm Load(string directory, int intraOpThreads = 0)
     {
         var modelPath = Path.Combine(directory, "model.onnx");
@@ -65,7 +73,7 @@ public sealed partial class OnnxCausalLm : IDisposable
             throw new FileNotFoundException($"No model.onnx in {directory}.", modelPath);
         }
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : DefaultIntraOpThreads };
         var session = new InferenceSession(modelPath, options);
         return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length);
     }

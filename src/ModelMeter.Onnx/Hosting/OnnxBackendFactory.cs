@@ -67,6 +67,11 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             yield return $"JoinWindowMs: {options.JoinWindowMs} is out of range 0..1000.";
         }
 
+        if (options.IntraOpThreads is < 0 or > 1024)
+        {
+            yield return $"IntraOpThreads: {options.IntraOpThreads} is out of range 0..1024 (0: one per processor).";
+        }
+
         if (options.MaxBatchTokens is < 1)
         {
             yield return $"MaxBatchTokens: {options.MaxBatchTokens} must be at least 1.";

@@ -40,6 +40,6 @@ public sealed class OnnxModelOptions
     /// </summary>
     public int JoinWindowMs { get; set; } = (int)Generation.BatchScheduler.DefaultJoinWindow.TotalMilliseconds;
 
-    /// <summary>ONNX Runtime threads per step; 0 lets it choose. Default 0.</summary>
+    /// <summary>ONNX Runtime threads per step; 0 (the default): one per processor the process may use (<see cref="Generation.OnnxCausalLm.DefaultIntraOpThreads"/>).</summary>
     public int IntraOpThreads { get; set; }
 }

@@ -160,10 +160,15 @@ public sealed class ModelMeterOptionsValidatorTests
         settings["ModelMeter:Models:demo-small:MaxBatch"] = "0";
         settings["ModelMeter:Models:demo-small:PrefillChunkTokens"] = "0";
         settings["ModelMeter:Models:demo-small:JoinWindowMs"] = "-5";
+        settings["ModelMeter:Models:demo-small:IntraOpThreads"] = "-1";
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
 
-        string[] keys = ["ModelMeter:Models:demo-small:MaxBatch", "ModelMeter:Models:demo-small:PrefillChunkTokens", "ModelMeter:Models:demo-small:JoinWindowMs"];
+        string[] keys =
+        [
+            "ModelMeter:Models:demo-small:MaxBatch", "ModelMeter:Models:demo-small:PrefillChunkTokens", "ModelMeter:Models:demo-small:JoinWindowMs",
+            "ModelMeter:Models:demo-small:IntraOpThreads",
+        ];
         foreach (var key in keys)
         {
             Assert.Contains(error.Failures, f => f.StartsWith(key + ":", StringComparison.Ordinal));
