@@ -26,6 +26,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onRunning;
     private readonly Action<int>? _onWithoutOwner;
     private readonly Action<double>? _onStepSeconds;
+    private readonly Action<double>? _onWork;
     private readonly TimeProvider _time;
     private readonly TimeSpan _joinWindow;
     private readonly object _arrivals = new(); // pulsed on each arrival, for the loop waiting in the join window
@@ -41,13 +42,19 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
     /// <param name="onRunning">Told the number of running rows whenever it changes.</param>
     /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
-    /// <param name="onStepSeconds">Told the seconds each turn of the loop computed (prefills of joining rows and the decode step): the model's work for the device's split.</param>
+    /// <param name="onStepSeconds">Told the seconds each turn of the loop that computed took (prefills of joining rows and the decode step).</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
     /// <param name="joinWindow">When two or more rows finished in one step, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
+    /// <param name="onWork">
+    /// Told the model's work after each turn of the loop that computed (prefills of joining rows and the decode step), for
+    /// the device's split: the processor seconds per second its threads (the loop's and ONNX Runtime's for the model) ran
+    /// since the previous turn ended, or since this turn began after a pause; where threads' processor time cannot be read
+    /// (not Linux), the seconds the turn took.
+    /// </param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _joinWindow = joinWindow ?? DefaultJoinWindow;
@@ -63,6 +70,7 @@ public sealed class BatchScheduler : IDisposable
         _onRunning = onRunning;
         _onWithoutOwner = onWithoutOwner;
         _onStepSeconds = onStepSeconds;
+        _onWork = onWork;
         _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
@@ -164,6 +172,8 @@ public sealed class BatchScheduler : IDisposable
     {
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         var finished = 0;
+        var cpu = _onWork is not null && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
+        var (cpuSeconds, lastTurnEnded) = (cpu?.Seconds() ?? 0, 0L);
         while (true)
         {
             if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))
@@ -178,12 +188,22 @@ public sealed class BatchScheduler : IDisposable
                 return;
             }
 
+            if (running.Count == 0)
+            {
+                lastTurnEnded = 0; // a pause: the next turn's work is measured from its beginning
+            }
+
             if (finished >= 2 && running.Count < _maxBatch)
             {
                 AwaitJoiners(Math.Min(finished, _maxBatch - running.Count));
             }
 
             var began = _time.GetTimestamp();
+            if (lastTurnEnded == 0 && cpu is not null)
+            {
+                cpuSeconds = cpu.Seconds(); // what the threads ran during the pause is no row's
+            }
+
             var longest = running.Count == 0 ? 0 : running.Max(r => r.Request.Tokens);
             while (running.Count < _maxBatch && _incoming.Reader.TryPeek(out var next) && (running.Count == 0 || PaddedBatch.Fits(running.Count + 1, Math.Max(longest, next.Tokens), _maxBatchTokens)))
             {
@@ -213,7 +233,25 @@ public sealed class BatchScheduler : IDisposable
 
                 if (stepped.Count > 0 || prefilled > 0)
                 {
-                    _onStepSeconds?.Invoke(_time.GetElapsedTime(began).TotalSeconds);
+                    var ran = cpu?.Seconds(); // read next to the clock: the pool threads run on
+                    var ended = _time.GetTimestamp();
+                    var turn = _time.GetElapsedTime(began, ended).TotalSeconds;
+                    _onStepSeconds?.Invoke(turn);
+                    if (_onWork is not null && ran is null)
+                    {
+                        _onWork(turn);
+                    }
+                    else if (_onWork is not null && ran is { } seconds && seconds > cpuSeconds)
+                    {
+                        // Processor seconds per second since the last turn ended (the join window and the bookkeeping between
+                        // turns included) or, after a pause, since this one began; at most one per thread measured (a
+                        // turn of a few hundred microseconds reads up to twice that when its threads' time lands next door).
+                        var span = _time.GetElapsedTime(lastTurnEnded > 0 ? lastTurnEnded : began, ended).TotalSeconds;
+                        _onWork(Math.Min((seconds - cpuSeconds) / span, cpu!.Threads));
+                    }
+
+                    cpuSeconds = ran ?? 0;
+                    lastTurnEnded = ended;
                 }
 
                 var orphans = stepped.Count(r => r.Request.LeftAt is { } left && left < step);
@@ -256,7 +294,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>
     /// Waits up to the join window until <paramref name="count"/> requests are queued, so that the clients of rows that
     /// finished together join together. Timed by the real clock, not the billing one: it is a scheduling delay (the rows in
-    /// flight are charged for it as for any gap between steps; it is not reported as step time).
+    /// flight are charged for it as for any gap between steps, and it is part of the time the model's work is measured over).
     /// </summary>
     private void AwaitJoiners(int count)
     {

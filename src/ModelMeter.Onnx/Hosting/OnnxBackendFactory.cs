@@ -13,7 +13,7 @@ namespace ModelMeter.Onnx.Hosting;
 /// </summary>
 /// <param name="environment">Paths are relative to its content root.</param>
 /// <param name="metrics">Where the batch metrics go.</param>
-/// <param name="services">Gives the <see cref="CostMeter"/> when a model is created, where a batched model reports its step times so
+/// <param name="services">Gives the <see cref="CostMeter"/> when a model is created, where a batched model reports its work so
 /// that its device is divided by work across models (not a constructor dependency: the meter is built from the validated options,
 /// and validating them asks this factory).</param>
 /// <param name="logger">Loading and demo-model messages.</param>
@@ -97,7 +97,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
-                onStepSeconds: work is null ? null : work.ReportStep, prefillChunkTokens: options.PrefillChunkTokens,
+                onWork: work is null ? null : work.ReportWork, prefillChunkTokens: options.PrefillChunkTokens,
                 joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs))
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));

@@ -3,8 +3,8 @@ namespace ModelMeter.Allocation;
 /// <summary>
 /// The requests of one model on a device, as one part of the device's work split (<see cref="DeviceAllocator"/>):
 /// a group's members share its part equally. Unmeasured (the default), each member weighs as much as one request;
-/// once the model reports the time its steps take (<see cref="ReportStep"/>), the group as a whole
-/// weighs that step time, however many rows its batch holds.
+/// once the model reports its work (<see cref="ReportWork"/>), the group as a whole weighs that work, however many rows
+/// its batch holds.
 /// </summary>
 public sealed class AllocationGroup
 {
@@ -23,8 +23,8 @@ public sealed class AllocationGroup
     /// <summary>Requests of this group in flight.</summary>
     internal int Members;
 
-    /// <summary>The measured seconds of one of the model's steps; 0 while unmeasured.</summary>
-    internal double StepSeconds;
+    /// <summary>The model's last measured work; 0 while unmeasured.</summary>
+    internal double Work;
 
     /// <summary>What each member has earned since the device's sums last started afresh.</summary>
     internal DeviceShare PerMember;
@@ -38,13 +38,15 @@ public sealed class AllocationGroup
     /// <summary>The members' start snapshots, summed (for the in-flight total).</summary>
     internal DeviceShare Snapshots;
 
-    internal bool Measured => StepSeconds > 0;
+    internal bool Measured => Work > 0;
 
     /// <summary>
-    /// The model's last step (all the rows of its batch, prefill included) took <paramref name="seconds"/>: from now on
-    /// the group weighs that. Ignored unless finite and positive.
+    /// The model's work now: from now on the group weighs <paramref name="work"/>. Whatever its unit, every model on one
+    /// device must report the same: an ONNX model on the CPU reports the processor seconds per second its threads ran in
+    /// its last turn, or, where threads' processor time cannot be read, the seconds its last step took (all the rows of
+    /// its batch, prefill included). Ignored unless finite and positive.
     /// </summary>
-    public void ReportStep(double seconds) => Device.ReportStep(this, seconds);
+    public void ReportWork(double work) => Device.ReportWork(this, work);
 
     /// <summary>The group's requests in flight now and the shares of those that ended, read together.</summary>
     internal (int InFlight, DeviceShare Ended) Totals() => Device.TotalsOf(this);

@@ -8,16 +8,17 @@ namespace ModelMeter.Allocation;
 /// The device's cost accrues every moment; while requests are in flight it is divided by weight through a running
 /// sum <c>P</c> (what one unit of weight has earned), and while none is the cost is idle. Requests belong to groups
 /// (one per model, <see cref="GroupFor"/>): an unmeasured group's members each weigh one request, so with no
-/// measurements k requests each earn 1/k; a measured group (a batched model that reports its step time) weighs its
-/// step time as a whole and its members share that equally. A request's cost is what its group's per-member sum grew
+/// measurements k requests each earn 1/k; a measured group (a batched model that reports its work: the processor time
+/// its threads run per second, or its step time where that cannot be read) weighs that work as a whole and its members
+/// share it equally. A request's cost is what its group's per-member sum grew
 /// between its start and its end. Energy (read from the device's source at each event) and its carbon are split the
 /// same way, in the same sums.
 /// </summary>
 /// <remarks>
 /// Invariant: finished + in-flight partial + idle = bill, to rounding, for dollars, joules and grams alike: between two
 /// events every group earns ΔP × its weight, and the weights add up to the total P was divided by.
-/// An unmeasured request beside measured groups weighs the mean step time of those groups (a request whose work
-/// cannot be seen costs as much as an average model step); with no measured group it weighs 1.
+/// An unmeasured request beside measured groups weighs the mean work of those groups (a request whose work cannot be
+/// seen costs as much as an average model); with no measured group it weighs 1.
 /// With <see cref="AllocationMethod.Latency"/> the request cost is latency × rate instead; the bill
 /// and idle are kept the same way, so the overcharge of that method can be seen against the bill.
 /// </remarks>
@@ -37,8 +38,8 @@ public sealed class DeviceAllocator
     private readonly List<AllocationGroup> _groups = [];
     private readonly AllocationGroup _default;
     private DeviceShare _perWeight;
-    private int _measuredGroups; // groups with members and a step time
-    private double _measuredSeconds; // their step times, summed
+    private int _measuredGroups; // groups with members and a measured work
+    private double _measuredWork; // their work, summed
     private int _unmeasuredMembers; // members of groups without one
     private DeviceShare _bill;
     private DeviceShare _idle;
@@ -85,10 +86,10 @@ public sealed class DeviceAllocator
         }
     }
 
-    /// <summary>See <see cref="AllocationGroup.ReportStep"/>.</summary>
-    internal void ReportStep(AllocationGroup group, double seconds)
+    /// <summary>See <see cref="AllocationGroup.ReportWork"/>.</summary>
+    internal void ReportWork(AllocationGroup group, double work)
     {
-        if (!double.IsFinite(seconds) || seconds <= 0)
+        if (!double.IsFinite(work) || work <= 0)
         {
             return;
         }
@@ -96,10 +97,10 @@ public sealed class DeviceAllocator
         lock (_gate)
         {
             Advance();
-            SettleAll(); // the mean step time, and so every unmeasured member's weight, may change
+            SettleAll(); // the mean work, and so every unmeasured member's weight, may change
             if (group.Members > 0)
             {
-                _measuredSeconds += seconds - group.StepSeconds;
+                _measuredWork += work - group.Work;
                 if (!group.Measured)
                 {
                     _measuredGroups++;
@@ -107,7 +108,7 @@ public sealed class DeviceAllocator
                 }
             }
 
-            group.StepSeconds = seconds;
+            group.Work = work;
         }
     }
 
@@ -132,9 +133,9 @@ public sealed class DeviceAllocator
             var now = Advance();
             if (group.Measured && group.Members == 0)
             {
-                SettleAll(); // the mean step time changes
+                SettleAll(); // the mean work changes
                 _measuredGroups++;
-                _measuredSeconds += group.StepSeconds;
+                _measuredWork += group.Work;
             }
             else
             {
@@ -161,9 +162,9 @@ public sealed class DeviceAllocator
             now = Advance();
             if (group.Measured && group.Members == 1)
             {
-                SettleAll(); // the mean step time changes
+                SettleAll(); // the mean work changes
                 _measuredGroups--;
-                _measuredSeconds = _measuredGroups == 0 ? 0 : _measuredSeconds - group.StepSeconds;
+                _measuredWork = _measuredGroups == 0 ? 0 : _measuredWork - group.Work;
             }
             else
             {
@@ -259,7 +260,7 @@ public sealed class DeviceAllocator
         }
         else
         {
-            _perWeight += spent * (1 / (_measuredSeconds + _unmeasuredMembers * UnmeasuredWeight));
+            _perWeight += spent * (1 / (_measuredWork + _unmeasuredMembers * UnmeasuredWeight));
         }
 
         _last = until;
@@ -267,15 +268,15 @@ public sealed class DeviceAllocator
 
     private const double HoursPerTick = 1.0 / TimeSpan.TicksPerHour;
 
-    /// <summary>What an unmeasured request weighs: the mean step time of the measured groups in flight, else 1.</summary>
-    private double UnmeasuredWeight => _measuredGroups > 0 ? _measuredSeconds / _measuredGroups : 1;
+    /// <summary>What an unmeasured request weighs: the mean work of the measured groups in flight, else 1.</summary>
+    private double UnmeasuredWeight => _measuredGroups > 0 ? _measuredWork / _measuredGroups : 1;
 
     /// <summary>Brings <paramref name="group"/>'s per-member sum up to the device's per-weight sum, at the weights in force since.</summary>
     private void Settle(AllocationGroup group)
     {
         if (group.Members > 0)
         {
-            var perMemberWeight = group.Measured ? group.StepSeconds / group.Members : UnmeasuredWeight;
+            var perMemberWeight = group.Measured ? group.Work / group.Members : UnmeasuredWeight;
             group.PerMember += (_perWeight - group.SeenPerWeight) * perMemberWeight;
         }
 

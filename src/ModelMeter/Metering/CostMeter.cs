@@ -74,7 +74,7 @@ public sealed class CostMeter
     public TokenPrice? PriceOf(string model) => _models.TryGetValue(model, out var found) ? found.Price : null;
 
     /// <summary>
-    /// The group <paramref name="model"/>'s requests form on its device, where a batched backend reports its step times so
+    /// The group <paramref name="model"/>'s requests form on its device, where a batched backend reports its work so
     /// that the device's time is divided by work across models; null for a model priced per token or not configured.
     /// </summary>
     public AllocationGroup? GroupOf(string model) => _models.TryGetValue(model, out var found) ? found.Group : null;

@@ -184,8 +184,8 @@ public sealed class BatchSchedulerTests(SmallModels models)
         var streamAlone = model.GenerateTokens(streamPrompt, streamRequest, default).ToList();
         var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
         Assert.True(streamAlone.Count >= 100, $"the stream must outlast the long prompt's prefill ({streamAlone.Count} tokens)");
-        var (steps, seconds) = (new ConcurrentQueue<int>(), new ConcurrentQueue<double>());
-        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue, onStepSeconds: seconds.Enqueue, prefillChunkTokens: 16);
+        var (steps, seconds, work) = (new ConcurrentQueue<int>(), new ConcurrentQueue<double>(), new ConcurrentQueue<double>());
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue, onStepSeconds: seconds.Enqueue, prefillChunkTokens: 16, onWork: work.Enqueue);
 
         var stream = scheduler.GenerateTokensAsync(streamPrompt, streamRequest, CancellationToken.None).GetAsyncEnumerator();
         Assert.True(await stream.MoveNextAsync()); // decoding now
@@ -211,6 +211,13 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(streamAlone, streamTokens);
         Assert.All(seconds, s => Assert.True(s > 0));
         Assert.True(seconds.Count >= steps.Count, "every turn that computed reports its seconds");
+
+        // Its work for the device's split: the processor seconds per second of the loop's thread and ONNX Runtime's pool
+        // threads for this model (one per processor in all, found by the name they inherit).
+        Assert.Equal(OnnxCausalLm.DefaultIntraOpThreads - 1, model.PoolThreadIds.Count);
+        Assert.True(work.Count >= seconds.Count * 9 / 10, $"{work.Count} of {seconds.Count} turns reported their work");
+        Assert.All(work, w => Assert.True(w > 0));
+        Assert.True(work.Average() > 0.5, $"the loop computed most of the time: {work.Average()} processors on average");
         await stream.DisposeAsync();
         await longTokens.DisposeAsync();
     }

@@ -5,7 +5,7 @@ using ModelMeter.Pricing;
 
 namespace ModelMeter.Tests.Allocation;
 
-/// <summary>Device time divided by work across models: measured groups weigh their step time, their rows share it equally.</summary>
+/// <summary>Device time divided by work across models: measured groups weigh the work they report, their rows share it equally.</summary>
 public sealed class WorkSplitTests
 {
     private const double DollarPerSecond = 3600; // costs read as seconds
@@ -23,8 +23,8 @@ public sealed class WorkSplitTests
     {
         var (time, device) = Cpu();
         var (large, small) = (device.GroupFor("demo-large"), device.GroupFor("demo-small"));
-        large.ReportStep(0.030);
-        small.ReportStep(0.010); // a step of all eight rows
+        large.ReportWork(0.030);
+        small.ReportWork(0.010); // a step of all eight rows
 
         var big = large.Start();
         var rows = Enumerable.Range(0, 8).Select(_ => small.Start()).ToList();
@@ -44,10 +44,10 @@ public sealed class WorkSplitTests
         var model = device.GroupFor("demo-small");
 
         var a = model.Start();
-        model.ReportStep(0.004);
+        model.ReportWork(0.004);
         time.Advance(TimeSpan.FromSeconds(3));
         var b = model.Start();
-        model.ReportStep(0.017); // a larger batch takes longer: the rows of one model still share equally
+        model.ReportWork(0.017); // a larger batch takes longer: the rows of one model still share equally
         time.Advance(TimeSpan.FromSeconds(4));
 
         Assert.Equal(5, model.End(a).Usd, 9); // 3 alone + 4 / 2
@@ -59,7 +59,7 @@ public sealed class WorkSplitTests
     {
         var (time, device) = Cpu();
         var (batched, gateway) = (device.GroupFor("demo-small"), device.GroupFor("remote"));
-        batched.ReportStep(0.020);
+        batched.ReportWork(0.020);
 
         var rows = new[] { batched.Start(), batched.Start(), batched.Start() };
         var call = gateway.Start();
@@ -70,15 +70,15 @@ public sealed class WorkSplitTests
     }
 
     [Fact]
-    public void ReportStep_NotFiniteOrNotPositive_IsIgnored()
+    public void ReportWork_NotFiniteOrNotPositive_IsIgnored()
     {
         var (time, device) = Cpu();
         var (a, b) = (device.GroupFor("a"), device.GroupFor("b"));
-        a.ReportStep(0.01);
-        b.ReportStep(0.01);
+        a.ReportWork(0.01);
+        b.ReportWork(0.01);
         foreach (var bad in new[] { double.NaN, double.PositiveInfinity, 0, -1 })
         {
-            a.ReportStep(bad);
+            a.ReportWork(bad);
         }
 
         var (ta, tb) = (a.Start(), b.Start());
@@ -107,7 +107,7 @@ public sealed class WorkSplitTests
             var roll = random.NextDouble();
             if (roll < 0.25)
             {
-                groups[random.Next(2)].ReportStep(random.NextDouble() * 0.05); // c is never measured
+                groups[random.Next(2)].ReportWork(random.NextDouble() * 0.05); // c is never measured
             }
             else if (open.Count > 0 && roll < 0.62)
             {
