@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Do streams keep their pace when a long prompt joins? A server serving demo-large batched (MaxBatch 16, the default; the given
 # PrefillChunkTokens), 6 streams of 96 greedy tokens, then one 900-token prompt (bench/load/stall.py prints the gaps).
-# Usage: bench/load/stall.sh [PrefillChunkTokens...]   (default: 32, the default, and 100000 for a prompt computed whole)
+# Usage: bench/load/stall.sh [PrefillChunkTokens...]   (default: 24, the default, and 100000 for a prompt computed whole)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-chunks=("${@:-32 100000}")
+chunks=("${@:-24 100000}")
 read -r -a chunks <<<"${chunks[*]}"
 source bench/load/lib.sh
 models="$PWD/src/ModelMeter.Server/models"

@@ -77,12 +77,12 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>The prompt tokens computed per turn while other rows decode, unless configured.</summary>
-    public const int DefaultPrefillChunkTokens = 32;
+    public const int DefaultPrefillChunkTokens = 24;
 
     /// <summary>
     /// A turn computes at least this many prompt tokens per decoding row: a decode pass over more rows takes longer, so a
     /// chunk as large in proportion keeps the streams' gaps as even, in fewer passes over the weights (each costs about a
-    /// one-row step: 11 ms of demo-large's 17 ms for 16 tokens). With 6 rows this is the default chunk of 32; with 16, 64.
+    /// one-row step: 11 ms of demo-large's 17 ms for 16 tokens). With 6 rows this is the default chunk of 24; with 16, 64.
     /// </summary>
     public const int PrefillTokensPerDecodingRow = 4;
 

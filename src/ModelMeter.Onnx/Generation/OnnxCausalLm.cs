@@ -65,7 +65,8 @@ public sealed partial class OnnxCausalLm : IDisposable
     /// <summary>Loads <c>model.onnx</c>, <c>vocab.json</c> and <c>merges.txt</c> (and <c>config.json</c> for the context length) from <paramref name="directory"/>.</summary>
     /// <param name="directory">The export directory.</param>
     /// <param name="intraOpThreads">Threads per step; 0 (the default) uses one per processor the process may use (<see cref="DefaultIntraOpThreads"/>).</param>
-    public static OnnxCausalLm Load(string directory, int intraOpThreads = 0)
+    /// <param name="allowSpinning">Whether ONNX Runtime's pool threads spin while they wait for work (see <see cref="Hosting.OnnxModelOptions.AllowSpinning"/>).</param>
+    public static OnnxCausalLm Load(string directory, int intraOpThreads = 0, bool allowSpinning = true)
     {
         var modelPath = Path.Combine(directory, "model.onnx");
         if (!File.Exists(modelPath))
@@ -74,6 +75,7 @@ public sealed partial class OnnxCausalLm : IDisposable
         }
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : DefaultIntraOpThreads };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
         var (session, poolThreads) = CreateSession(modelPath, options);
         return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length) { PoolThreadIds = poolThreads };
     }

@@ -88,7 +88,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             LogDemoWritten(model, directory);
         }
 
-        var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads);
+        var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads, options.AllowSpinning);
         LogLoaded(model, directory, lm.UsesCache);
         // Models without cache inputs re-run the whole sequence per token and are not batched.
         var (batchSize, batchRows, withoutOwner) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model));

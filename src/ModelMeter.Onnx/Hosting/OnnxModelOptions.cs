@@ -26,9 +26,11 @@ public sealed class OnnxModelOptions
     /// <summary>
     /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
     /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 8
-    /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 32: with 6 streams of demo-large and a 900-token prompt
-    /// joining, a turn with a 32-token chunk took 2.5-3.5x a plain decode step (64: 3-4.9x; the whole prompt at once: 37x),
-    /// and the prompt was answered in 1.6 s instead of 1.2 s with the whole prompt at once (bench/load/stall.sh).
+    /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 24: with 6 streams of demo-large and a 900-token prompt
+    /// joining, each stream's largest gap between tokens was 2.2-3.9x its median in six runs of nine with chunks of 24 (5.0-7.0x
+    /// in the others, when this 2-core machine's threads were late), and 4.1-8.9x in all eight runs with 32, once ONNX Runtime
+    /// ran a thread per core (the sixth session: its steps got faster, the turns with a chunk less so); the prompt was
+    /// answered in 1.3-1.7 s (bench/load/stall.sh).
     /// </summary>
     public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
 
@@ -42,4 +44,14 @@ public sealed class OnnxModelOptions
 
     /// <summary>ONNX Runtime threads per step; 0 (the default): one per processor the process may use (<see cref="Generation.OnnxCausalLm.DefaultIntraOpThreads"/>).</summary>
     public int IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Whether ONNX Runtime's pool threads spin while they wait for the next operator's work instead of sleeping. Default
+    /// true, ONNX Runtime's own default. On the 2-core machine spinning gave 8 % more batched throughput (demo-large, 16
+    /// clients: 485 against 446 tokens/s), and it keeps two models on one device taking its cores in turn, so that the split
+    /// by processor time follows each one's solo work (2.7-6.2 points from it on average, against 16.8 without: docs/costs.md).
+    /// Without it the stall check was no better in sum (a 900-token prompt joining 6 streams: largest gap 2.3-4.5x the median
+    /// with chunks of 24, 3.2-4.9x with 32; docs/benchmarks.md, sixth session).
+    /// </summary>
+    public bool AllowSpinning { get; set; } = true;
 }
