@@ -28,9 +28,9 @@ public sealed class OnnxModelOptions
     /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 8
     /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 24: with 6 streams of demo-large and a 900-token prompt
     /// joining, each stream's largest gap between tokens was 2.2-3.9x its median in six runs of nine with chunks of 24 (5.0-7.0x
-    /// in the others, when this 2-core machine's threads were late), and 4.1-8.9x in all eight runs with 32, once ONNX Runtime
+    /// in the others, when this 2-core machine's threads were late), and 4.1-8.9x in all ten runs with 32, once ONNX Runtime
     /// ran a thread per core (the sixth session: its steps got faster, the turns with a chunk less so); the prompt was
-    /// answered in 1.3-1.7 s (bench/load/stall.sh).
+    /// answered in 1.3-1.7 s (bench/load/stall.sh; docs/benchmarks.md, sixth session).
     /// </summary>
     public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
 
