@@ -172,7 +172,7 @@ public sealed class BatchScheduler : IDisposable
     {
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         var finished = 0;
-        var cpu = _onWork is not null && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
+        var cpu = _onWork is not null && ThreadCpuClock.IsSupported && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
         var (cpuSeconds, lastTurnEnded) = (cpu?.Seconds() ?? 0, 0L);
         while (true)
         {

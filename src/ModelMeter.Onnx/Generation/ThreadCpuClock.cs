@@ -18,11 +18,15 @@ internal sealed class ThreadCpuClock
     /// <param name="threadIds">The threads whose time is summed (Linux thread ids).</param>
     public ThreadCpuClock(IEnumerable<int> threadIds)
     {
-        // A thread's clock id, as glibc's pthread_getcpuclockid makes it: the complement of its id, shifted, with the
-        // per-thread bit (4) and the scheduler clock (2).
-        _clocks = [.. threadIds.Distinct().Select(id => (~id << 3) | 6)];
+        _clocks = [.. threadIds.Distinct().Select(ClockOf)];
         _last = [.. _clocks.Select(clock => Read(clock) ?? -1)];
     }
+
+    /// <summary>
+    /// Whether threads' processor time can be read here: Linux, with a C library that has <c>clock_gettime</c> (where it
+    /// cannot, a batched model reports its step time instead).
+    /// </summary>
+    public static bool IsSupported { get; } = Probe();
 
     /// <summary>How many threads are measured.</summary>
     public int Threads => _clocks.Length;
@@ -90,6 +94,24 @@ internal sealed class ThreadCpuClock
 
         return ids;
     }
+
+    private static bool Probe()
+    {
+        try
+        {
+            return CurrentThreadId() is { } id && Read(ClockOf(id)) is not null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A thread's CPU-time clock, as glibc's <c>pthread_getcpuclockid</c> makes it: the complement of its id, shifted, with
+    /// the per-thread bit (4) and the scheduler clock (2).
+    /// </summary>
+    private static int ClockOf(int threadId) => (~threadId << 3) | 6;
 
     /// <summary>The nanoseconds the thread of <paramref name="clock"/> has run; null once it has ended.</summary>
     private static long? Read(int clock) => ClockGetTime(clock, out var time) == 0 ? (time.Seconds * 1_000_000_000) + time.Nanoseconds : null;
