@@ -173,7 +173,7 @@ public sealed class BatchScheduler : IDisposable
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         var finished = 0;
         var cpu = _onWork is not null && ThreadCpuClock.IsSupported && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
-        var (cpuSeconds, lastTurnEnded) = (cpu?.Seconds() ?? 0, 0L);
+        var (cpuSeconds, lastTurnEnded) = (0.0, 0L); // both read afresh at the first turn, which follows a pause
         while (true)
         {
             if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))

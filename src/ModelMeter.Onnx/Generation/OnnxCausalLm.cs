@@ -102,7 +102,8 @@ public sealed partial class OnnxCausalLm : IDisposable
             try
             {
                 var session = new InferenceSession(modelPath, options);
-                created = (session, ThreadCpuClock.ThreadsNamed(name).Where(id => id != ThreadCpuClock.CurrentThreadId()).ToArray());
+                var creatorId = ThreadCpuClock.CurrentThreadId();
+                created = (session, ThreadCpuClock.ThreadsNamed(name).Where(id => id != creatorId).ToArray());
             }
             catch (Exception e)
             {

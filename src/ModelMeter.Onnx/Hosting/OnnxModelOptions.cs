@@ -10,8 +10,8 @@ public sealed class OnnxModelOptions
     /// The most requests decoded together in one forward pass (continuous batching). Default 16 for models with a
     /// key/value cache (models without one are not batched); 1 decodes one request at a time. The model then computes
     /// that many requests at once unless <c>MaxConcurrency</c> says otherwise. Measured (docs/benchmarks.md, demo-large, 2
-    /// cores, 16 clients with mixed prompts, one run): MaxBatch 1 / 4 / 8 / 16 / 32 gave 66 / 196 / 272 / 374 / 339 tokens/s,
-    /// and one client 79-87 at every setting.
+    /// cores, a thread per core, mixed prompts, one run): at 16 clients MaxBatch 1 / 4 / 8 / 16 / 32 gave 99 / 242 / 355 /
+    /// 456 / 458 tokens/s, at 32 clients 16 gave 460 and 32 408; one client 89-105 batched, 130 at MaxBatch 1.
     /// </summary>
     public int MaxBatch { get; set; } = 16;
 
@@ -25,7 +25,7 @@ public sealed class OnnxModelOptions
 
     /// <summary>
     /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
-    /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 8
+    /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 6
     /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 24: with 6 streams of demo-large and a 900-token prompt
     /// joining, each stream's largest gap between tokens was 2.2-3.9x its median in six runs of nine with chunks of 24 (5.0-7.0x
     /// in the others, when this 2-core machine's threads were late), and 4.1-8.9x in all ten runs with 32, once ONNX Runtime

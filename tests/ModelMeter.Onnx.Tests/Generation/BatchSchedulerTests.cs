@@ -216,7 +216,6 @@ public sealed class BatchSchedulerTests(SmallModels models)
         // threads for this model (one per processor in all, found by the name they inherit).
         Assert.Equal(OnnxCausalLm.DefaultIntraOpThreads - 1, model.PoolThreadIds.Count);
         Assert.True(work.Count >= seconds.Count * 9 / 10, $"{work.Count} of {seconds.Count} turns reported their work");
-        Assert.All(work, w => Assert.True(w > 0));
         Assert.True(work.Average() > 0.5, $"the loop computed most of the time: {work.Average()} processors on average");
         await stream.DisposeAsync();
         await longTokens.DisposeAsync();
