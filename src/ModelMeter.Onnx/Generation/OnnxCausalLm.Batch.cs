@@ -156,11 +156,11 @@ public sealed partial class OnnxCausalLm
     }
 
     /// <summary>
-    /// One decode step for every row, in as few forward passes as pay: rows are grouped longest first, and a row joins a
-    /// group while the group's padding (positions its shorter rows do not hold) costs less to carry than another pass over
-    /// the weights: padding × cache bytes per token × 3 (gathered, read, written again) ≤ <see cref="ModelBytes"/>. So rows of
-    /// like lengths decode together, and one long row does not make every short row attend over its length. Returns the
-    /// number of rows of each pass.
+    /// One decode step for every row, in the forward passes that cost least: rows are sorted longest first and cut into runs
+    /// of like lengths (<see cref="PlanPasses"/>), each run one pass, so that one long row does not make every short row
+    /// attend over its length. A pass costs one read of the weights (<see cref="ModelBytes"/>); a run's padding (positions
+    /// its shorter rows do not hold) costs its cache bytes three times (gathered, read, written again). Returns the number of
+    /// rows of each pass.
     /// </summary>
     public IReadOnlyList<int> DecodeSteps(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
     {
@@ -170,29 +170,60 @@ public sealed partial class OnnxCausalLm
             return rows.Count == 1 ? [1] : [];
         }
 
-        // Stable: rows of a group keep their order from turn to turn, so its shared cache is fed back without copying.
+        // Stable: rows of a run keep their order from turn to turn, so its shared cache is fed back without copying; and as
+        // every row grows by one token a step, the cuts stay where they are until a row joins or leaves.
         var sorted = rows.OrderByDescending(r => r.CacheLength).ToList();
-        var passes = new List<int>();
+        var passes = PlanPasses([.. sorted.Select(r => (long)r.CacheLength)], ModelBytes, CacheBytesPerToken * 3);
         var start = 0;
-        long padding = 0;
-        for (var i = 1; i <= sorted.Count; i++)
+        foreach (var count in passes)
         {
-            if (i < sorted.Count)
-            {
-                var more = padding + (sorted[start].CacheLength - sorted[i].CacheLength);
-                if (more * CacheBytesPerToken * 3 <= ModelBytes)
-                {
-                    padding = more;
-                    continue;
-                }
-            }
-
-            DecodeStep(sorted.GetRange(start, i - start), cancellationToken);
-            passes.Add(i - start);
-            (start, padding) = (i, 0);
+            DecodeStep(sorted.GetRange(start, count), cancellationToken);
+            start += count;
         }
 
         return passes;
+    }
+
+    /// <summary>
+    /// Cuts rows sorted longest first into consecutive runs, one forward pass each, at the least total cost: each pass costs
+    /// <paramref name="passCost"/>, and each position of padding (a row shorter than its run's first) costs
+    /// <paramref name="paddingCost"/>. Every cut is weighed against every other (not row by row): a long row that
+    /// would pad two short ones and still leave the rest a pass of their own runs alone. Returns the runs' sizes, in order.
+    /// </summary>
+    internal static int[] PlanPasses(IReadOnlyList<long> lengths, long passCost, long paddingCost)
+    {
+        var n = lengths.Count;
+        var sums = new long[n + 1]; // sums[i]: the first i lengths
+        for (var i = 0; i < n; i++)
+        {
+            sums[i + 1] = sums[i] + lengths[i];
+        }
+
+        // least[j]: the least cost of the first j rows; from[j]: where the last run of that plan begins.
+        var least = new double[n + 1];
+        var from = new int[n + 1];
+        for (var j = 1; j <= n; j++)
+        {
+            least[j] = double.PositiveInfinity;
+            for (var i = 0; i < j; i++)
+            {
+                var padding = ((j - i) * lengths[i]) - (sums[j] - sums[i]);
+                var cost = least[i] + passCost + ((double)padding * paddingCost);
+                if (cost < least[j])
+                {
+                    (least[j], from[j]) = (cost, i);
+                }
+            }
+        }
+
+        var runs = new List<int>();
+        for (var j = n; j > 0; j = from[j])
+        {
+            runs.Add(j - from[j]);
+        }
+
+        runs.Reverse();
+        return [.. runs];
     }
 
     /// <summary>
