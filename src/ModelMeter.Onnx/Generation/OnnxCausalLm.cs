@@ -19,6 +19,7 @@ public sealed partial class OnnxCausalLm : IDisposable
     private readonly bool _hasPositionIds;
     private readonly long _heads;
     private readonly long _headWidth;
+    private GatherBuffers? _gatherBuffers; // null while a step uses them
 
     private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength, long modelBytes)
     {
@@ -37,6 +38,8 @@ public sealed partial class OnnxCausalLm : IDisposable
             _heads = dims[1];
             _headWidth = dims[3];
         }
+
+        _gatherBuffers = new GatherBuffers(_pastNames.Length);
     }
 
     /// <summary>The size of <c>model.onnx</c>, bytes: about what one step reads of weights.</summary>
@@ -168,7 +171,11 @@ public sealed partial class OnnxCausalLm : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        Interlocked.Exchange(ref _gatherBuffers, null)?.Dispose();
+    }
 
     private static int ReadContextLength(string directory)
     {
