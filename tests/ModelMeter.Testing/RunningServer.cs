@@ -43,6 +43,7 @@ public sealed partial class RunningServer : IAsyncDisposable
         {
             settings[$"ModelMeter:Models:{model}:Path"] = Path.Combine(ModelsDirectory, model);
             settings[$"ModelMeter:Models:{model}:Device"] = "cpu";
+            settings[$"ModelMeter:Models:{model}:WarmUpTokens"] = "0"; // seconds a server on 2 cores; its own tests turn it on
         }
 
         return settings;

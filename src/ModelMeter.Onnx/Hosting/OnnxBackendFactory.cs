@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelMeter.Onnx.Building;
@@ -72,6 +73,11 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             yield return $"IntraOpThreads: {options.IntraOpThreads} is out of range 0..1024 (0: one per processor).";
         }
 
+        if (options.WarmUpTokens is < 0 or > 1_000_000)
+        {
+            yield return $"WarmUpTokens: {options.WarmUpTokens} is out of range 0..1000000 (0: no warm-up).";
+        }
+
         if (options.MaxBatchTokens is < 1)
         {
             yield return $"MaxBatchTokens: {options.MaxBatchTokens} must be at least 1.";
@@ -90,6 +96,12 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
 
         var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads, options.AllowSpinning);
         LogLoaded(model, directory, lm.UsesCache);
+        if (options.WarmUpTokens > 0)
+        {
+            var began = Stopwatch.GetTimestamp();
+            var tokens = lm.WarmUp(options.WarmUpTokens, options.PrefillChunkTokens);
+            LogWarmedUp(model, tokens, Stopwatch.GetElapsedTime(began).TotalSeconds);
+        }
         // Models without cache inputs re-run the whole sequence per token and are not batched.
         var (batchSize, batchRows, withoutOwner) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model));
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
@@ -110,6 +122,9 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Wrote demo model {Model} to {Directory} (random weights: its text is noise)")]
     private partial void LogDemoWritten(string model, string directory);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Warmed up ONNX model {Model}: a prompt of {Tokens} tokens in chunks beside a decoding request, {Seconds:F1} s")]
+    private partial void LogWarmedUp(string model, int tokens, double seconds);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Loaded ONNX model {Model} from {Directory} (key/value cache: {UsesCache})")]
     private partial void LogLoaded(string model, string directory, bool usesCache);

@@ -25,6 +25,22 @@ public sealed class InfoEndpointTests(DemoServer demo)
     }
 
     [Fact]
+    public async Task Start_WithAWarmUp_ReadyAndAnswersAsAServerWithout()
+    {
+        var settings = RunningServer.DemoSettings(3600, "demo-small");
+        settings["ModelMeter:Models:demo-small:WarmUpTokens"] = "200";
+        await using var warm = await RunningServer.StartAsync(settings);
+        var body = new { model = "demo-small", prompt = "Which model spent the money?", max_tokens = 12, temperature = 0 };
+
+        Assert.Equal(HttpStatusCode.OK, (await warm.Client.GetAsync("/readyz")).StatusCode);
+        var answer = await (await warm.Client.PostAsJsonAsync("/v1/completions", body)).Content.ReadFromJsonAsync<JsonElement>();
+        var cold = await (await demo.Server.Client.PostAsJsonAsync("/v1/completions", body)).Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(cold.GetProperty("choices")[0].GetProperty("text").GetString(), answer.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal(12, answer.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Metrics_DemoServer_HasTheClassicSeries()
     {
         var text = await demo.Server.Client.GetStringAsync("/metrics");

@@ -161,13 +161,14 @@ public sealed class ModelMeterOptionsValidatorTests
         settings["ModelMeter:Models:demo-small:PrefillChunkTokens"] = "0";
         settings["ModelMeter:Models:demo-small:JoinWindowMs"] = "-5";
         settings["ModelMeter:Models:demo-small:IntraOpThreads"] = "-1";
+        settings["ModelMeter:Models:demo-small:WarmUpTokens"] = "-1";
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
 
         string[] keys =
         [
             "ModelMeter:Models:demo-small:MaxBatch", "ModelMeter:Models:demo-small:PrefillChunkTokens", "ModelMeter:Models:demo-small:JoinWindowMs",
-            "ModelMeter:Models:demo-small:IntraOpThreads",
+            "ModelMeter:Models:demo-small:IntraOpThreads", "ModelMeter:Models:demo-small:WarmUpTokens",
         ];
         foreach (var key in keys)
         {
