@@ -37,7 +37,8 @@ step scheduler-waves dotnet run -c Release --project bench/ModelMeter.Benchmarks
 step scheduler-staggered dotnet run -c Release --project bench/ModelMeter.Benchmarks -- scheduler 15 --staggered 1 8 16
 step batching-mixed env SCRIPT=bench/load/mixed.lua MODELS=demo-large bench/load/batching.sh 10 1 4 8 16 32
 step rounds bench/load/rounds.sh 30 16 3 1 16
-step stall bench/load/stall.sh 24 32 100000
+step stall bench/load/stall.sh 24 24 24 32 100000
+step stall-cold env WARMUP=0 bench/load/stall.sh 24 24 24
 step split bench/load/split.sh 5
 step classic bench/peers/compare.sh 15
 echo "all figures in $out"
