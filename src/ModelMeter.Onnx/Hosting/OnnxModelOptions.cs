@@ -26,11 +26,12 @@ public sealed class OnnxModelOptions
     /// <summary>
     /// Batched: the most prompt tokens computed in one turn of the batch loop while other requests are decoding, so that a
     /// long prompt joining does not stall their streams (it is computed in chunks between their steps); with more than 6
-    /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 24: with 6 streams of demo-large and a 900-token prompt
-    /// joining, each stream's largest gap between tokens was 2.2-3.9x its median in six runs of nine with chunks of 24 (5.0-7.0x
-    /// in the others, when this 2-core machine's threads were late), and 4.1-8.9x in all ten runs with 32, once ONNX Runtime
-    /// ran a thread per core (the sixth session: its steps got faster, the turns with a chunk less so); the prompt was
-    /// answered in 1.3-1.7 s (bench/load/stall.sh; docs/benchmarks.md, sixth session).
+    /// requests decoding a turn computes 4 per decoding request instead, as their step takes longer. Default 24: with 6 streams
+    /// of demo-large and a 900-token prompt joining, each stream's largest gap between tokens was 2.1-3.2x its median on
+    /// six fresh servers (three measured on their second run, three on their first), 5.1x with 32, 38.8x with the prompt
+    /// computed whole; the prompt was answered in 1.3-1.5 s (bench/all.sh; docs/benchmarks.md, seventh session). A turn
+    /// with a chunk reads the weights twice (the chunk's pass and the decode pass), so it takes 2-3x a decode turn whatever
+    /// the chunk's size: 12 tokens a turn took 17 ms against 20 for 24, and the prompt twice as long.
     /// </summary>
     public int PrefillChunkTokens { get; set; } = Generation.BatchScheduler.DefaultPrefillChunkTokens;
 
