@@ -301,16 +301,11 @@ public sealed partial class OnnxCausalLm
 
         var alone = reused is null && batch == 1 && rows[0].Shared is null; // its own cache is the batch: no copy
         var gathered = reused is null && !alone ? new OrtValue[_pastNames.Length] : null;
-        var buffers = gathered is null ? null : Interlocked.Exchange(ref _gatherBuffers, null);
-        var borrowed = buffers is not null;
+        var borrowed = gathered is null ? null : Interlocked.Exchange(ref _gatherBuffers, null);
+        var buffers = gathered is null ? null : borrowed ?? new GatherBuffers(_pastNames.Length); // another step has the model's: this one's are its own
         IDisposableReadOnlyCollection<OrtValue>? outputs = null;
         try
         {
-            if (gathered is not null)
-            {
-                buffers ??= new GatherBuffers(_pastNames.Length); // another step has the model's: this one's are its own
-            }
-
             for (var i = 0; i < _pastNames.Length; i++)
             {
                 values.Add(reused?.Layer(i) ?? (alone ? rows[0].Source(i).Tensor : Gather(gathered![i] = buffers!.Tensor(i, [batch, _heads, longest, _headWidth]), rows, i, longest)));
@@ -341,9 +336,9 @@ public sealed partial class OnnxCausalLm
                 value?.Dispose();
             }
 
-            if (borrowed)
+            if (borrowed is not null)
             {
-                Volatile.Write(ref _gatherBuffers, buffers); // back with the model for the next step
+                Volatile.Write(ref _gatherBuffers, borrowed); // back with the model for the next step
             }
             else
             {

@@ -10,8 +10,8 @@ public sealed class OnnxModelOptions
     /// The most requests decoded together in one forward pass (continuous batching). Default 16 for models with a
     /// key/value cache (models without one are not batched); 1 decodes one request at a time. The model then computes
     /// that many requests at once unless <c>MaxConcurrency</c> says otherwise. Measured (docs/benchmarks.md, demo-large, 2
-    /// cores, a thread per core, mixed prompts, one run): at 16 clients MaxBatch 1 / 4 / 8 / 16 / 32 gave 99 / 242 / 355 /
-    /// 456 / 458 tokens/s, at 32 clients 16 gave 460 and 32 408; one client 89-105 batched, 130 at MaxBatch 1.
+    /// cores, a thread per core, mixed prompts, one run, seventh session): at 16 clients MaxBatch 1 / 4 / 8 / 16 / 32 gave
+    /// 130 / 292 / 405 / 558 / 559 tokens/s, at 32 clients 16 gave 511 and 32 507; one client 92-114, the most at 16.
     /// </summary>
     public int MaxBatch { get; set; } = 16;
 
@@ -49,7 +49,8 @@ public sealed class OnnxModelOptions
     /// so that ONNX Runtime's memory for long prompts is taken and the code compiled before a stream waits on them. At most
     /// the context less 8; 0 skips it. Default 1024: demo-large took 2.2 s more to start. Its first 900-token prompt had
     /// taken 2.0 s and 38,000 page faults against 1.3 s and 6,000 later, and streams beside it had largest gaps over 4x their
-    /// median in most such first runs (4.0-6.6x); warmed up, its first run took 1.7-1.8 s and 3,500 page faults (3.4-4.0x).
+    /// median in most such first runs (4.0-6.6x); warmed up, its first run took 1.7-1.8 s and 3,500 page faults (3.4-4.0x),
+    /// and 1.2-1.3 s (1.8-2.5x) once the server also stopped recompiling methods beside the model (TieredCompilation false).
     /// </summary>
     public int WarmUpTokens { get; set; } = 1024;
 
