@@ -39,6 +39,7 @@ step batching-mixed env SCRIPT=bench/load/mixed.lua MODELS=demo-large bench/load
 step rounds bench/load/rounds.sh 30 16 3 1 16
 step stall bench/load/stall.sh 24 24 24 32 100000
 step stall-cold env WARMUP=0 bench/load/stall.sh 24 24 24
+step stagger bench/load/stagger.sh 2
 step split bench/load/split.sh 5
 step classic bench/peers/compare.sh 15
 echo "all figures in $out"

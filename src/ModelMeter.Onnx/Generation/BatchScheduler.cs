@@ -87,6 +87,14 @@ public sealed class BatchScheduler : IDisposable
     public const int PrefillTokensPerDecodingRow = 4;
 
     /// <summary>
+    /// Prompts joining rows that decode wait for those rows to end when they end within this many times the turns the
+    /// prompts would take in chunks beside them (<see cref="WaitsForTheDecodingRows"/>). 16 clients of demo-large that
+    /// began in two groups 1.2 s apart (bench/load/stagger.sh) stayed out of step without it, at 184-201 tokens/s; with
+    /// it they fell into step within a few rounds, at 234-249 (docs/benchmarks.md).
+    /// </summary>
+    public const int HoldTurnsPerPrefillTurn = 2;
+
+    /// <summary>
     /// How long the turn after two or more rows finished together waits for their clients' next requests (as many as
     /// finished, as room allows), unless configured; rows still decoding wait with it. Over HTTP, 16 clients that finished in
     /// one step sent again within 1-2 ms of each other, and a turn that began with the first of them split them: each later
@@ -366,6 +374,11 @@ public sealed class BatchScheduler : IDisposable
     {
         var decoding = running.Count(r => !r.Row.Prefilling && !r.Row.Finished);
         var budget = decoding > 0 ? Math.Max(_prefillChunkTokens, PrefillTokensPerDecodingRow * decoding) : int.MaxValue;
+        if (decoding > 0 && WaitsForTheDecodingRows(running, budget))
+        {
+            return 0;
+        }
+
         var fed = 0;
         var fresh = running.Where(r => r.Row.Prefilling && r.Row.PromptLeft == r.Row.PromptLength && r.Row.PromptLeft <= budget)
             .OrderByDescending(r => r.Row.PromptLength).ToList();
@@ -428,6 +441,33 @@ public sealed class BatchScheduler : IDisposable
         }
 
         return fed;
+    }
+
+    /// <summary>
+    /// Whether the prompts still to compute wait for the rows decoding now to end: when the longest of those rows ends within
+    /// <see cref="HoldTurnsPerPrefillTurn"/> times the turns the prompts would take in chunks beside them. Each such turn
+    /// pays a pass over the weights of its own (as a turn of the smaller batch does while the prompts wait), and rows that
+    /// begin while others are halfway stay out of step with them: they finish apart, their clients come back apart, and every
+    /// round pays for its prompts in chunks again. Waiting, the prompts are computed whole in the turn after the rows end,
+    /// together with those rows' clients' next prompts (the join window gathers them), and all decode as one batch.
+    /// </summary>
+    private static bool WaitsForTheDecodingRows(List<(DecodeRow Row, Pending Request, int Sent)> running, int budget)
+    {
+        var (prompts, longest) = (0L, 0);
+        foreach (var (row, _, _) in running)
+        {
+            if (row.Prefilling)
+            {
+                prompts += row.PromptLeft;
+            }
+            else if (!row.Finished)
+            {
+                longest = Math.Max(longest, row.TokensLeft);
+            }
+        }
+
+        var chunkTurns = (prompts + budget - 1) / budget;
+        return longest <= HoldTurnsPerPrefillTurn * chunkTurns;
     }
 
     private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Output, CancellationToken Cancellation)

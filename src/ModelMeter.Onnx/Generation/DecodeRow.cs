@@ -41,6 +41,9 @@ public sealed class DecodeRow : IDisposable
     /// <summary>The tokens generated so far (end-of-text excluded).</summary>
     public IReadOnlyList<int> Generated => _generated;
 
+    /// <summary>The most tokens the row may still generate (fewer where end-of-text or its reader ends it sooner).</summary>
+    public int TokensLeft => _maxTokens - _generated.Count;
+
     /// <summary>Whether the row reached end-of-text or its token limit.</summary>
     public bool Finished { get; private set; }
 

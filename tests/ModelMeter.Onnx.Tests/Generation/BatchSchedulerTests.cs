@@ -259,6 +259,51 @@ public sealed class BatchSchedulerTests(SmallModels models)
     }
 
     [Fact]
+    public async Task APromptJoiningStreamsThatEndSoonerThanTwiceItsChunkTurns_WaitsForThem_ThenIsComputedWhole()
+    {
+        // Two streams decode, 34 tokens to go; the joining prompt's 300 tokens would take 19 turns in chunks of 16 beside
+        // them, and they end within twice that: it waits (they decode alone, never three rows in a turn), then is
+        // computed whole. In chunks it would be done in 19 turns and decode beside them for the 15 they have left.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (streamPrompt, longPrompt) = (SmallModels.Prompt(model, 8), SmallModels.Prompt(model, 300));
+        var (streamRequest, longRequest) = (new GenerationRequest(36), new GenerationRequest(4));
+        var streamAlone = model.GenerateTokens(streamPrompt, streamRequest, default).ToList();
+        var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
+        Assert.Equal(36, streamAlone.Count); // no early end-of-text: the streams run their whole length
+        var turns = new List<int> { 0 }; // the rows each turn decoded, written by the loop's thread only
+        using var bothDecoding = new ManualResetEventSlim();
+        using var joined = new ManualResetEventSlim();
+        using var scheduler = new BatchScheduler(
+            model, maxBatch: 4, prefillChunkTokens: 16,
+            onStep: rows => turns[^1] += rows,
+            onStepSeconds: _ =>
+            {
+                if (!bothDecoding.IsSet && turns[^1] == 2)
+                {
+                    bothDecoding.Set();
+                    joined.Wait(); // the loop holds here until the prompt is queued: it joins at the next turn
+                }
+
+                turns.Add(0);
+            });
+        var streams = new[] { CollectAsync(scheduler, streamPrompt, streamRequest), CollectAsync(scheduler, streamPrompt, streamRequest) };
+        Assert.True(bothDecoding.Wait(TimeSpan.FromSeconds(60)), "a turn that decoded both streams");
+        await using var longTokens = scheduler.GenerateTokensAsync(longPrompt, longRequest, CancellationToken.None).GetAsyncEnumerator();
+        var first = longTokens.MoveNextAsync(); // queued before it awaits its tokens
+        joined.Set();
+        Assert.True(await first);
+        var longGot = new List<int> { longTokens.Current };
+        while (await longTokens.MoveNextAsync())
+        {
+            longGot.Add(longTokens.Current);
+        }
+
+        Assert.All(await Task.WhenAll(streams), tokens => Assert.Equal(streamAlone, tokens));
+        Assert.Equal(longAlone, longGot);
+        Assert.All(turns, rows => Assert.InRange(rows, 0, 2));
+    }
+
+    [Fact]
     public async Task ClientsOfRowsThatFinishedTogether_ComingBackApart_JoinTogetherWithinTheJoinWindow()
     {
         // Two rows finish in one step and the batch empties; their clients come back 300 ms apart. Within the join window
