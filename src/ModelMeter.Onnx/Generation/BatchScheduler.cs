@@ -31,6 +31,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly TimeSpan _joinWindow;
     private readonly object _arrivals = new(); // pulsed on each arrival, for the loop waiting in the join window
     private int _queued;
+    private long _arrived; // requests ever queued: the join window counts those that came after rows finished
     private long _steps;
     private long _rowsWithoutOwner;
     private int _running;
@@ -45,7 +46,7 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStepSeconds">Told the seconds each turn of the loop that computed took (prefills of joining rows and the decode step).</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
-    /// <param name="joinWindow">When two or more rows finished in one step, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
+    /// <param name="joinWindow">When two or more rows finished in one step, or one a step after others while no row decodes, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
     /// <param name="onWork">
     /// Told the model's work after each turn of the loop that computed (prefills of joining rows and the decode step), for
     /// the device's split: the processor seconds per second its threads (the loop's and ONNX Runtime's for the model) ran
@@ -88,7 +89,7 @@ public sealed class BatchScheduler : IDisposable
 
     /// <summary>
     /// Prompts joining rows that decode wait for those rows to end when they end within this many times the turns the
-    /// prompts would take in chunks beside them (<see cref="WaitsForTheDecodingRows"/>). 16 clients of demo-large that
+    /// prompts would take in chunks beside them and no fewer rows decode than wait (<see cref="WaitsForTheDecodingRows"/>). 16 clients of demo-large that
     /// began in two groups 1.2 s apart (bench/load/stagger.sh) stayed out of step without it, at 184-201 tokens/s; with
     /// it they fell into step within a few rounds, at 234-249 (docs/benchmarks.md).
     /// </summary>
@@ -96,7 +97,10 @@ public sealed class BatchScheduler : IDisposable
 
     /// <summary>
     /// How long the turn after two or more rows finished together waits for their clients' next requests (as many as
-    /// finished, as room allows), unless configured; rows still decoding wait with it. Over HTTP, 16 clients that finished in
+    /// finished, as room allows), unless configured; rows still decoding wait with it. After one row finished a turn after
+    /// others did, it waits too when no row decodes (only prompts wait with it), for the clients of both turns: the last
+    /// row of a group a step behind the rest would otherwise miss the turn that computes the others' next prompts, and stay
+    /// a step behind. Over HTTP, 16 clients that finished in
     /// one step sent again within 1-2 ms of each other, and a turn that began with the first of them split them: each later
     /// one joined a step behind, its prompt computed in passes of its own, and they never fell into step again
     /// (demo-large, MaxBatch 16, 16 clients, side by side: 249-340 tokens/s without the window, in step in one run of four;
@@ -139,6 +143,7 @@ public sealed class BatchScheduler : IDisposable
                 throw;
             }
 
+            Interlocked.Increment(ref _arrived); // before the pulse, as the queued count
             lock (_arrivals)
             {
                 Monitor.PulseAll(_arrivals);
@@ -179,7 +184,8 @@ public sealed class BatchScheduler : IDisposable
     private void Run()
     {
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
-        var finished = 0;
+        // Rows that left in the last turn and in the one before; the arrivals counted before each of those turns ended.
+        var (finished, finishedBefore, arrivedBy, arrivedBefore) = (0, 0, 0L, 0L);
         var cpu = _onWork is not null && ThreadCpuClock.IsSupported && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
         var (cpuSeconds, lastTurnEnded) = (0.0, 0L); // both read afresh at the first turn, which follows a pause
         while (true)
@@ -201,9 +207,17 @@ public sealed class BatchScheduler : IDisposable
                 lastTurnEnded = 0; // a pause: the next turn's work is measured from its beginning
             }
 
-            if (finished >= 2 && running.Count < _maxBatch)
+            // The clients of two or more rows that finished together send again at about the same time: their next requests
+            // belong in the turn to come. So do those of one row that finished a turn after others, when only prompts wait (no
+            // stream stalls for it): the window waits for the clients of both turns.
+            var room = _maxBatch - running.Count;
+            if (room > 0 && finished >= 2)
             {
-                AwaitJoiners(Math.Min(finished, _maxBatch - running.Count));
+                AwaitJoiners(Math.Min(finished, room), arrivedBy, room);
+            }
+            else if (room > 0 && finished == 1 && finishedBefore > 0 && running.All(r => r.Row.Prefilling))
+            {
+                AwaitJoiners(Math.Min(finishedBefore + 1, _maxBatch), arrivedBefore, room);
             }
 
             var began = _time.GetTimestamp();
@@ -282,6 +296,7 @@ public sealed class BatchScheduler : IDisposable
                 continue;
             }
 
+            (arrivedBefore, arrivedBy) = (arrivedBy, Interlocked.Read(ref _arrived)); // before any client has the tokens that end its row
             for (var i = running.Count - 1; i >= 0; i--)
             {
                 var (row, request, sent) = running[i];
@@ -295,22 +310,25 @@ public sealed class BatchScheduler : IDisposable
 
             var before = running.Count;
             Leave(running, (row, request) => row.Finished || request.Cancellation.IsCancellationRequested);
-            finished = before - running.Count;
+            (finishedBefore, finished) = (finished, before - running.Count);
         }
     }
 
     /// <summary>
-    /// Waits up to the join window until <paramref name="count"/> requests are queued, so that the clients of rows that
-    /// finished together join together. Timed by the real clock, not the billing one: it is a scheduling delay (the rows in
-    /// flight are charged for it as for any gap between steps, and it is part of the time the model's work is measured over).
+    /// Waits up to the join window until <paramref name="count"/> requests have arrived since the arrivals numbered
+    /// <paramref name="since"/> (those of the finished rows' clients), or until <paramref name="room"/> are queued (more
+    /// could not join), so that the clients of rows that finished together join together. Timed by the real clock, not the
+    /// billing one: it is a scheduling delay (the rows in flight are charged for it as for any gap between steps, and it is
+    /// part of the time the model's work is measured over).
     /// </summary>
-    private void AwaitJoiners(int count)
+    private void AwaitJoiners(int count, long since, int room)
     {
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
-        lock (_arrivals) // an arrival's count goes up before its pulse, and the count is read under the lock: no pulse is missed
+        lock (_arrivals) // an arrival's counts go up before its pulse, and they are read under the lock: no pulse is missed
         {
             TimeSpan waited;
-            while (Volatile.Read(ref _queued) < count && !_stopping && (waited = System.Diagnostics.Stopwatch.GetElapsedTime(began)) < _joinWindow)
+            while (Interlocked.Read(ref _arrived) - since < count && Volatile.Read(ref _queued) < room && !_stopping
+                && (waited = System.Diagnostics.Stopwatch.GetElapsedTime(began)) < _joinWindow)
             {
                 Monitor.Wait(_arrivals, _joinWindow - waited);
             }
@@ -445,29 +463,32 @@ public sealed class BatchScheduler : IDisposable
 
     /// <summary>
     /// Whether the prompts still to compute wait for the rows decoding now to end: when the longest of those rows ends within
-    /// <see cref="HoldTurnsPerPrefillTurn"/> times the turns the prompts would take in chunks beside them. Each such turn
-    /// pays a pass over the weights of its own (as a turn of the smaller batch does while the prompts wait), and rows that
-    /// begin while others are halfway stay out of step with them: they finish apart, their clients come back apart, and every
-    /// round pays for its prompts in chunks again. Waiting, the prompts are computed whole in the turn after the rows end,
-    /// together with those rows' clients' next prompts (the join window gathers them), and all decode as one batch.
+    /// the turns the prompts would take in chunks beside them, or within <see cref="HoldTurnsPerPrefillTurn"/> times those
+    /// turns when the rows decoding are at least as many as the rows waiting. Each chunk's turn pays a pass over the weights
+    /// of its own (as a turn of the smaller batch does while the prompts wait), and rows that begin while others are halfway
+    /// stay out of step with them: they finish apart, their clients come back apart, and every round pays for its prompts in
+    /// chunks again. Waiting, the prompts are computed whole in the turn after the rows end, together with those rows'
+    /// clients' next prompts (the join window gathers them), and all decode as one batch. Waiting longer than the chunks
+    /// would take does not pay when more rows wait than decode: 12 rows whose clients came back late waited 31 turns
+    /// beside 4 (under load, when only 4 of 16 clients were back within the join window).
     /// </summary>
     private static bool WaitsForTheDecodingRows(List<(DecodeRow Row, Pending Request, int Sent)> running, int budget)
     {
-        var (prompts, longest) = (0L, 0);
+        var (prompts, waiting, decoding, longest) = (0L, 0, 0, 0);
         foreach (var (row, _, _) in running)
         {
             if (row.Prefilling)
             {
-                prompts += row.PromptLeft;
+                (prompts, waiting) = (prompts + row.PromptLeft, waiting + 1);
             }
             else if (!row.Finished)
             {
-                longest = Math.Max(longest, row.TokensLeft);
+                (decoding, longest) = (decoding + 1, Math.Max(longest, row.TokensLeft));
             }
         }
 
         var chunkTurns = (prompts + budget - 1) / budget;
-        return longest <= HoldTurnsPerPrefillTurn * chunkTurns;
+        return longest <= chunkTurns || (longest <= HoldTurnsPerPrefillTurn * chunkTurns && decoding >= waiting);
     }
 
     private sealed record Pending(IReadOnlyList<int> PromptIds, GenerationRequest Request, ChannelWriter<int> Output, CancellationToken Cancellation)

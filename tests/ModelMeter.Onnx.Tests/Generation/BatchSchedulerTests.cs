@@ -259,48 +259,25 @@ public sealed class BatchSchedulerTests(SmallModels models)
     }
 
     [Fact]
-    public async Task APromptJoiningStreamsThatEndSoonerThanTwiceItsChunkTurns_WaitsForThem_ThenIsComputedWhole()
+    public async Task APromptJoiningStreamsThatEndWithinTwiceItsChunkTurns_AsManyDecodingAsWaiting_WaitsForThem_ThenIsComputedWhole()
     {
         // Two streams decode, 34 tokens to go; the joining prompt's 300 tokens would take 19 turns in chunks of 16 beside
         // them, and they end within twice that: it waits (they decode alone, never three rows in a turn), then is
         // computed whole. In chunks it would be done in 19 turns and decode beside them for the 15 they have left.
-        using var model = OnnxCausalLm.Load(models.LongContext);
-        var (streamPrompt, longPrompt) = (SmallModels.Prompt(model, 8), SmallModels.Prompt(model, 300));
-        var (streamRequest, longRequest) = (new GenerationRequest(36), new GenerationRequest(4));
-        var streamAlone = model.GenerateTokens(streamPrompt, streamRequest, default).ToList();
-        var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
-        Assert.Equal(36, streamAlone.Count); // no early end-of-text: the streams run their whole length
-        var turns = new List<int> { 0 }; // the rows each turn decoded, written by the loop's thread only
-        using var bothDecoding = new ManualResetEventSlim();
-        using var joined = new ManualResetEventSlim();
-        using var scheduler = new BatchScheduler(
-            model, maxBatch: 4, prefillChunkTokens: 16,
-            onStep: rows => turns[^1] += rows,
-            onStepSeconds: _ =>
-            {
-                if (!bothDecoding.IsSet && turns[^1] == 2)
-                {
-                    bothDecoding.Set();
-                    joined.Wait(); // the loop holds here until the prompt is queued: it joins at the next turn
-                }
+        var turns = await RowsPerTurnWhileJoiningAsync(streams: 2, joiners: 1, joinerPromptTokens: 300, joinerMaxTokens: 4);
 
-                turns.Add(0);
-            });
-        var streams = new[] { CollectAsync(scheduler, streamPrompt, streamRequest), CollectAsync(scheduler, streamPrompt, streamRequest) };
-        Assert.True(bothDecoding.Wait(TimeSpan.FromSeconds(60)), "a turn that decoded both streams");
-        await using var longTokens = scheduler.GenerateTokensAsync(longPrompt, longRequest, CancellationToken.None).GetAsyncEnumerator();
-        var first = longTokens.MoveNextAsync(); // queued before it awaits its tokens
-        joined.Set();
-        Assert.True(await first);
-        var longGot = new List<int> { longTokens.Current };
-        while (await longTokens.MoveNextAsync())
-        {
-            longGot.Add(longTokens.Current);
-        }
-
-        Assert.All(await Task.WhenAll(streams), tokens => Assert.Equal(streamAlone, tokens));
-        Assert.Equal(longAlone, longGot);
         Assert.All(turns, rows => Assert.InRange(rows, 0, 2));
+    }
+
+    [Fact]
+    public async Task PromptsJoiningAStreamThatEndsAfterTheirChunkTurns_MoreWaitingThanDecoding_AreComputedInChunksBesideIt()
+    {
+        // One stream decodes, 34 tokens to go; two prompts of 150 tokens would take 19 turns in chunks of 16. The stream
+        // ends later than that, and more rows would wait than decode: they are computed in chunks beside it and decode
+        // beside it (three rows in a turn); waiting, they would idle 34 turns beside one row.
+        var turns = await RowsPerTurnWhileJoiningAsync(streams: 1, joiners: 2, joinerPromptTokens: 150, joinerMaxTokens: 30);
+
+        Assert.Equal(3, turns.Max());
     }
 
     [Fact]
@@ -326,6 +303,46 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(alone, await first);
         Assert.Equal(alone, await second);
         Assert.All(steps.Skip(before), rows => Assert.Equal(2, rows));
+    }
+
+    [Theory]
+    [InlineData(0)] // usually before the second row's last step: its prompt waits for that step
+    [InlineData(200)] // after it
+    public async Task TheLastRowOfAGroupFinishingAStepBehind_ItsClientJoinsTheOthersNextPrompts_WithinTheJoinWindow(int firstComesBackAfterMs)
+    {
+        // Two rows start together; one runs 8 tokens, the other 9. The first's client sends again; the second's comes back
+        // 300 ms after its row's last step, within the window: the loop waits for it rather than computing the first
+        // prompt alone (only prompts wait, no stream), so the two run as one pair from their first step; otherwise the
+        // first would be a step ahead and leave the other behind again.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var prompt = SmallModels.Prompt(model, 6);
+        var (eight, nine) = (new GenerationRequest(8), new GenerationRequest(9));
+        var (eightAlone, nineAlone) = (model.GenerateTokens(prompt, eight, default).ToList(), model.GenerateTokens(prompt, nine, default).ToList());
+        Assert.Equal(9, nineAlone.Count); // no early end-of-text: the rows finish a step apart
+        var steps = new ConcurrentQueue<int>();
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, maxBatchTokens: 60, onStep: steps.Enqueue, joinWindow: TimeSpan.FromSeconds(30));
+        await using (var holder = scheduler.GenerateTokensAsync(SmallModels.Prompt(model, 10), new GenerationRequest(100), CancellationToken.None).GetAsyncEnumerator())
+        {
+            Assert.True(await holder.MoveNextAsync()); // the long row holds the batch while both rows are queued behind it
+            var first = CollectAsync(scheduler, prompt, eight);
+            var second = CollectAsync(scheduler, prompt, nine);
+            while (await holder.MoveNextAsync())
+            {
+            }
+
+            Assert.Equal(eightAlone, await first);
+            await Task.Delay(firstComesBackAfterMs);
+            var again = CollectAsync(scheduler, prompt, eight);
+            Assert.Equal(nineAlone, await second);
+            var before = steps.Count;
+            await Task.Delay(300);
+            Assert.False(again.IsCompleted);
+            var late = CollectAsync(scheduler, prompt, eight);
+
+            Assert.Equal(eightAlone, await again);
+            Assert.Equal(eightAlone, await late);
+            Assert.All(steps.Skip(before), rows => Assert.Equal(2, rows));
+        }
     }
 
     [Fact]
@@ -380,6 +397,57 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.Equal(longAlone, longGot);
         Assert.Equal(shortAlone, await first);
         Assert.Equal(shortAlone, await second);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="streams"/> streams of 36 tokens; once a turn decoded them all, queues <paramref name="joiners"/>
+    /// prompts (chunks of 16 tokens) before the next turn. Checks every row's greedy tokens against its own alone, and
+    /// returns the rows each turn decoded.
+    /// </summary>
+    private async Task<List<int>> RowsPerTurnWhileJoiningAsync(int streams, int joiners, int joinerPromptTokens, int joinerMaxTokens)
+    {
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (streamPrompt, joinerPrompt) = (SmallModels.Prompt(model, 8), SmallModels.Prompt(model, joinerPromptTokens));
+        var (streamRequest, joinerRequest) = (new GenerationRequest(36), new GenerationRequest(joinerMaxTokens));
+        var streamAlone = model.GenerateTokens(streamPrompt, streamRequest, default).ToList();
+        var joinerAlone = model.GenerateTokens(joinerPrompt, joinerRequest, default).ToList();
+        Assert.Equal(36, streamAlone.Count); // no early end-of-text: the streams run their whole length
+        var turns = new List<int> { 0 }; // written by the loop's thread only
+        using var allDecoding = new ManualResetEventSlim();
+        using var queued = new ManualResetEventSlim();
+        using var scheduler = new BatchScheduler(
+            model, maxBatch: 4, prefillChunkTokens: 16,
+            onStep: rows => turns[^1] += rows,
+            onStepSeconds: _ =>
+            {
+                if (!allDecoding.IsSet && turns[^1] == streams)
+                {
+                    allDecoding.Set();
+                    queued.Wait(); // the loop holds here until the prompts are queued: they join at the next turn
+                }
+
+                turns.Add(0);
+            });
+        var running = Enumerable.Range(0, streams).Select(_ => CollectAsync(scheduler, streamPrompt, streamRequest)).ToList();
+        Assert.True(allDecoding.Wait(TimeSpan.FromSeconds(60)), "a turn that decoded every stream");
+        var joining = Enumerable.Range(0, joiners).Select(_ => scheduler.GenerateTokensAsync(joinerPrompt, joinerRequest, CancellationToken.None).GetAsyncEnumerator()).ToList();
+        var firsts = joining.Select(j => j.MoveNextAsync().AsTask()).ToList(); // each queued before it awaits its tokens
+        queued.Set();
+        foreach (var (joiner, first) in joining.Zip(firsts))
+        {
+            Assert.True(await first);
+            var got = new List<int> { joiner.Current };
+            while (await joiner.MoveNextAsync())
+            {
+                got.Add(joiner.Current);
+            }
+
+            Assert.Equal(joinerAlone, got);
+            await joiner.DisposeAsync();
+        }
+
+        Assert.All(await Task.WhenAll(running), tokens => Assert.Equal(streamAlone, tokens));
+        return turns;
     }
 
     /// <summary>
