@@ -91,7 +91,8 @@ public sealed class BatchScheduler : IDisposable
     /// Prompts joining rows that decode wait for those rows to end when they end within this many times the turns the
     /// prompts would take in chunks beside them and no fewer rows decode than wait (<see cref="WaitsForTheDecodingRows"/>). 16 clients of demo-large that
     /// began in two groups 1.2 s apart (bench/load/stagger.sh) stayed out of step without it, at 184-201 tokens/s; with
-    /// it they mostly fell into step within a few rounds, at 230-274 (docs/benchmarks.md).
+    /// it they fell into step within a few rounds in most runs, at 230-274 (195 in one run where the rows had spread out
+    /// one finishing a turn, which neither rule pulls back; docs/benchmarks.md).
     /// </summary>
     public const int HoldTurnsPerPrefillTurn = 2;
 
