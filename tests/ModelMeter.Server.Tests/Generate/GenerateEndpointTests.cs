@@ -138,8 +138,11 @@ public sealed class GenerateEndpointTests(DemoServer demo)
         using var cancel = new CancellationTokenSource();
         var request = _server.GenerateAsync("demo-large", new { prompt = "a long story", max_tokens = 512 }, cancel.Token);
 
-        // Leave once the request holds the device (not after a fixed time, which a slow machine could spend before it starts).
-        await WaitForAsync(s => s["model_inflight_requests{model_name=\"demo-large\"}"] == 1);
+        // Leave once the request has been computed for a decode step (not after a fixed time, which a slow machine could spend
+        // before it starts; nor as soon as it is in flight, which under load can come before the model's first turn for it,
+        // when it has had no device work to be charged for).
+        const string steps = "model_batch_size_count{model_name=\"demo-large\"}";
+        await WaitForAsync(s => s["model_inflight_requests{model_name=\"demo-large\"}"] == 1 && s.GetValueOrDefault(steps) > before.GetValueOrDefault(steps));
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
 
