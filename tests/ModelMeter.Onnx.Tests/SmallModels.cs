@@ -14,6 +14,7 @@ public sealed class SmallModels : IDisposable
         DemoModels.EnsureWritten(Config, WithCache, withPast: true, seed: 3);
         DemoModels.EnsureWritten(Config, WithoutCache, withPast: false, seed: 3);
         DemoModels.EnsureWritten(Config with { ContextLength = 512 }, LongContext, withPast: true, seed: 3);
+        DemoModels.EnsureWritten(Config with { ContextLength = 512 }, LongContextWholePresents, withPast: true, seed: 3, wholePresents: true);
     }
 
     public string Root { get; }
@@ -24,6 +25,15 @@ public sealed class SmallModels : IDisposable
 
     /// <summary>The cached model with a 512-token context, for prompts of a few hundred tokens.</summary>
     public string LongContext => Path.Combine(Root, "long-context");
+
+    /// <summary>
+    /// The long-context model as an Optimum export has its presents (past and new positions concatenated, each step's
+    /// presents the next step's past), where <see cref="LongContext"/>'s hold the new positions only.
+    /// </summary>
+    public string LongContextWholePresents => Path.Combine(Root, "long-context-whole-presents");
+
+    /// <summary>The long-context model with either kind of presents.</summary>
+    public string LongContextOf(bool wholePresents) => wholePresents ? LongContextWholePresents : LongContext;
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 

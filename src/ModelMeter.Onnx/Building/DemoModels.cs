@@ -28,14 +28,22 @@ public static class DemoModels
         EnsureWritten(Configs[name], directory, withPast: true, seed: StableSeed(name), name);
 
     /// <summary>Marks in config.json the version of <see cref="Gpt2GraphWriter"/>'s graph a model was written with.</summary>
-    private const string GraphVersionMark = "\"modelmeter_graph\":2";
+    private const string GraphVersionMark = "\"modelmeter_graph\":3";
 
     /// <summary>Writes a GPT-2-shaped model of any shape; used by tests and benchmarks.</summary>
-    public static bool EnsureWritten(Gpt2Config config, string directory, bool withPast, int seed, string name = "custom")
+    /// <param name="config">Its shape.</param>
+    /// <param name="directory">Where it is written.</param>
+    /// <param name="withPast">Whether it takes a key/value cache.</param>
+    /// <param name="seed">Of its random weights.</param>
+    /// <param name="name">Its name in config.json.</param>
+    /// <param name="wholePresents">Presents as an Optimum export has them (past and new positions concatenated), instead of
+    /// the new positions only: the path a user's exported model takes.</param>
+    public static bool EnsureWritten(Gpt2Config config, string directory, bool withPast, int seed, string name = "custom", bool wholePresents = false)
     {
         var modelPath = Path.Combine(directory, "model.onnx");
         var configPath = Path.Combine(directory, "config.json");
-        // A model written by an earlier version of the graph (one that projected every position) is written again; the new
+        // A model written by an earlier version of the graph (one that projected every position, or one whose presents
+        // concatenated the whole cache) is written again; the new
         // file replaces it by a rename, so a server loading it meanwhile reads one whole file or the other.
         var current = File.Exists(configPath) && File.ReadAllText(configPath).Contains(GraphVersionMark, StringComparison.Ordinal);
         if (File.Exists(modelPath) && current)
@@ -61,7 +69,7 @@ public static class DemoModels
         var partial = modelPath + ".partial";
         using (var stream = File.Create(partial))
         {
-            Gpt2GraphWriter.Write(Gpt2Weights.Random(config, seed), withPast, stream);
+            Gpt2GraphWriter.Write(Gpt2Weights.Random(config, seed), withPast, stream, wholePresents);
         }
 
         File.Move(partial, modelPath, overwrite: true);

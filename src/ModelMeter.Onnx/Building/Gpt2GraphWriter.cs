@@ -4,7 +4,11 @@ namespace ModelMeter.Onnx.Building;
 /// Writes a GPT-2-style decoder as ONNX with the input and output names of a Hugging Face Optimum
 /// <c>text-generation-with-past</c> export: <c>input_ids</c>, <c>attention_mask</c>, <c>position_ids</c>,
 /// <c>past_key_values.{i}.key|value</c> in; <c>logits</c>, <c>present.{i}.key|value</c> out. Unlike an export, <c>logits</c>
-/// holds the last position only ([batch, 1, vocabulary]): the next token is all a caller reads.
+/// holds the last position only ([batch, 1, vocabulary]): the next token is all a caller reads. Unless written with whole
+/// presents (as an export has them: past and new positions concatenated), each <c>present</c> holds the new positions only
+/// and the model says so in its metadata (<see cref="PresentsKey"/>): the caller appends them to a cache with room to grow,
+/// and passes that cache as the past, its free positions masked out. Copying every layer's whole cache into each step's
+/// presents took a fifth of a 16-row decode step of demo-large (7-8 of 35-39 ms on a 2-core VM).
 /// Without past, the graph has no cache inputs or outputs and attends over the whole sequence.
 /// </summary>
 internal sealed class Gpt2GraphWriter
@@ -12,21 +16,35 @@ internal sealed class Gpt2GraphWriter
     private readonly OnnxGraph _g = new();
     private readonly Gpt2Weights _w;
     private readonly bool _withPast;
+    private readonly bool _appends; // presents hold the new positions only
     private readonly int _heads;
     private readonly int _headWidth;
+    private string? _pastAndNew; // [past positions, new positions], where the appending graph splits its probabilities
 
-    private Gpt2GraphWriter(Gpt2Weights weights, bool withPast)
+    private Gpt2GraphWriter(Gpt2Weights weights, bool withPast, bool wholePresents)
     {
         _w = weights;
         _withPast = withPast;
+        _appends = withPast && !wholePresents;
         _heads = weights.Config.Heads;
         _headWidth = weights.Config.HeadWidth;
     }
 
-    public static void Write(Gpt2Weights weights, bool withPast, Stream stream)
+    /// <summary>The metadata key of a model whose presents hold the new positions only; its value is <see cref="NewPositions"/>.</summary>
+    public const string PresentsKey = "modelmeter.presents";
+
+    /// <summary>The value of <see cref="PresentsKey"/>.</summary>
+    public const string NewPositions = "new-positions";
+
+    public static void Write(Gpt2Weights weights, bool withPast, Stream stream, bool wholePresents = false)
     {
-        var writer = new Gpt2GraphWriter(weights, withPast);
+        var writer = new Gpt2GraphWriter(weights, withPast, wholePresents);
         writer.Build();
+        if (writer._appends)
+        {
+            writer._g.Metadata(PresentsKey, NewPositions);
+        }
+
         writer._g.WriteTo(stream, "gpt2");
     }
 
@@ -45,7 +63,7 @@ internal sealed class Gpt2GraphWriter
                 foreach (var kind in new[] { "key", "value" })
                 {
                     _g.Input($"past_key_values.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, "past_sequence_length", (long)_headWidth);
-                    _g.Output($"present.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, "total_sequence_length", (long)_headWidth);
+                    _g.Output($"present.{i}.{kind}", TensorType.Float, "batch_size", (long)_heads, _appends ? "sequence_length" : "total_sequence_length", (long)_headWidth);
                 }
             }
         }
@@ -80,6 +98,14 @@ internal sealed class Gpt2GraphWriter
             : zero;
         var queryPositions = _g.Node("Unsqueeze", [_g.Node("Range", [past, total, one]), _g.Int64Constant([1], 1)]);
         var keyPositions = _g.Node("Range", [zero, total, one]);
+        if (_appends)
+        {
+            // The sizes the probabilities split into: the past's positions and the new ones.
+            var news = _g.Node("Gather", [_g.Node("Shape", ["input_ids"]), one], null, NodeAttribute.Of("axis", 0L));
+            var asVector = _g.Int64Constant([1], 1);
+            _pastAndNew = _g.Node("Concat", [_g.Node("Reshape", [past, asVector]), _g.Node("Reshape", [news, asVector])], null, NodeAttribute.Of("axis", 0L));
+        }
+
         var causal = _g.Node("LessOrEqual", [keyPositions, queryPositions]);
         var notPadding = _g.Node("Unsqueeze", [
             _g.Node("Cast", ["attention_mask"], null, NodeAttribute.Of("to", (long)TensorType.Bool)),
@@ -97,19 +123,33 @@ internal sealed class Gpt2GraphWriter
         var q = Heads(Linear(x, $"{p}.attn.q", layer.Query, layer.QueryBias, d, d));
         var k = Heads(Linear(x, $"{p}.attn.k", layer.Key, layer.KeyBias, d, d));
         var v = Heads(Linear(x, $"{p}.attn.v", layer.Value, layer.ValueBias, d, d));
-        if (_withPast)
+        var (pastKey, pastValue) = ($"past_key_values.{i}.key", $"past_key_values.{i}.value");
+        string attended;
+        if (_appends)
         {
-            k = _g.Node("Concat", [$"past_key_values.{i}.key", k], $"present.{i}.key", NodeAttribute.Of("axis", 2L));
-            v = _g.Node("Concat", [$"past_key_values.{i}.value", v], $"present.{i}.value", NodeAttribute.Of("axis", 2L));
+            // The past and the new positions are attended apart (scores side by side under one softmax), so that the past is
+            // read where it lies instead of copied into a concatenation; the presents are the new positions alone.
+            k = _g.Node("Identity", [k], $"present.{i}.key");
+            v = _g.Node("Identity", [v], $"present.{i}.value");
+            var scores = _g.Node("Concat", [_g.Node("MatMul", [q, TransposeLast(pastKey)]), _g.Node("MatMul", [q, TransposeLast(k)])], null, NodeAttribute.Of("axis", -1L));
+            var probabilities = Probabilities(scores, allowed);
+            var (pastPart, newPart) = ($"{p}.attn.past_probabilities", $"{p}.attn.new_probabilities");
+            _g.NodeMulti("Split", [probabilities, _pastAndNew!], [pastPart, newPart], NodeAttribute.Of("axis", -1L));
+            attended = _g.Node("Add", [_g.Node("MatMul", [pastPart, pastValue]), _g.Node("MatMul", [newPart, v])]);
+        }
+        else
+        {
+            if (_withPast)
+            {
+                k = _g.Node("Concat", [pastKey, k], $"present.{i}.key", NodeAttribute.Of("axis", 2L));
+                v = _g.Node("Concat", [pastValue, v], $"present.{i}.value", NodeAttribute.Of("axis", 2L));
+            }
+
+            attended = _g.Node("MatMul", [Probabilities(_g.Node("MatMul", [q, TransposeLast(k)]), allowed), v]);
         }
 
-        var scores = _g.Node("Mul", [
-            _g.Node("MatMul", [q, _g.Node("Transpose", [k], null, NodeAttribute.Of("perm", 0L, 1L, 3L, 2L))]),
-            _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]);
-        var masked = _g.Node("Where", [allowed, scores, _g.FloatScalar(-1e9f)]);
-        var probabilities = _g.Node("Softmax", [masked], null, NodeAttribute.Of("axis", -1L));
         var context = _g.Node("Reshape", [
-            _g.Node("Transpose", [_g.Node("MatMul", [probabilities, v])], null, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L)),
+            _g.Node("Transpose", [attended], null, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L)),
             _g.Int64Constant([0, 0, d], 3)]);
         h = _g.Node("Add", [h, Linear(context, $"{p}.attn.c_proj", layer.Projection, layer.ProjectionBias, d, d)]);
 
@@ -118,6 +158,15 @@ internal sealed class Gpt2GraphWriter
         var down = Linear(Gelu(up), $"{p}.mlp.c_proj", layer.Down, layer.DownBias, 4 * d, d);
         return _g.Node("Add", [h, down]);
     }
+
+    /// <summary>[.., key, width] to [.., width, key].</summary>
+    private string TransposeLast(string x) => _g.Node("Transpose", [x], null, NodeAttribute.Of("perm", 0L, 1L, 3L, 2L));
+
+    /// <summary>Scaled scores, the disallowed ones masked out, softmax over the keys.</summary>
+    private string Probabilities(string scores, string allowed) =>
+        _g.Node("Softmax", [
+            _g.Node("Where", [allowed, _g.Node("Mul", [scores, _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]), _g.FloatScalar(-1e9f)])],
+            null, NodeAttribute.Of("axis", -1L));
 
     private string LayerNorm(string x, string name, float[] scale, float[] bias) =>
         _g.Node("LayerNormalization", [x, _g.Weight($"{name}.weight", scale, scale.Length), _g.Weight($"{name}.bias", bias, bias.Length)],

@@ -16,6 +16,7 @@ internal sealed class OnnxGraph
     private readonly List<ProtoMessage> _initializers = [];
     private readonly List<ProtoMessage> _inputs = [];
     private readonly List<ProtoMessage> _outputs = [];
+    private readonly List<ProtoMessage> _metadata = [];
     private int _nextId;
 
     /// <summary>Adds a float initializer and returns its name.</summary>
@@ -73,6 +74,9 @@ internal sealed class OnnxGraph
     /// <summary>Declares a graph output.</summary>
     public void Output(string name, TensorType type, params object[] dims) => _outputs.Add(ValueInfo(name, type, dims));
 
+    /// <summary>Adds an entry to the model's metadata (<c>metadata_props</c>), which ONNX Runtime reads back as custom metadata.</summary>
+    public void Metadata(string key, string value) => _metadata.Add(new ProtoMessage().String(1, key).String(2, value));
+
     /// <summary>Writes the whole model as an ONNX protobuf file.</summary>
     public void WriteTo(Stream stream, string graphName)
     {
@@ -88,6 +92,7 @@ internal sealed class OnnxGraph
             .String(2, "ModelMeter")
             .Message(7, graph)
             .Message(8, new ProtoMessage().String(1, "").Int64(2, Opset));
+        _metadata.ForEach(entry => model.Message(14, entry));
         stream.Write(model.ToMemory().Span);
     }
 

@@ -13,7 +13,7 @@ public sealed class DecodeRow : IDisposable
     private readonly List<long> _sequence;
     private readonly int _maxTokens;
     private readonly List<int> _generated = [];
-    private OrtValue[] _own = [];
+    private CacheTensors? _own;
     private SharedStepCache? _shared;
 
     internal DecodeRow(OnnxCausalLm model, List<long> sequence, TokenSampler sampler, int maxTokens)
@@ -63,20 +63,27 @@ public sealed class DecodeRow : IDisposable
 
     internal long LastToken => _sequence[^1];
 
+    /// <summary>The row's own cache (after prefill, until it steps in a batch); null while it has none or a shared one.</summary>
+    internal CacheTensors? Own => _own;
+
     /// <summary>
-    /// Where layer tensor <paramref name="index"/> of the row's cache lies: a [batch, heads, total, width] tensor, the
-    /// row's batch index in it, and its total length (the row's positions are the last <see cref="CacheLength"/>).
+    /// Where layer tensor <paramref name="index"/> of the row's cache lies: a [batch, heads, capacity, width] tensor, the
+    /// row's batch index in it, where the row's positions end (they are the <see cref="CacheLength"/> before it), and the
+    /// tensor's capacity.
     /// </summary>
-    internal (OrtValue Tensor, int Row, int Total) Source(int index) =>
-        _shared is { } shared ? (shared.Layer(index), Slot, shared.Length) : (_own[index], 0, CacheLength);
+    internal (OrtValue Tensor, int Row, int End, int Capacity) Source(int index) =>
+        _shared is { } shared ? (shared.Layer(index), Slot, shared.Length, shared.Cache.Capacity) : (_own!.Layer(index), 0, _own.Used, _own.Capacity);
 
     /// <summary>Takes the prefill's result: the first token and the row's own cache (ownership passes to the row).</summary>
-    internal void Accept(int next, OrtValue[] cache, int cacheLength)
+    internal void Accept(int next, CacheTensors cache, int cacheLength)
     {
         Release();
         _own = cache;
         Take(next, cacheLength);
     }
+
+    /// <summary>Takes a step's result whose new positions were appended to the cache the row already reads (its own or shared).</summary>
+    internal void Advance(int next, int cacheLength) => Take(next, cacheLength);
 
     /// <summary>Takes a batched step's result: the next token and the row's place in the step's shared cache.</summary>
     internal void Accept(int next, SharedStepCache shared, int slot, int cacheLength)
@@ -107,12 +114,8 @@ public sealed class DecodeRow : IDisposable
     {
         Prefill?.Dispose();
         Prefill = null;
-        foreach (var value in _own)
-        {
-            value.Dispose();
-        }
-
-        _own = [];
+        _own?.Dispose();
+        _own = null;
         _shared?.Release();
         _shared = null;
     }

@@ -99,7 +99,7 @@ public sealed partial class OnnxCausalLm
             row.Prefill = null;
             using (cache)
             {
-                row.Accept(next, cache.TakeValues(), upTo);
+                row.Accept(next, cache.Take(), upTo);
             }
         }
 
@@ -168,7 +168,7 @@ public sealed partial class OnnxCausalLm
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             var shape = outputs[0].GetTensorTypeAndShape().Shape; // [batch, positions (all, or the last only), vocabulary]
             var (positionsOut, vocabulary) = ((int)shape[1], (int)shape[2]);
-            var shared = new SharedStepCache(outputs, [.. rows], longest);
+            var shared = new SharedStepCache(FullCache(outputs, batch, longest), [.. rows]);
             outputs = null; // the rows own it now
             for (var r = 0; r < batch; r++)
             {
@@ -263,10 +263,11 @@ public sealed partial class OnnxCausalLm
 
     /// <summary>
     /// One decode step for every row at once: each row's last token goes in, its next token comes out. Rows are
-    /// left-padded to the longest cache; <c>attention_mask</c> hides the padding and <c>position_ids</c> carry each
-    /// row's own positions, so each row computes what it would alone (to float rounding). The step's present tensors
-    /// become the rows' shared cache: a next step over the same rows in the same order feeds them straight back in;
-    /// when rows join or leave, the caches are gathered into a new padded batch once.
+    /// left-padded to the longest cache; <c>attention_mask</c> hides the padding (and the free positions of a cache with
+    /// room) and <c>position_ids</c> carry each row's own positions, so each row computes what it would alone (to float
+    /// rounding). The step's present tensors become the rows' shared cache, or, where they hold the new positions only
+    /// (<see cref="AppendsPresents"/>), are appended to it: a next step over the same rows in the same order feeds it
+    /// straight back in; when rows join or leave, the caches are gathered into a new padded batch once.
     /// </summary>
     public void DecodeStep(IReadOnlyList<DecodeRow> rows, CancellationToken cancellationToken = default)
     {
@@ -277,19 +278,29 @@ public sealed partial class OnnxCausalLm
 
         var batch = rows.Count;
         var reused = SameBatchAsLastStep(rows);
-        var longest = reused?.Length ?? rows.Max(r => r.CacheLength);
+        var alone = reused is null && batch == 1 && rows[0].Shared is null; // its own cache is the batch: no copy
+        var own = alone ? rows[0].Own : null;
+        var longest = reused?.Length ?? own?.Used ?? rows.Max(r => r.CacheLength); // where every row's positions end
+        // Rows from different caches are gathered into one padded batch: scratch memory when the step's presents become
+        // the cache, or a cache with room to append to when they hold the new positions only.
+        var gathered = reused is null && !alone && !AppendsPresents ? new OrtValue[_pastNames.Length] : null;
+        var appended = reused is null && !alone && AppendsPresents
+            ? CacheTensors.Allocate(_cacheMemory, _pastNames.Length, batch, (int)_heads, (int)_headWidth, CacheTensors.CapacityFor(longest + 1))
+            : null;
+        var capacity = reused?.Cache.Capacity ?? own?.Capacity ?? appended?.Capacity ?? longest;
         var ids = new long[batch];
         var positions = new long[batch];
-        var mask = new long[batch * (longest + 1)];
+        var mask = new long[batch * (capacity + 1)];
         for (var r = 0; r < batch; r++)
         {
             ids[r] = rows[r].LastToken;
             positions[r] = rows[r].CacheLength;
-            Array.Fill(mask, 1L, r * (longest + 1) + (longest - rows[r].CacheLength), rows[r].CacheLength + 1);
+            Array.Fill(mask, 1L, r * (capacity + 1) + (longest - rows[r].CacheLength), rows[r].CacheLength); // free positions after them: masked out
+            mask[(r * (capacity + 1)) + capacity] = 1; // the new position
         }
 
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, 1]);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, longest + 1]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, capacity + 1]);
         using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [batch, 1]);
         var names = new List<string>(3 + _pastNames.Length) { "input_ids", "attention_mask" };
         var values = new List<OrtValue> { idsValue, maskValue };
@@ -299,8 +310,6 @@ public sealed partial class OnnxCausalLm
             values.Add(positionsValue);
         }
 
-        var alone = reused is null && batch == 1 && rows[0].Shared is null; // its own cache is the batch: no copy
-        var gathered = reused is null && !alone ? new OrtValue[_pastNames.Length] : null;
         var borrowed = gathered is null ? null : Interlocked.Exchange(ref _gatherBuffers, null);
         var buffers = gathered is null ? null : borrowed ?? new GatherBuffers(_pastNames.Length); // another step has the model's: this one's are its own
         IDisposableReadOnlyCollection<OrtValue>? outputs = null;
@@ -308,20 +317,53 @@ public sealed partial class OnnxCausalLm
         {
             for (var i = 0; i < _pastNames.Length; i++)
             {
-                values.Add(reused?.Layer(i) ?? (alone ? rows[0].Source(i).Tensor : Gather(gathered![i] = buffers!.Tensor(i, [batch, _heads, longest, _headWidth]), rows, i, longest)));
+                values.Add(reused?.Layer(i) ?? own?.Layer(i)
+                    ?? (appended is not null
+                        ? Gather(appended.Layer(i), rows, i, longest, capacity)
+                        : Gather(gathered![i] = buffers!.Tensor(i, [batch, _heads, longest, _headWidth]), rows, i, longest, longest)));
             }
 
+            appended?.SetUsed(longest);
             names.AddRange(_pastNames);
             using var runOptions = new RunOptions();
             using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
             outputs = _session.Run(runOptions, names, values, ["logits", .. _presentNames]);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             var vocabulary = (int)outputs[0].GetTensorTypeAndShape().Shape[2];
-            var shared = new SharedStepCache(outputs, [.. rows], longest + 1);
-            outputs = null; // the rows own it now
+            var next = new int[batch];
             for (var r = 0; r < batch; r++)
             {
-                rows[r].Accept(rows[r].Sampler.Next(logits.Slice(r * vocabulary, vocabulary)), shared, r, rows[r].CacheLength + 1);
+                next[r] = rows[r].Sampler.Next(logits.Slice(r * vocabulary, vocabulary));
+            }
+
+            if (!AppendsPresents)
+            {
+                var shared = new SharedStepCache(FullCache(outputs, batch, longest + 1), [.. rows]);
+                outputs = null; // the rows own it now
+                for (var r = 0; r < batch; r++)
+                {
+                    rows[r].Accept(next[r], shared, r, rows[r].CacheLength + 1);
+                }
+
+                return;
+            }
+
+            (reused?.Cache ?? own ?? appended!).Append(outputs, 1);
+            if (appended is not null)
+            {
+                var shared = new SharedStepCache(appended, [.. rows]);
+                appended = null; // the rows own it now
+                for (var r = 0; r < batch; r++)
+                {
+                    rows[r].Accept(next[r], shared, r, rows[r].CacheLength + 1);
+                }
+            }
+            else
+            {
+                foreach (var (row, token) in rows.Zip(next))
+                {
+                    row.Advance(token, row.CacheLength + 1);
+                }
             }
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
@@ -331,6 +373,7 @@ public sealed partial class OnnxCausalLm
         finally
         {
             outputs?.Dispose();
+            appended?.Dispose();
             foreach (var value in gathered ?? [])
             {
                 value?.Dispose();
@@ -367,23 +410,25 @@ public sealed partial class OnnxCausalLm
     }
 
     /// <summary>
-    /// [batch, heads, longest, width]: each row's cache of layer tensor <paramref name="index"/>, right-aligned (zeros before
-    /// it), written into <paramref name="value"/>, which is returned.
+    /// [batch, heads, capacity, width]: each row's cache of layer tensor <paramref name="index"/>, right-aligned at
+    /// <paramref name="longest"/> (zeros before it, and zeros after <paramref name="longest"/>), written into
+    /// <paramref name="value"/>, which is returned.
     /// </summary>
-    private OrtValue Gather(OrtValue value, IReadOnlyList<DecodeRow> rows, int index, int longest)
+    private OrtValue Gather(OrtValue value, IReadOnlyList<DecodeRow> rows, int index, int longest, int capacity)
     {
         var (heads, width) = ((int)_heads, (int)_headWidth);
         var target = value.GetTensorMutableDataAsSpan<float>();
         for (var r = 0; r < rows.Count; r++)
         {
             var length = rows[r].CacheLength;
-            var (tensor, row, total) = rows[r].Source(index);
+            var (tensor, row, end, stride) = rows[r].Source(index);
             var source = tensor.GetTensorDataAsSpan<float>();
             for (var h = 0; h < heads; h++)
             {
-                var block = target.Slice(((r * heads) + h) * longest * width, longest * width);
+                var block = target.Slice(((r * heads) + h) * capacity * width, capacity * width);
                 block[..((longest - length) * width)].Clear(); // padding: zeros, masked out
-                source.Slice((((row * heads) + h) * total + (total - length)) * width, length * width).CopyTo(block[((longest - length) * width)..]);
+                source.Slice((((row * heads) + h) * stride + (end - length)) * width, length * width).CopyTo(block[((longest - length) * width)..]);
+                block[(longest * width)..].Clear(); // free positions: zeros, masked out
             }
         }
 

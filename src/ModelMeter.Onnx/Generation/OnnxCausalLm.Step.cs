@@ -13,7 +13,7 @@ public sealed partial class OnnxCausalLm
     private int Step(List<long> sequence, KeyValueCache cache, TokenSampler sampler, RunOptions runOptions, CancellationToken cancellationToken, int? upTo = null)
     {
         var count = upTo ?? sequence.Count;
-        var seen = UsesCache ? cache.Length : 0;
+        var (seen, capacity) = UsesCache ? (cache.Length, cache.Capacity) : (0, 0);
         var fresh = count - seen;
         var ids = new long[fresh];
         var positions = new long[fresh];
@@ -23,8 +23,10 @@ public sealed partial class OnnxCausalLm
             positions[i] = seen + i;
         }
 
-        var mask = new long[count];
-        Array.Fill(mask, 1L);
+        // The cache's positions, its free ones masked out, then the new ones.
+        var mask = new long[capacity + fresh];
+        Array.Fill(mask, 1L, 0, seen);
+        Array.Fill(mask, 1L, capacity, fresh);
 
         var names = new List<string>(3 + _pastNames.Length) { "input_ids", "attention_mask" };
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, fresh]);
@@ -50,67 +52,71 @@ public sealed partial class OnnxCausalLm
             throw new OperationCanceledException(cancellationToken);
         }
 
-        // The presents become the next step's past: the cache takes them over and the logits are freed here,
-        // so the collection itself is not disposed.
-        using (var logitsValue = outputs[0])
+        int next;
+        try
         {
-            var logits = logitsValue.GetTensorDataAsSpan<float>();
-            var vocabulary = (int)logitsValue.GetTensorTypeAndShape().Shape[2];
-            var next = count == sequence.Count ? sampler.Next(logits[^vocabulary..]) : -1;
-            cache.Replace(outputs, count);
-            return next;
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            var vocabulary = (int)outputs[0].GetTensorTypeAndShape().Shape[2];
+            next = count == sequence.Count ? sampler.Next(logits[^vocabulary..]) : -1;
         }
+        catch
+        {
+            outputs.Dispose();
+            throw;
+        }
+
+        cache.Advance(outputs, count); // the cache takes the presents over (or copies them and frees the outputs)
+        return next;
     }
 
-    /// <summary>The per-layer key and value tensors carried from one step to the next.</summary>
-    internal sealed class KeyValueCache : IDisposable
+    /// <summary>The per-layer key and value tensors of one request, carried from one step to the next.</summary>
+    internal sealed class KeyValueCache(OnnxCausalLm model) : IDisposable
     {
-        private readonly OrtValue[] _values;
-
-        public KeyValueCache(OnnxCausalLm model)
-        {
-            _values = new OrtValue[model._pastNames.Length];
-            for (var i = 0; i < _values.Length; i++)
-            {
-                _values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, model._heads, 0, model._headWidth]);
-            }
-        }
+        private CacheTensors _tensors = model.EmptyCache();
 
         /// <summary>Tokens held in the cache.</summary>
-        public int Length { get; private set; }
+        public int Length => _tensors.Used;
 
-        public IEnumerable<OrtValue> Values => _values;
+        /// <summary>Positions the tensors have room for (free ones after <see cref="Length"/>, masked out).</summary>
+        public int Capacity => _tensors.Capacity;
+
+        public IReadOnlyList<OrtValue> Values => _tensors.Layers;
 
         /// <summary>Hands the tensors over (to a batched row): this cache no longer owns them.</summary>
-        public OrtValue[] TakeValues()
+        public CacheTensors Take()
         {
-            var taken = _values.ToArray();
-            for (var i = 0; i < _values.Length; i++)
-            {
-                _values[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, 1, 0, 1]);
-            }
-
+            var taken = _tensors;
+            _tensors = model.EmptyCache();
             return taken;
         }
 
-        /// <summary>Takes over the step's present tensors (outputs 1..n) as the next step's past.</summary>
-        public void Replace(IReadOnlyList<OrtValue> outputs, int length)
+        /// <summary>
+        /// Takes a step's outputs (presents at 1..n), which bring the cache to <paramref name="length"/> tokens: appended when the
+        /// model's presents hold the new positions only, otherwise they become the cache; either way this cache owns or frees them.
+        /// </summary>
+        public void Advance(IDisposableReadOnlyCollection<OrtValue> outputs, int length)
         {
-            for (var i = 0; i < _values.Length; i++)
+            if (model.AppendsPresents)
             {
-                _values[i].Dispose();
-                _values[i] = outputs[i + 1];
+                using (outputs)
+                {
+                    _tensors.Append(outputs, length - _tensors.Used);
+                }
+
+                return;
             }
 
-            Length = length;
+            _tensors.Dispose();
+            _tensors = model.FullCache(outputs, rows: 1, length);
         }
 
-        public void Dispose()
-        {
-            foreach (var value in _values)
-            {
-                value.Dispose();
-            }
-        }
+        public void Dispose() => _tensors.Dispose();
     }
+
+    /// <summary>A cache of no positions for one row.</summary>
+    private CacheTensors EmptyCache() => CacheTensors.Empty(_cacheMemory, _pastNames.Length, 1, (int)_heads, (int)_headWidth);
+
+    /// <summary>A step's presents as a cache, full: <paramref name="length"/> positions for each of <paramref name="rows"/>.</summary>
+    private CacheTensors FullCache(IDisposableReadOnlyCollection<OrtValue> outputs, int rows, int length) =>
+        CacheTensors.FromOutputs(_cacheMemory, outputs, rows, (int)_heads, (int)_headWidth, length);
 }

@@ -20,6 +20,7 @@ public sealed partial class OnnxCausalLm : IDisposable
     private readonly long _heads;
     private readonly long _headWidth;
     private GatherBuffers? _gatherBuffers; // null while a step uses them
+    private readonly CacheMemory _cacheMemory = new();
 
     private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength, long modelBytes)
     {
@@ -40,7 +41,16 @@ public sealed partial class OnnxCausalLm : IDisposable
         }
 
         _gatherBuffers = new GatherBuffers(_pastNames.Length);
+        AppendsPresents = layers > 0 && session.ModelMetadata.CustomMetadataMap.TryGetValue(Building.Gpt2GraphWriter.PresentsKey, out var presents)
+            && presents == Building.Gpt2GraphWriter.NewPositions;
     }
+
+    /// <summary>
+    /// Whether the model's presents hold the new positions of a step only (the demo models: the cache is kept with room to
+    /// grow and each step's new positions are appended to it), not the whole cache as an Optimum export's do (each step's
+    /// presents are the next step's past).
+    /// </summary>
+    public bool AppendsPresents { get; }
 
     /// <summary>The size of <c>model.onnx</c>, bytes: about what one step reads of weights.</summary>
     public long ModelBytes { get; }
@@ -175,6 +185,7 @@ public sealed partial class OnnxCausalLm : IDisposable
     {
         _session.Dispose();
         Interlocked.Exchange(ref _gatherBuffers, null)?.Dispose();
+        _cacheMemory.Dispose();
     }
 
     private static int ReadContextLength(string directory)

@@ -7,10 +7,13 @@ namespace ModelMeter.Onnx.Tests.Generation;
 [Collection(SmallModelsCollection.Name)]
 public sealed class BatchedDecodingTests(SmallModels models)
 {
-    [Fact]
-    public void DecodeStep_PromptsOf1And7And300Tokens_SameGreedyTokensAsAlone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DecodeStep_PromptsOf1And7And300Tokens_SameGreedyTokensAsAlone(bool wholePresents)
     {
-        using var model = OnnxCausalLm.Load(models.LongContext);
+        using var model = OnnxCausalLm.Load(models.LongContextOf(wholePresents));
+        Assert.Equal(!wholePresents, model.AppendsPresents);
         var prompts = new[] { SmallModels.Prompt(model, 1), SmallModels.Prompt(model, 7), SmallModels.Prompt(model, 300) };
         var request = new GenerationRequest(12);
         var alone = prompts.Select(p => model.GenerateTokens(p, request, default).ToList()).ToList();
@@ -34,10 +37,12 @@ public sealed class BatchedDecodingTests(SmallModels models)
         }
     }
 
-    [Fact]
-    public void DecodeStep_RowsJoiningAndLeavingBetweenSteps_EachStillMatchesItsOwnRun()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DecodeStep_RowsJoiningAndLeavingBetweenSteps_EachStillMatchesItsOwnRun(bool wholePresents)
     {
-        using var model = OnnxCausalLm.Load(models.LongContext);
+        using var model = OnnxCausalLm.Load(models.LongContextOf(wholePresents));
         var shortRequest = new GenerationRequest(3);
         var longRequest = new GenerationRequest(10);
         var first = SmallModels.Prompt(model, 5);
@@ -63,11 +68,12 @@ public sealed class BatchedDecodingTests(SmallModels models)
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(1.1)]
-    public void PrefillChunk_APromptIn7TokenChunks_SameTokensAsOnePrefill(double temperature)
+    [InlineData(0.0, false)]
+    [InlineData(1.1, false)]
+    [InlineData(0.0, true)]
+    public void PrefillChunk_APromptIn7TokenChunks_SameTokensAsOnePrefill(double temperature, bool wholePresents)
     {
-        using var model = OnnxCausalLm.Load(models.LongContext);
+        using var model = OnnxCausalLm.Load(models.LongContextOf(wholePresents));
         var prompt = SmallModels.Prompt(model, 300);
         var request = new GenerationRequest(12, Temperature: temperature, Seed: 5);
         using var whole = model.StartRow(prompt, request);
@@ -91,10 +97,12 @@ public sealed class BatchedDecodingTests(SmallModels models)
         Assert.Equal(model.GenerateTokens(prompt, request, default), chunked.Generated);
     }
 
-    [Fact]
-    public void PrefillTogether_PromptsOf5And9And30Tokens_OnePass_EachThenDecodesItsOwnGreedyTokens()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PrefillTogether_PromptsOf5And9And30Tokens_OnePass_EachThenDecodesItsOwnGreedyTokens(bool wholePresents)
     {
-        using var model = OnnxCausalLm.Load(models.LongContext);
+        using var model = OnnxCausalLm.Load(models.LongContextOf(wholePresents));
         var request = new GenerationRequest(10);
         var prompts = new[] { SmallModels.Prompt(model, 5), SmallModels.Prompt(model, 9), SmallModels.Prompt(model, 30) };
         var rows = prompts.Select(p => model.BeginRow(p, request)).ToList();
@@ -130,5 +138,39 @@ public sealed class BatchedDecodingTests(SmallModels models)
         }
 
         Assert.Equal(alone, row.Generated);
+    }
+
+    [Fact]
+    public void DecodeStep_RowsDecodingPastTheRoomOfTheirCaches_JoiningAndLeaving_EachStillMatchesItsOwnRun()
+    {
+        // 100 tokens each: the shared cache runs out of room (a gathered batch has 32 free positions, or a quarter of its
+        // longest row) several times and is copied into a larger one; the rows alone grow theirs the same way.
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        var (longRequest, shortRequest) = (new GenerationRequest(100), new GenerationRequest(45));
+        var prompts = new[] { SmallModels.Prompt(model, 3), SmallModels.Prompt(model, 150), SmallModels.Prompt(model, 20) };
+        var expected = new[]
+        {
+            model.GenerateTokens(prompts[0], longRequest, default).ToList(),
+            model.GenerateTokens(prompts[1], shortRequest, default).ToList(),
+            model.GenerateTokens(prompts[2], longRequest, default).ToList(),
+        };
+
+        using var a = model.StartRow(prompts[0], longRequest);
+        using var b = model.StartRow(prompts[1], shortRequest); // leaves after 45 tokens
+        using var c = model.StartRow(prompts[2], longRequest); // joins after 40 steps, leaving a shared cache with room
+        for (var step = 0; step < 40; step++)
+        {
+            model.DecodeStep([a, b]);
+        }
+
+        while (!a.Finished || !c.Finished)
+        {
+            model.DecodeStep(new[] { a, b, c }.Where(r => !r.Finished).ToList());
+        }
+
+        Assert.Equal(expected[0], a.Generated);
+        Assert.Equal(expected[1], b.Generated);
+        Assert.Equal(expected[2], c.Generated);
+        Assert.Equal("length", a.FinishReason); // all 100 tokens: past the room of every cache it was in
     }
 }

@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace ModelMeter.Onnx.Generation;
+
+/// <summary>
+/// Native memory for key/value caches that steps append to, kept when freed (up to <see cref="KeepBytes"/>) and handed out
+/// again, as a decode step gathers its rows into fresh tensors whenever a row joins or leaves. Not the garbage-collected
+/// heap, and not fresh pages each time: see <see cref="GatherBuffers"/> for what each of those cost.
+/// </summary>
+internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
+{
+    private readonly List<Block> _free = [];
+    private long _freeBytes;
+    private bool _disposed;
+
+    /// <summary>A native allocation.</summary>
+    public readonly record struct Block(nint Pointer, long Bytes);
+
+    /// <summary>The most bytes kept for reuse; more are freed, oldest first.</summary>
+    public long KeepBytes => keepBytes;
+
+    /// <summary>Bytes kept for reuse now.</summary>
+    public long FreeBytes
+    {
+        get
+        {
+            lock (_free)
+            {
+                return _freeBytes;
+            }
+        }
+    }
+
+    /// <summary>A block of at least <paramref name="bytes"/>: the smallest kept one that fits and is at most twice that, or a new one.</summary>
+    public Block Rent(long bytes)
+    {
+        lock (_free)
+        {
+            var best = -1;
+            for (var i = 0; i < _free.Count; i++)
+            {
+                if (_free[i].Bytes >= bytes && _free[i].Bytes <= 2 * Math.Max(bytes, 1) && (best < 0 || _free[i].Bytes < _free[best].Bytes))
+                {
+                    best = i;
+                }
+            }
+
+            if (best >= 0)
+            {
+                var block = _free[best];
+                _free.RemoveAt(best);
+                _freeBytes -= block.Bytes;
+                return block;
+            }
+        }
+
+        return new Block(Marshal.AllocHGlobal((nint)Math.Max(bytes, 1)), Math.Max(bytes, 1));
+    }
+
+    /// <summary>Takes a block back for reuse (or frees it, past <see cref="KeepBytes"/> or once disposed).</summary>
+    public void Return(Block block)
+    {
+        lock (_free)
+        {
+            if (!_disposed && block.Bytes <= keepBytes)
+            {
+                _free.Add(block);
+                _freeBytes += block.Bytes;
+                while (_freeBytes > keepBytes)
+                {
+                    Marshal.FreeHGlobal(_free[0].Pointer);
+                    _freeBytes -= _free[0].Bytes;
+                    _free.RemoveAt(0);
+                }
+
+                return;
+            }
+        }
+
+        Marshal.FreeHGlobal(block.Pointer);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_free)
+        {
+            _disposed = true;
+            _free.ForEach(block => Marshal.FreeHGlobal(block.Pointer));
+            _free.Clear();
+            _freeBytes = 0;
+        }
+    }
+}
