@@ -121,17 +121,16 @@ internal sealed class Gpt2GraphWriter
 
         var x = LayerNorm(h, $"{p}.ln_1", layer.Norm1Scale, layer.Norm1Bias);
         var q = Heads(Linear(x, $"{p}.attn.q", layer.Query, layer.QueryBias, d, d));
-        var k = Heads(Linear(x, $"{p}.attn.k", layer.Key, layer.KeyBias, d, d));
-        var v = Heads(Linear(x, $"{p}.attn.v", layer.Value, layer.ValueBias, d, d));
+        // The appending graph's presents are the new keys and values themselves.
+        var k = Heads(Linear(x, $"{p}.attn.k", layer.Key, layer.KeyBias, d, d), _appends ? $"present.{i}.key" : null);
+        var v = Heads(Linear(x, $"{p}.attn.v", layer.Value, layer.ValueBias, d, d), _appends ? $"present.{i}.value" : null);
         var (pastKey, pastValue) = ($"past_key_values.{i}.key", $"past_key_values.{i}.value");
         string attended;
         if (_appends)
         {
             // The past and the new positions are attended apart (scores side by side under one softmax), so that the past is
             // read where it lies instead of copied into a concatenation; the presents are the new positions alone.
-            k = _g.Node("Identity", [k], $"present.{i}.key");
-            v = _g.Node("Identity", [v], $"present.{i}.value");
-            var scores = _g.Node("Concat", [_g.Node("MatMul", [q, TransposeLast(pastKey)]), _g.Node("MatMul", [q, TransposeLast(k)])], null, NodeAttribute.Of("axis", -1L));
+            var scores = _g.Node("Concat", [Scores(q, pastKey), Scores(q, k)], null, NodeAttribute.Of("axis", -1L));
             var probabilities = Probabilities(scores, allowed);
             var (pastPart, newPart) = ($"{p}.attn.past_probabilities", $"{p}.attn.new_probabilities");
             _g.NodeMulti("Split", [probabilities, _pastAndNew!], [pastPart, newPart], NodeAttribute.Of("axis", -1L));
@@ -145,7 +144,7 @@ internal sealed class Gpt2GraphWriter
                 v = _g.Node("Concat", [pastValue, v], $"present.{i}.value", NodeAttribute.Of("axis", 2L));
             }
 
-            attended = _g.Node("MatMul", [Probabilities(_g.Node("MatMul", [q, TransposeLast(k)]), allowed), v]);
+            attended = _g.Node("MatMul", [Probabilities(Scores(q, k), allowed), v]);
         }
 
         var context = _g.Node("Reshape", [
@@ -159,14 +158,15 @@ internal sealed class Gpt2GraphWriter
         return _g.Node("Add", [h, down]);
     }
 
-    /// <summary>[.., key, width] to [.., width, key].</summary>
-    private string TransposeLast(string x) => _g.Node("Transpose", [x], null, NodeAttribute.Of("perm", 0L, 1L, 3L, 2L));
+    /// <summary>Queries times keys, scaled by 1/√(head width) (which ONNX Runtime folds into the product).</summary>
+    private string Scores(string q, string k) =>
+        _g.Node("Mul", [
+            _g.Node("MatMul", [q, _g.Node("Transpose", [k], null, NodeAttribute.Of("perm", 0L, 1L, 3L, 2L))]),
+            _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]);
 
-    /// <summary>Scaled scores, the disallowed ones masked out, softmax over the keys.</summary>
+    /// <summary>The scores, the disallowed ones masked out, softmax over the keys.</summary>
     private string Probabilities(string scores, string allowed) =>
-        _g.Node("Softmax", [
-            _g.Node("Where", [allowed, _g.Node("Mul", [scores, _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]), _g.FloatScalar(-1e9f)])],
-            null, NodeAttribute.Of("axis", -1L));
+        _g.Node("Softmax", [_g.Node("Where", [allowed, scores, _g.FloatScalar(-1e9f)])], null, NodeAttribute.Of("axis", -1L));
 
     private string LayerNorm(string x, string name, float[] scale, float[] bias) =>
         _g.Node("LayerNormalization", [x, _g.Weight($"{name}.weight", scale, scale.Length), _g.Weight($"{name}.bias", bias, bias.Length)],
@@ -175,9 +175,9 @@ internal sealed class Gpt2GraphWriter
     private string Linear(string x, string name, float[] weight, float[] bias, int inputs, int outputs) =>
         _g.Node("Add", [_g.Node("MatMul", [x, _g.Weight($"{name}.weight", weight, inputs, outputs)]), _g.Weight($"{name}.bias", bias, outputs)]);
 
-    /// <summary>[batch, seq, width] to [batch, heads, seq, head width].</summary>
-    private string Heads(string x) =>
-        _g.Node("Transpose", [_g.Node("Reshape", [x, _g.Int64Constant([0, 0, _heads, _headWidth], 4)])], null, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L));
+    /// <summary>[batch, seq, width] to [batch, heads, seq, head width], named <paramref name="output"/> if given.</summary>
+    private string Heads(string x, string? output = null) =>
+        _g.Node("Transpose", [_g.Node("Reshape", [x, _g.Int64Constant([0, 0, _heads, _headWidth], 4)])], output, NodeAttribute.Of("perm", 0L, 2L, 1L, 3L));
 
     /// <summary>The exact GELU: 0.5 × x × (1 + erf(x / √2)).</summary>
     private string Gelu(string x) =>
