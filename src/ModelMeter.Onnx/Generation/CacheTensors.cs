@@ -23,7 +23,6 @@ internal sealed class CacheTensors : IDisposable
     private OrtValue[] _layers;
     private CacheMemory.Block[] _blocks; // the native memory under _layers; empty while _owner holds it
     private IDisposable? _owner; // the step outputs (or tensors) _layers are, when not blocks
-    private int _reserve; // the least capacity of the first block
 
     private CacheTensors(CacheMemory? memory, int rows, int heads, int width, OrtValue[] layers, CacheMemory.Block[] blocks, IDisposable? owner, int capacity, int used)
     {
@@ -47,12 +46,8 @@ internal sealed class CacheTensors : IDisposable
     /// <summary>All layer tensors in order, as the past inputs of a step.</summary>
     public IReadOnlyList<OrtValue> Layers => _layers;
 
-    /// <summary>
-    /// Zero positions per row: the past of a first step. The first append gives the tensors room for
-    /// <paramref name="reserve"/> positions at least (a prompt computed in chunks beside other rows' steps is given its
-    /// whole length at once, so that no chunk's turn also copies the cache into a larger block).
-    /// </summary>
-    public static CacheTensors Empty(CacheMemory memory, int tensors, int rows, int heads, int width, int reserve = 0)
+    /// <summary>Zero positions per row: the past of a first step.</summary>
+    public static CacheTensors Empty(CacheMemory memory, int tensors, int rows, int heads, int width)
     {
         var layers = new OrtValue[tensors];
         for (var i = 0; i < tensors; i++)
@@ -60,7 +55,7 @@ internal sealed class CacheTensors : IDisposable
             layers[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [rows, heads, 0, width]);
         }
 
-        return new CacheTensors(memory, rows, heads, width, layers, [], new Disposables(layers), 0, 0) { _reserve = reserve };
+        return new CacheTensors(memory, rows, heads, width, layers, [], new Disposables(layers), 0, 0);
     }
 
     /// <summary>
@@ -93,7 +88,12 @@ internal sealed class CacheTensors : IDisposable
         return new CacheTensors(memory, rows, heads, width, layers, blocks, null, capacity, 0);
     }
 
-    /// <summary>The capacity to give tensors that must hold <paramref name="positions"/>: those and <see cref="Headroom"/> more (or a quarter more).</summary>
+    /// <summary>
+    /// The capacity to give tensors that must hold <paramref name="positions"/>: those and <see cref="Headroom"/> more (or a
+    /// quarter more). Every step attends over the free positions too (masked out), so room costs attention: a 24-token chunk
+    /// of a prompt at 450 positions took 28-30 ms with room for 562 and 32-46 ms with room for its whole 900 reserved
+    /// (demo-large, 2 cores), where copying into a larger block a quarter further on costs a few milliseconds once.
+    /// </summary>
     public static int CapacityFor(int positions) => positions + Math.Max(Headroom, positions / 4);
 
     /// <summary>Marks positions up to <paramref name="used"/> as written (after <see cref="Allocate"/>).</summary>
@@ -131,7 +131,7 @@ internal sealed class CacheTensors : IDisposable
             return;
         }
 
-        var larger = Allocate(_memory!, _layers.Length, _rows, _heads, _width, Math.Max(CapacityFor(positions), _reserve));
+        var larger = Allocate(_memory!, _layers.Length, _rows, _heads, _width, CapacityFor(positions));
         var (kept, stride) = (Used * _width, larger.Capacity * _width);
         for (var i = 0; i < _layers.Length; i++)
         {

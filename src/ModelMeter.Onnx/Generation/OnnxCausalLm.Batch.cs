@@ -77,7 +77,7 @@ public sealed partial class OnnxCausalLm
         sequence.AddRange(promptIds.Count > 0 ? promptIds.Select(id => (long)id) : [_tokenizer.EndOfTextId]);
         return new DecodeRow(this, sequence, new TokenSampler(request.Temperature ?? 0, request.TopP ?? 1, request.Seed), request.MaxTokens)
         {
-            Prefill = new KeyValueCache(this, reserve: CacheTensors.CapacityFor(sequence.Count)), // its chunks never copy it into a larger block
+            Prefill = new KeyValueCache(this),
         };
     }
 

@@ -69,13 +69,10 @@ public sealed partial class OnnxCausalLm
         return next;
     }
 
-    /// <summary>
-    /// The per-layer key and value tensors of one request, carried from one step to the next; given room for
-    /// <paramref name="reserve"/> positions at its first step where the model's presents are appended.
-    /// </summary>
-    internal sealed class KeyValueCache(OnnxCausalLm model, int reserve = 0) : IDisposable
+    /// <summary>The per-layer key and value tensors of one request, carried from one step to the next.</summary>
+    internal sealed class KeyValueCache(OnnxCausalLm model) : IDisposable
     {
-        private CacheTensors _tensors = model.EmptyCache(reserve);
+        private CacheTensors _tensors = model.EmptyCache();
 
         /// <summary>Tokens held in the cache.</summary>
         public int Length => _tensors.Used;
@@ -116,8 +113,8 @@ public sealed partial class OnnxCausalLm
         public void Dispose() => _tensors.Dispose();
     }
 
-    /// <summary>A cache of no positions for one row (see <see cref="CacheTensors.Empty"/> for <paramref name="reserve"/>).</summary>
-    private CacheTensors EmptyCache(int reserve = 0) => CacheTensors.Empty(_cacheMemory, _pastNames.Length, 1, (int)_heads, (int)_headWidth, reserve);
+    /// <summary>A cache of no positions for one row.</summary>
+    private CacheTensors EmptyCache() => CacheTensors.Empty(_cacheMemory, _pastNames.Length, 1, (int)_heads, (int)_headWidth);
 
     /// <summary>A step's presents as a cache, full: <paramref name="length"/> positions for each of <paramref name="rows"/>.</summary>
     private CacheTensors FullCache(IDisposableReadOnlyCollection<OrtValue> outputs, int rows, int length) =>
