@@ -19,7 +19,9 @@ public sealed class OnnxModelOptions
     /// Batched: the most tokens of key/value cache the requests decoded together may hold as one padded batch: each
     /// counts its prompt plus its token limit, and the batch is as long as its longest request (rows × the longest), as the
     /// caches of a step are padded to the longest row. Requests beyond it wait in the queue, uncharged. Default: what fits in
-    /// 1 GiB of cache for this model, and never less than one full context (a request that large runs alone).
+    /// 1 GiB of cache for this model, and never less than one full context (a request that large runs alone). A model whose
+    /// presents hold the new positions only (the demo models) keeps room after them to append to, up to a quarter more
+    /// (at least 32 positions), which this budget does not count.
     /// </summary>
     public long? MaxBatchTokens { get; set; }
 
