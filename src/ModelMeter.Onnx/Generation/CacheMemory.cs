@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
-/// Native memory for key/value caches that steps append to, kept when freed (up to <see cref="KeepBytes"/>) and handed out
+/// Native memory for key/value caches that steps append to, kept when freed (up to the given bytes, 512 MiB by default) and handed out
 /// again, as a decode step gathers its rows into fresh tensors whenever a row joins or leaves. Not the garbage-collected
 /// heap, and not fresh pages each time: see <see cref="GatherBuffers"/> for what each of those cost.
 /// </summary>
@@ -15,9 +15,6 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
 
     /// <summary>A native allocation.</summary>
     public readonly record struct Block(nint Pointer, long Bytes);
-
-    /// <summary>The most bytes kept for reuse; more are freed, oldest first.</summary>
-    public long KeepBytes => keepBytes;
 
     /// <summary>Bytes kept for reuse now.</summary>
     public long FreeBytes
@@ -57,7 +54,7 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
         return new Block(Marshal.AllocHGlobal((nint)Math.Max(bytes, 1)), Math.Max(bytes, 1));
     }
 
-    /// <summary>Takes a block back for reuse (or frees it, past <see cref="KeepBytes"/> or once disposed).</summary>
+    /// <summary>Takes a block back for reuse (or frees it, past the bytes kept or once disposed).</summary>
     public void Return(Block block)
     {
         lock (_free)

@@ -16,7 +16,7 @@ internal sealed class CacheTensors : IDisposable
     /// <summary>Free positions a block is given beyond those it must hold, at least (a quarter of them when that is more).</summary>
     public const int Headroom = 32;
 
-    private readonly CacheMemory? _memory;
+    private readonly CacheMemory _memory;
     private readonly int _rows;
     private readonly int _heads;
     private readonly int _width;
@@ -24,7 +24,7 @@ internal sealed class CacheTensors : IDisposable
     private CacheMemory.Block[] _blocks; // the native memory under _layers; empty while _owner holds it
     private IDisposable? _owner; // the step outputs (or tensors) _layers are, when not blocks
 
-    private CacheTensors(CacheMemory? memory, int rows, int heads, int width, OrtValue[] layers, CacheMemory.Block[] blocks, IDisposable? owner, int capacity, int used)
+    private CacheTensors(CacheMemory memory, int rows, int heads, int width, OrtValue[] layers, CacheMemory.Block[] blocks, IDisposable? owner, int capacity, int used)
     {
         (_memory, _rows, _heads, _width) = (memory, rows, heads, width);
         (_layers, _blocks, _owner) = (layers, blocks, owner);
@@ -36,9 +36,6 @@ internal sealed class CacheTensors : IDisposable
 
     /// <summary>Where every row's positions end: those before are the rows' (or padding), those after are free.</summary>
     public int Used { get; private set; }
-
-    /// <summary>Rows (the batch dimension).</summary>
-    public int Rows => _rows;
 
     /// <summary>Layer tensor <paramref name="index"/> (key and value of each layer in turn).</summary>
     public OrtValue Layer(int index) => _layers[index];
@@ -131,7 +128,7 @@ internal sealed class CacheTensors : IDisposable
             return;
         }
 
-        var larger = Allocate(_memory!, _layers.Length, _rows, _heads, _width, CapacityFor(positions));
+        var larger = Allocate(_memory, _layers.Length, _rows, _heads, _width, CapacityFor(positions));
         var (kept, stride) = (Used * _width, larger.Capacity * _width);
         for (var i = 0; i < _layers.Length; i++)
         {
@@ -164,7 +161,7 @@ internal sealed class CacheTensors : IDisposable
         (_layers, _blocks) = ([], []);
     }
 
-    private static void Release(CacheMemory? memory, OrtValue?[] layers, CacheMemory.Block[] blocks)
+    private static void Release(CacheMemory memory, OrtValue?[] layers, CacheMemory.Block[] blocks)
     {
         foreach (var layer in layers)
         {
@@ -175,7 +172,7 @@ internal sealed class CacheTensors : IDisposable
         {
             if (block.Pointer != 0)
             {
-                memory!.Return(block);
+                memory.Return(block);
             }
         }
     }
