@@ -27,6 +27,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onWithoutOwner;
     private readonly Action<double>? _onStepSeconds;
     private readonly Action<double>? _onWork;
+    private readonly DeviceTurns _turns;
     private readonly TimeProvider _time;
     private readonly TimeSpan _joinWindow;
     private readonly object _arrivals = new(); // pulsed on each arrival, for the loop waiting in the join window
@@ -43,7 +44,7 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="onStep">Told the number of rows of each step (for the batch-size histogram).</param>
     /// <param name="onRunning">Told the number of running rows whenever it changes.</param>
     /// <param name="onWithoutOwner">Told of row-steps computed for a request that had ended before the step began (a leak: never expected).</param>
-    /// <param name="onStepSeconds">Told the seconds each turn of the loop that computed took (prefills of joining rows and the decode step).</param>
+    /// <param name="onStepSeconds">Told the seconds each turn of the loop that computed held the device (prefills of joining rows and the decode step).</param>
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
     /// <param name="joinWindow">When two or more rows finished in one step, or one a step after others while no row decodes, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
@@ -53,9 +54,10 @@ public sealed class BatchScheduler : IDisposable
     /// since the previous turn ended, or since this turn began after a pause; where threads' processor time cannot be read
     /// (not Linux), the seconds the turn took.
     /// </param>
+    /// <param name="turns">The turns of the batched models on this model's device, which it takes its turns in (a turn waits for another model's to end); null: the model is alone.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null, DeviceTurns? turns = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _joinWindow = joinWindow ?? DefaultJoinWindow;
@@ -72,6 +74,7 @@ public sealed class BatchScheduler : IDisposable
         _onWithoutOwner = onWithoutOwner;
         _onStepSeconds = onStepSeconds;
         _onWork = onWork;
+        _turns = turns ?? new DeviceTurns();
         _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
@@ -248,17 +251,23 @@ public sealed class BatchScheduler : IDisposable
                 // A row whose prompt is done in this turn decodes from the next: its last chunk and the batch's regathered
                 // cache would make one turn twice as long for the streams already running.
                 var stepped = running.Where(r => !r.Row.Finished && !r.Row.Prefilling).ToList();
-                var prefilled = Prefill(running);
-                foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
+                int prefilled;
+                long held; // when the device became this model's: a turn of another model on it may end first
+                using (_turns.Take())
                 {
-                    _onStep?.Invoke(pass);
+                    held = _time.GetTimestamp();
+                    prefilled = Prefill(running);
+                    foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
+                    {
+                        _onStep?.Invoke(pass);
+                    }
                 }
 
                 if (stepped.Count > 0 || prefilled > 0)
                 {
                     var ran = cpu?.Seconds(); // read next to the clock: the pool threads run on
                     var ended = _time.GetTimestamp();
-                    var turn = _time.GetElapsedTime(began, ended).TotalSeconds;
+                    var turn = _time.GetElapsedTime(held, ended).TotalSeconds;
                     _onStepSeconds?.Invoke(turn);
                     if (_onWork is not null && ran is null)
                     {

@@ -89,6 +89,7 @@ public sealed partial class OnnxCausalLm : IDisposable
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : DefaultIntraOpThreads };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
+        options.AddSessionConfigEntry("session.force_spinning_stop", "1"); // once a step ends, its threads leave the cores to the next model's turn
         var (session, poolThreads) = CreateSession(modelPath, options);
         return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length) { PoolThreadIds = poolThreads };
     }

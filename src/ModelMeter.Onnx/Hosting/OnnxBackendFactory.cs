@@ -23,6 +23,9 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
     /// <summary>The key/value cache a batched model may hold by default (<see cref="DefaultBatchTokens"/>).</summary>
     private const long CacheBudgetBytes = 1L << 30;
 
+    /// <summary>The turns of each device's batched models, by device name: models on one device take turns.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceTurns> _turns = new();
+
     /// <inheritdoc />
     public string Name => "Onnx";
 
@@ -110,7 +113,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
                 onWork: work is null ? null : work.ReportWork, prefillChunkTokens: options.PrefillChunkTokens,
-                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs))
+                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()))
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }
