@@ -50,9 +50,9 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="joinWindow">When two or more rows finished in one step, or one a step after others while no row decodes, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
     /// <param name="onWork">
     /// Told the model's work after each turn of the loop that computed (prefills of joining rows and the decode step), for
-    /// the device's split: the processor seconds per second its threads (the loop's and ONNX Runtime's for the model) ran
-    /// since the previous turn ended, or since this turn began after a pause; where threads' processor time cannot be read
-    /// (not Linux), the seconds the turn took.
+    /// the device's split: the part of the time since its previous turn ended that the turn held the device (0 to 1; 1 for
+    /// the first turn after a pause). Models on one device take turns (<paramref name="turns"/>), so a turn's time is the
+    /// device's, as fast as the model alone would be.
     /// </param>
     /// <param name="turns">The turns of the batched models on this model's device, which it takes its turns in (a turn waits for another model's to end); null: the model is alone.</param>
     public BatchScheduler(
@@ -190,8 +190,7 @@ public sealed class BatchScheduler : IDisposable
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         // Rows that left in the last turn and in the one before; the arrivals counted before each of those turns ended.
         var (finished, finishedBefore, arrivedBy, arrivedBefore) = (0, 0, 0L, 0L);
-        var cpu = _onWork is not null && ThreadCpuClock.IsSupported && ThreadCpuClock.CurrentThreadId() is { } self ? new ThreadCpuClock([self, .. _model.PoolThreadIds]) : null;
-        var (cpuSeconds, lastTurnEnded) = (0.0, 0L); // both read afresh at the first turn, which follows a pause
+        var lastTurnEnded = 0L; // 0 at the first turn, which follows a pause
         while (true)
         {
             if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))
@@ -208,7 +207,7 @@ public sealed class BatchScheduler : IDisposable
 
             if (running.Count == 0)
             {
-                lastTurnEnded = 0; // a pause: the next turn's work is measured from its beginning
+                lastTurnEnded = 0; // a pause: the next turn's work is measured from when it takes the device
             }
 
             // The clients of two or more rows that finished together send again at about the same time: their next requests
@@ -222,12 +221,6 @@ public sealed class BatchScheduler : IDisposable
             else if (room > 0 && finished == 1 && finishedBefore > 0 && running.All(r => r.Row.Prefilling))
             {
                 AwaitJoiners(Math.Min(finishedBefore + 1, _maxBatch), arrivedBefore, room);
-            }
-
-            var began = _time.GetTimestamp();
-            if (lastTurnEnded == 0 && cpu is not null)
-            {
-                cpuSeconds = cpu.Seconds(); // what the threads ran during the pause is no row's
             }
 
             var longest = running.Count == 0 ? 0 : running.Max(r => r.Request.Tokens);
@@ -265,24 +258,18 @@ public sealed class BatchScheduler : IDisposable
 
                 if (stepped.Count > 0 || prefilled > 0)
                 {
-                    var ran = cpu?.Seconds(); // read next to the clock: the pool threads run on
                     var ended = _time.GetTimestamp();
                     var turn = _time.GetElapsedTime(held, ended).TotalSeconds;
                     _onStepSeconds?.Invoke(turn);
-                    if (_onWork is not null && ran is null)
+                    if (_onWork is not null)
                     {
-                        _onWork(turn);
-                    }
-                    else if (_onWork is not null && ran is { } seconds && seconds > cpuSeconds)
-                    {
-                        // Processor seconds per second since the last turn ended (the join window and the bookkeeping between
-                        // turns included) or, after a pause, since this one began; at most one per thread measured (a
-                        // turn of a few hundred microseconds reads up to twice that when its threads' time lands next door).
-                        var span = _time.GetElapsedTime(lastTurnEnded > 0 ? lastTurnEnded : began, ended).TotalSeconds;
-                        _onWork(Math.Min((seconds - cpuSeconds) / span, cpu!.Threads));
+                        // The part of the time since its previous turn ended that this model held the device (the time between
+                        // is the join window, the bookkeeping between turns and other models' turns) or, after a pause, all of
+                        // the time since this turn took it.
+                        var span = _time.GetElapsedTime(lastTurnEnded > 0 ? lastTurnEnded : held, ended).TotalSeconds;
+                        _onWork(span > turn ? turn / span : 1);
                     }
 
-                    cpuSeconds = ran ?? 0;
                     lastTurnEnded = ended;
                 }
 

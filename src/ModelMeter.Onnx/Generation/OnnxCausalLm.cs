@@ -90,44 +90,7 @@ public sealed partial class OnnxCausalLm : IDisposable
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : DefaultIntraOpThreads };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
         options.AddSessionConfigEntry("session.force_spinning_stop", "1"); // once a step ends, its threads leave the cores to the next model's turn
-        var (session, poolThreads) = CreateSession(modelPath, options);
-        return new OnnxCausalLm(session, Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length) { PoolThreadIds = poolThreads };
-    }
-
-    /// <summary>
-    /// The Linux ids of the threads ONNX Runtime started for this model's steps (besides the thread that runs each step);
-    /// none where they cannot be told apart, or with one thread per step.
-    /// </summary>
-    public IReadOnlyList<int> PoolThreadIds { get; private init; } = [];
-
-    private static int s_sessions;
-
-    /// <summary>
-    /// Creates the session on a thread of a name of its own: the threads ONNX Runtime starts for it inherit that name
-    /// (a Linux thread's name is its creator's until changed), which tells them apart from every other model's.
-    /// </summary>
-    private static (InferenceSession Session, IReadOnlyList<int> PoolThreads) CreateSession(string modelPath, SessionOptions options)
-    {
-        var name = $"mm-onnx-{Interlocked.Increment(ref s_sessions)}"; // within Linux's 15 bytes
-        (InferenceSession Session, IReadOnlyList<int> PoolThreads)? created = null;
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failed = null;
-        var creator = new Thread(() =>
-        {
-            try
-            {
-                var session = new InferenceSession(modelPath, options);
-                var creatorId = ThreadCpuClock.CurrentThreadId();
-                created = (session, ThreadCpuClock.ThreadsNamed(name).Where(id => id != creatorId).ToArray());
-            }
-            catch (Exception e)
-            {
-                failed = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-            }
-        }) { Name = name, IsBackground = true };
-        creator.Start();
-        creator.Join();
-        failed?.Throw();
-        return created!.Value;
+        return new OnnxCausalLm(new InferenceSession(modelPath, options), Gpt2Tokenizer.Load(directory), ReadContextLength(directory), new FileInfo(modelPath).Length);
     }
 
     /// <summary>The token ids of <paramref name="text"/>.</summary>

@@ -60,14 +60,13 @@ public sealed class OnnxModelOptions
     public int IntraOpThreads { get; set; }
 
     /// <summary>
-    /// Whether ONNX Runtime's pool threads spin while they wait for the next operator's work instead of sleeping. Default
-    /// true, ONNX Runtime's own default. On the 2-core machine spinning gave 8 % more batched throughput (demo-large, 16
-    /// clients: 485 against 446 tokens/s), and it keeps two models on one device taking its cores in turn, so that the split
-    /// by processor time follows each one's solo work (2.7-6.2 points from it on average, against 16.8 without: docs/costs.md).
-    /// Without it the stall check was no better in sum (a 900-token prompt joining 6 streams: largest gap 2.3-4.5x the median
-    /// with chunks of 24, 3.2-4.9x with 32; docs/benchmarks.md, sixth session). On the Zen 3 VM of the ninth session it
-    /// bought nothing (346.3 against 363.2 tokens/s without it, stall 2.7-2.9x either way) and the split was 12.6 points from
-    /// solo work with it against 7.8 without: not changed on those few runs.
+    /// Whether ONNX Runtime's pool threads spin while they wait for the next operator's work within a step instead of
+    /// sleeping. Default true, ONNX Runtime's own default. They stop spinning when a step ends (ONNX Runtime's
+    /// <c>session.force_spinning_stop</c>), so another model's turn on the device has the cores. On the Zen 5 2-core VM
+    /// spinning gave 8 % more batched throughput (demo-large, 16 clients: 485 against 446 tokens/s); on the Zen 3 VM of the
+    /// ninth session it bought nothing (346.3 against 363.2 tokens/s without it). The stall check was no better without it
+    /// (a 900-token prompt joining 6 streams, without spinning: largest gap 2.3-4.5x the median with chunks of 24, 3.2-4.9x
+    /// with 32; 2.7-2.9x either way on the Zen 3 VM; docs/benchmarks.md, sixth and ninth sessions).
     /// </summary>
     public bool AllowSpinning { get; set; } = true;
 }

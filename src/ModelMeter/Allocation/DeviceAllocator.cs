@@ -8,8 +8,8 @@ namespace ModelMeter.Allocation;
 /// The device's cost accrues every moment; while requests are in flight it is divided by weight through a running
 /// sum <c>P</c> (what one unit of weight has earned), and while none is the cost is idle. Requests belong to groups
 /// (one per model, <see cref="GroupFor"/>): an unmeasured group's members each weigh one request, so with no
-/// measurements k requests each earn 1/k; a measured group (a batched model that reports its work: the processor time
-/// its threads run per second, or its step time where that cannot be read) weighs that work as a whole and its members
+/// measurements k requests each earn 1/k; a measured group (a batched model that reports its work: the part of the time
+/// its turns hold the device) weighs that work as a whole and its members
 /// share it equally. A request's cost is what its group's per-member sum grew
 /// between its start and its end. Energy (read from the device's source at each event) and its carbon are split the
 /// same way, in the same sums.

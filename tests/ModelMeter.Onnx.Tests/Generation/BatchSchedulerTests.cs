@@ -212,11 +212,10 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.All(seconds, s => Assert.True(s > 0));
         Assert.True(seconds.Count >= steps.Count, "every turn that computed reports its seconds");
 
-        // Its work for the device's split: the processor seconds per second of the loop's thread and ONNX Runtime's pool
-        // threads for this model (one per processor in all, found by the name they inherit).
-        Assert.Equal(OnnxCausalLm.DefaultIntraOpThreads - 1, model.PoolThreadIds.Count);
-        Assert.True(work.Count >= seconds.Count * 9 / 10, $"{work.Count} of {seconds.Count} turns reported their work");
-        Assert.True(work.Average() > 0.5, $"the loop computed most of the time: {work.Average()} processors on average");
+        // Its work for the device's split: the part of the time it held the device, reported after every turn that computed.
+        Assert.Equal(seconds.Count, work.Count);
+        Assert.All(work, w => Assert.InRange(w, double.Epsilon, 1));
+        Assert.True(work.Average() > 0.5, $"the loop held the device most of the time: {work.Average()} on average");
         await stream.DisposeAsync();
         await longTokens.DisposeAsync();
     }
