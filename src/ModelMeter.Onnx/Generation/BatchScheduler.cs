@@ -27,7 +27,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onWithoutOwner;
     private readonly Action<double>? _onStepSeconds;
     private readonly Action<double>? _onWork;
-    private readonly DeviceTurns _turns;
+    private readonly DeviceTurns.Seat _seat;
     private readonly TimeProvider _time;
     private readonly TimeSpan _joinWindow;
     private readonly object _arrivals = new(); // pulsed on each arrival, for the loop waiting in the join window
@@ -49,10 +49,10 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
     /// <param name="joinWindow">When two or more rows finished in one step, or one a step after others while no row decodes, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
     /// <param name="onWork">
-    /// Told the model's work after each turn of the loop that computed (prefills of joining rows and the decode step), for
-    /// the device's split: the part of the time since its previous turn ended that the turn held the device (0 to 1; 1 for
-    /// the first turn after a pause). Models on one device take turns (<paramref name="turns"/>), so a turn's time is the
-    /// device's, as fast as the model alone would be.
+    /// Told the model's work for the device's split: <see cref="HoldingWork"/> when a turn of the loop (prefills of joining
+    /// rows and the decode step) takes the device, <see cref="WaitingWork"/> when it gives it up. Models on one device take
+    /// turns (<paramref name="turns"/>), so the device's time while a turn holds it is that model's, and a turn runs as
+    /// fast as the model alone would run it.
     /// </param>
     /// <param name="turns">The turns of the batched models on this model's device, which it takes its turns in (a turn waits for another model's to end); null: the model is alone.</param>
     public BatchScheduler(
@@ -74,11 +74,21 @@ public sealed class BatchScheduler : IDisposable
         _onWithoutOwner = onWithoutOwner;
         _onStepSeconds = onStepSeconds;
         _onWork = onWork;
-        _turns = turns ?? new DeviceTurns();
+        _seat = (turns ?? new DeviceTurns()).Join();
         _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
     }
+
+    /// <summary>What a model weighs in its device's split while one of its turns holds the device (<c>onWork</c>).</summary>
+    public const double HoldingWork = 1;
+
+    /// <summary>
+    /// What a model with rows weighs between its turns: a millionth of a turn, so that another model's turn has the device's
+    /// time to itself and the time no model holds it (the join window, the bookkeeping between turns) is shared by the
+    /// models with rows, equally.
+    /// </summary>
+    public const double WaitingWork = 1e-6;
 
     /// <summary>The prompt tokens computed per turn while other rows decode, unless configured.</summary>
     public const int DefaultPrefillChunkTokens = 24;
@@ -190,7 +200,6 @@ public sealed class BatchScheduler : IDisposable
         var running = new List<(DecodeRow Row, Pending Request, int Sent)>();
         // Rows that left in the last turn and in the one before; the arrivals counted before each of those turns ended.
         var (finished, finishedBefore, arrivedBy, arrivedBefore) = (0, 0, 0L, 0L);
-        var lastTurnEnded = 0L; // 0 at the first turn, which follows a pause
         while (true)
         {
             if (_stopping || (running.Count == 0 && !_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()))
@@ -203,11 +212,6 @@ public sealed class BatchScheduler : IDisposable
                 }
 
                 return;
-            }
-
-            if (running.Count == 0)
-            {
-                lastTurnEnded = 0; // a pause: the next turn's work is measured from when it takes the device
             }
 
             // The clients of two or more rows that finished together send again at about the same time: their next requests
@@ -246,13 +250,21 @@ public sealed class BatchScheduler : IDisposable
                 var stepped = running.Where(r => !r.Row.Finished && !r.Row.Prefilling).ToList();
                 int prefilled;
                 long held; // when the device became this model's: a turn of another model on it may end first
-                using (_turns.Take())
+                using (_seat.Take())
                 {
                     held = _time.GetTimestamp();
-                    prefilled = Prefill(running);
-                    foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
+                    _onWork?.Invoke(HoldingWork);
+                    try
                     {
-                        _onStep?.Invoke(pass);
+                        prefilled = Prefill(running);
+                        foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
+                        {
+                            _onStep?.Invoke(pass);
+                        }
+                    }
+                    finally
+                    {
+                        _onWork?.Invoke(WaitingWork);
                     }
                 }
 
@@ -261,16 +273,6 @@ public sealed class BatchScheduler : IDisposable
                     var ended = _time.GetTimestamp();
                     var turn = _time.GetElapsedTime(held, ended).TotalSeconds;
                     _onStepSeconds?.Invoke(turn);
-                    if (_onWork is not null)
-                    {
-                        // The part of the time since its previous turn ended that this model held the device (the time between
-                        // is the join window, the bookkeeping between turns and other models' turns) or, after a pause, all of
-                        // the time since this turn took it.
-                        var span = _time.GetElapsedTime(lastTurnEnded > 0 ? lastTurnEnded : held, ended).TotalSeconds;
-                        _onWork(span > turn ? turn / span : 1);
-                    }
-
-                    lastTurnEnded = ended;
                 }
 
                 var orphans = stepped.Count(r => r.Request.LeftAt is { } left && left < step);
@@ -315,8 +317,8 @@ public sealed class BatchScheduler : IDisposable
     /// Waits up to the join window until <paramref name="count"/> requests have arrived since the arrivals numbered
     /// <paramref name="since"/> (those of the finished rows' clients), or until <paramref name="room"/> are queued (more
     /// could not join), so that the clients of rows that finished together join together. Timed by the real clock, not the
-    /// billing one: it is a scheduling delay (the rows in flight are charged for it as for any gap between steps, and it is
-    /// part of the time the model's work is measured over).
+    /// billing one: it is a scheduling delay (the rows in flight are charged for it as for any gap between turns: the
+    /// models with rows on the device share it).
     /// </summary>
     private void AwaitJoiners(int count, long since, int room)
     {

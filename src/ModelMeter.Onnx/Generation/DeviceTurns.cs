@@ -2,61 +2,170 @@ namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
 /// The turns of the batched models that share one device: one model's turn (the prefill chunks of rows joining and the
-/// decode step of its batch) runs at a time, first come, first served. Each model's ONNX Runtime uses every core for its
-/// steps, so two steps at once only take the cores from each other (and their pool threads' spinning from both); in
-/// turns, each step runs as fast as it would alone, and the time it holds the device is its work (see
-/// <see cref="BatchScheduler"/>'s <c>onWork</c>). Models that should run side by side belong on devices of their own.
+/// decode step of its batch) runs at a time. Each model's ONNX Runtime uses every core for its steps, so two steps at once
+/// only take the cores from each other (and their pool threads' spinning from both); in turns, each step runs as fast as
+/// it would alone, and the time it holds the device is its work (see <see cref="BatchScheduler"/>'s <c>onWork</c>).
+/// Models that should run side by side belong on devices of their own.
 /// </summary>
+/// <remarks>
+/// Models that keep the device busy get equal time on it, not equal turns: when the device comes free, the next turn is
+/// that of the waiting model that has held it least, and a model that ends its turn still behind every waiting one keeps
+/// the device for its next turn (for up to <see cref="Keep"/> while it does its bookkeeping between turns). A model of 2
+/// ms steps beside one of 15 ms steps so takes several turns for each of the other's; in order of asking, its pace was
+/// tied to the large one's steps. A model back from a pause (no turn for <see cref="Away"/>) starts level with the model
+/// that last took a turn, so that it does not take the device for as long as it was away. Ties go to the model that asked
+/// first.
+/// </remarks>
 public sealed class DeviceTurns
 {
-    private readonly object _gate = new(); // Monitor: a turn that waits sleeps until the one before it ends
-    private long _next; // the ticket the next caller of Take gets
-    private long _serving; // the ticket whose turn it is
+    /// <summary>How long a model that ended its turn behind the waiting ones keeps the device for its next.</summary>
+    public static readonly TimeSpan Keep = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>Turns asked for that have not begun (waiting for the one that holds the device and those asked before).</summary>
+    /// <summary>How long without a turn makes a model's return a new start (level with the others, not behind them).</summary>
+    public static readonly TimeSpan Away = TimeSpan.FromMilliseconds(100);
+
+    private readonly TimeProvider _time;
+    private readonly long _keepTicks;
+    private readonly long _awayTicks;
+    private readonly object _gate = new(); // Monitor: a turn that waits sleeps until the device is free and it is chosen
+    private readonly List<Seat> _waiting = [];
+    private bool _held;
+    private Seat? _kept; // the seat that keeps the device for its next turn, until _keptUntil
+    private long _keptUntil;
+    private long _asked; // turns ever asked for: the order among seats that have held the device as long
+    private long _floor; // the held ticks of the seat that last took a turn, where a seat back from a pause starts
+
+    /// <param name="time">Times the turns; the system clock by default.</param>
+    public DeviceTurns(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _keepTicks = (long)(Keep.TotalSeconds * _time.TimestampFrequency);
+        _awayTicks = (long)(Away.TotalSeconds * _time.TimestampFrequency);
+    }
+
+    /// <summary>A model's place among those taking turns on this device.</summary>
+    public Seat Join() => new(this);
+
+    /// <summary>Turns asked for that have not begun (waiting for the one that holds the device and those chosen before).</summary>
     public int Waiting
     {
         get
         {
             lock (_gate)
             {
-                return (int)(_next - _serving) - (_next > _serving ? 1 : 0);
+                return _waiting.Count;
             }
         }
     }
 
-    /// <summary>Waits until it is this caller's turn (after every turn asked for before), then holds the device until the turn is disposed.</summary>
-    public Turn Take()
+    private Turn Take(Seat seat)
     {
         lock (_gate)
         {
-            var ticket = _next++;
-            while (_serving != ticket)
+            var now = _time.GetTimestamp();
+            if (now - seat.Released > _awayTicks)
             {
-                Monitor.Wait(_gate);
+                seat.Held = Math.Max(seat.Held, _floor);
+            }
+
+            if (_kept == seat)
+            {
+                _kept = null;
+            }
+            else if (_held || _waiting.Count > 0 || Kept(now))
+            {
+                seat.Asked = _asked++;
+                _waiting.Add(seat);
+                while (_held || Kept(now = _time.GetTimestamp()) || Next() != seat)
+                {
+                    if (!_held && Kept(now))
+                    {
+                        Monitor.Wait(_gate, _time.GetElapsedTime(now, _keptUntil));
+                    }
+                    else
+                    {
+                        Monitor.Wait(_gate);
+                    }
+                }
+
+                _waiting.Remove(seat);
+                _kept = null;
+            }
+
+            _held = true;
+            _floor = seat.Held;
+        }
+
+        return new Turn(seat, _time.GetTimestamp());
+    }
+
+    private void Release(Seat seat, long began)
+    {
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            seat.Held += now - began;
+            seat.Released = now;
+            _held = false;
+            if (_waiting.Count > 0)
+            {
+                if (seat.Held < Next().Held)
+                {
+                    (_kept, _keptUntil) = (seat, now + _keepTicks);
+                }
+
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private bool Kept(long now) => _kept is not null && now < _keptUntil;
+
+    private Seat Next()
+    {
+        var next = _waiting[0];
+        foreach (var seat in _waiting)
+        {
+            if (seat.Held < next.Held || (seat.Held == next.Held && seat.Asked < next.Asked))
+            {
+                next = seat;
             }
         }
 
-        return new Turn(this);
+        return next;
     }
 
-    private void Release()
+    /// <summary>One model's place: its turns, and how long they have held the device.</summary>
+    public sealed class Seat
     {
-        lock (_gate)
-        {
-            _serving++;
-            Monitor.PulseAll(_gate);
-        }
+        private readonly DeviceTurns _turns;
+
+        internal Seat(DeviceTurns turns) => _turns = turns;
+
+        /// <summary>The clock's ticks this seat's turns held the device, raised to the others' when it comes back from a pause.</summary>
+        internal long Held;
+
+        /// <summary>When it asked for the turn it waits for (the order of asking).</summary>
+        internal long Asked;
+
+        /// <summary>When its last turn ended (the clock's ticks).</summary>
+        internal long Released = long.MinValue / 2;
+
+        /// <summary>Waits until the device is free and this seat's turn comes, then holds the device until the turn is disposed.</summary>
+        public Turn Take() => _turns.Take(this);
+
+        internal void Release(long began) => _turns.Release(this, began);
     }
 
     /// <summary>A held turn; disposing it lets the next one run.</summary>
     public readonly struct Turn : IDisposable
     {
-        private readonly DeviceTurns? _owner;
+        private readonly Seat? _seat;
+        private readonly long _began;
 
-        internal Turn(DeviceTurns owner) => _owner = owner;
+        internal Turn(Seat seat, long began) => (_seat, _began) = (seat, began);
 
         /// <inheritdoc />
-        public void Dispose() => _owner?.Release();
+        public void Dispose() => _seat?.Release(_began);
     }
 }

@@ -8,8 +8,8 @@ namespace ModelMeter.Allocation;
 /// The device's cost accrues every moment; while requests are in flight it is divided by weight through a running
 /// sum <c>P</c> (what one unit of weight has earned), and while none is the cost is idle. Requests belong to groups
 /// (one per model, <see cref="GroupFor"/>): an unmeasured group's members each weigh one request, so with no
-/// measurements k requests each earn 1/k; a measured group (a batched model that reports its work: the part of the time
-/// its turns hold the device) weighs that work as a whole and its members
+/// measurements k requests each earn 1/k; a measured group (a batched model that reports its work: 1 while its turn holds
+/// the device, a millionth between its turns) weighs that work as a whole and its members
 /// share it equally. A request's cost is what its group's per-member sum grew
 /// between its start and its end. Energy (read from the device's source at each event) and its carbon are split the
 /// same way, in the same sums.
@@ -98,17 +98,31 @@ public sealed class DeviceAllocator
         {
             Advance();
             SettleAll(); // the mean work, and so every unmeasured member's weight, may change
-            if (group.Members > 0)
+            // Every group has seen the per-weight sum: it starts again from zero, so that it keeps full precision however
+            // often models report (a model waiting between turns weighs a millionth, and the sum grew by a million times
+            // the cost of every gap between turns).
+            _perWeight = default;
+            foreach (var settled in _groups)
             {
-                _measuredWork += work - group.Work;
-                if (!group.Measured)
-                {
-                    _measuredGroups++;
-                    _unmeasuredMembers -= group.Members;
-                }
+                settled.SeenPerWeight = default;
+            }
+            if (group.Members > 0 && !group.Measured)
+            {
+                _measuredGroups++;
+                _unmeasuredMembers -= group.Members;
             }
 
             group.Work = work;
+            if (group.Members > 0)
+            {
+                // Summed afresh rather than by the difference: a model that reports at each turn's start and end would
+                // otherwise carry the rounding of millions of additions into the divisor.
+                _measuredWork = 0;
+                foreach (var each in _groups)
+                {
+                    _measuredWork += each.Members > 0 && each.Measured ? each.Work : 0;
+                }
+            }
         }
     }
 

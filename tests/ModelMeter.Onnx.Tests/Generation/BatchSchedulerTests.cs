@@ -212,10 +212,13 @@ public sealed class BatchSchedulerTests(SmallModels models)
         Assert.All(seconds, s => Assert.True(s > 0));
         Assert.True(seconds.Count >= steps.Count, "every turn that computed reports its seconds");
 
-        // Its work for the device's split: the part of the time it held the device, reported after every turn that computed.
-        Assert.Equal(seconds.Count, work.Count);
-        Assert.All(work, w => Assert.InRange(w, double.Epsilon, 1));
-        Assert.True(work.Average() > 0.5, $"the loop held the device most of the time: {work.Average()} on average");
+        // Its work for the device's split: it holds the device while a turn runs and weighs next to nothing between turns.
+        var reported = work.ToList();
+        Assert.True(reported.Count(w => w == BatchScheduler.HoldingWork) >= seconds.Count, "every turn that computed took the device");
+        for (var i = 0; i < reported.Count; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? BatchScheduler.HoldingWork : BatchScheduler.WaitingWork, reported[i]);
+        }
         await stream.DisposeAsync();
         await longTokens.DisposeAsync();
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using ModelMeter.Onnx.Generation;
 using ModelMeter.Serving;
 
@@ -16,9 +17,10 @@ public sealed class DeviceTurnsTests(SmallModels models)
         var (inside, most, taken) = (0, 0, 0);
         var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
         {
+            var seat = turns.Join();
             for (var i = 0; i < 500; i++)
             {
-                using (turns.Take())
+                using (seat.Take())
                 {
                     var now = Interlocked.Increment(ref inside);
                     InterlockedMax(ref most, now);
@@ -37,13 +39,20 @@ public sealed class DeviceTurnsTests(SmallModels models)
     }
 
     [Fact]
-    public void Take_WhileATurnIsHeld_WaitsAndRunsInTheOrderAsked()
+    public void Take_WhileATurnIsHeld_Waits_ThenTheSeatThatHeldTheDeviceLeastGoesFirst()
     {
-        var turns = new DeviceTurns();
-        var order = new List<string>();
-        Thread Asker(string name) => new(() =>
+        var time = new FakeTimeProvider();
+        var turns = new DeviceTurns(time);
+        var (busy, light, holder) = (turns.Join(), turns.Join(), turns.Join());
+        using (busy.Take())
         {
-            using (turns.Take())
+            time.Advance(TimeSpan.FromMilliseconds(30)); // busy has held the device 30 ms, light not at all
+        }
+
+        var order = new List<string>();
+        Thread Asker(DeviceTurns.Seat seat, string name) => new(() =>
+        {
+            using (seat.Take())
             {
                 lock (order)
                 {
@@ -52,8 +61,8 @@ public sealed class DeviceTurnsTests(SmallModels models)
             }
         });
 
-        var (first, second) = (Asker("first"), Asker("second"));
-        using (turns.Take())
+        var (first, second) = (Asker(busy, "busy"), Asker(light, "light"));
+        using (holder.Take())
         {
             first.Start();
             WaitUntil(() => turns.Waiting == 1);
@@ -62,9 +71,113 @@ public sealed class DeviceTurnsTests(SmallModels models)
             Assert.Empty(order); // both wait while the device is held
         }
 
-        Assert.True(first.Join(Deadline) && second.Join(Deadline));
-        Assert.Equal(["first", "second"], order);
+        Assert.True(second.Join(Deadline)); // busy asked first, but light has held the device less
+        Assert.Equal(["light"], order);
+        Assert.False(first.Join(TimeSpan.FromMilliseconds(50)), "light, still behind busy, keeps the device for its next turn");
+        time.Advance(DeviceTurns.Keep); // and gives it up when it does not take it within Keep
+        Assert.True(first.Join(Deadline));
+        Assert.Equal(["light", "busy"], order);
         Assert.Equal(0, turns.Waiting);
+    }
+
+    [Fact]
+    public void TwoBusySeats_OfLongAndShortTurns_TheShortOneGetsAboutAsMuchTimeAsTheLongOne()
+    {
+        // Turns of 10 and 2 ms (the fake clock) while the long seat takes 30, each ending only once the other waits: in order
+        // of asking, the short seat would have one turn for each of the long one's (60 ms); by time held, about as much as
+        // the long one (300 ms).
+        var time = new FakeTimeProvider();
+        var turns = new DeviceTurns(time);
+        var (longHeld, shortHeld) = (0, 0);
+        using var longStarted = new ManualResetEventSlim();
+        using var longDone = new ManualResetEventSlim();
+        var longSeat = new Thread(() =>
+        {
+            var seat = turns.Join();
+            for (var i = 0; i < 30; i++)
+            {
+                using (seat.Take())
+                {
+                    longStarted.Set();
+                    time.Advance(TimeSpan.FromMilliseconds(10));
+                    longHeld += 10;
+                    WaitUntil(() => turns.Waiting == 1); // both keep the device busy: the other one always waits
+                }
+            }
+
+            longDone.Set();
+        });
+        var shortSeat = new Thread(() =>
+        {
+            var seat = turns.Join();
+            longStarted.Wait();
+            while (!longDone.IsSet)
+            {
+                using (seat.Take())
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(2));
+                    shortHeld += 2;
+                    WaitUntil(() => turns.Waiting == 1 || longDone.IsSet);
+                }
+            }
+        });
+        shortSeat.Start();
+        longSeat.Start();
+        Assert.True(longSeat.Join(Deadline) && shortSeat.Join(Deadline));
+
+        Assert.Equal(300, longHeld);
+        Assert.InRange(shortHeld, 290, 312);
+    }
+
+    [Fact]
+    public void ASeatBackFromAPause_StartsLevelWithTheOthers_NotAsFarBehindAsItWasAway()
+    {
+        var time = new FakeTimeProvider();
+        var turns = new DeviceTurns(time);
+        var (busy, back) = (turns.Join(), turns.Join());
+        using (back.Take())
+        {
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        for (var i = 0; i < 50; i++) // busy alone for 500 ms while back had no turn
+        {
+            using (busy.Take())
+            {
+                time.Advance(TimeSpan.FromMilliseconds(10));
+            }
+        }
+
+        var order = new List<string>();
+        var holder = turns.Join();
+        Thread Asker(DeviceTurns.Seat seat, string name, int turnsToTake) => new(() =>
+        {
+            for (var i = 0; i < turnsToTake; i++)
+            {
+                using (seat.Take())
+                {
+                    lock (order)
+                    {
+                        order.Add(name);
+                    }
+
+                    time.Advance(TimeSpan.FromMilliseconds(10));
+                }
+            }
+        });
+
+        var (busyAsker, backAsker) = (Asker(busy, "busy", 1), Asker(back, "back", 3));
+        using (holder.Take())
+        {
+            backAsker.Start();
+            WaitUntil(() => turns.Waiting == 1);
+            busyAsker.Start();
+            WaitUntil(() => turns.Waiting == 2);
+        }
+
+        Assert.True(busyAsker.Join(Deadline) && backAsker.Join(Deadline));
+        // Level with busy, back asked first and goes first; it is not 490 ms behind, so busy's turn comes after its first.
+        Assert.Equal(["back", "busy", "back", "back"], order);
     }
 
     [Fact]

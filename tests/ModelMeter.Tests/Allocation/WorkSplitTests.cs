@@ -38,6 +38,44 @@ public sealed class WorkSplitTests
     }
 
     [Fact]
+    public void Split_ModelsTakingTurns_EachPaysTheTimeItsTurnsHeldTheDevice_AndBothShareTheGapsBetween()
+    {
+        // As batched ONNX models report it: 1 while a turn holds the device, a millionth between turns.
+        const double holding = 1, waiting = 1e-6;
+        var (time, device) = Cpu();
+        var (large, small) = (device.GroupFor("demo-large"), device.GroupFor("demo-small"));
+        var big = large.Start();
+        var rows = Enumerable.Range(0, 8).Select(_ => small.Start()).ToList();
+        large.ReportWork(waiting);
+        small.ReportWork(waiting);
+        for (var cycle = 0; cycle < 100_000; cycle++) // 1000 s: large turns of 6 ms, four small ones of 1 ms, 2 ms between
+        {
+            large.ReportWork(holding);
+            time.Advance(TimeSpan.FromMilliseconds(6));
+            large.ReportWork(waiting);
+            for (var turn = 0; turn < 4; turn++)
+            {
+                small.ReportWork(holding);
+                time.Advance(TimeSpan.FromMilliseconds(1));
+                small.ReportWork(waiting);
+            }
+
+            time.Advance(TimeSpan.FromMilliseconds(2)); // no turn: the gap is shared by the two models
+        }
+
+        var bigCost = large.End(big).Usd;
+        var rowCosts = rows.Select(r => small.End(r).Usd).ToList();
+
+        // Its turns' 600 s and half of the 200 s of gaps; a waiting model's millionth moves under 0.001 s either way.
+        Assert.Equal(600 + 100, bigCost, 0.001);
+        Assert.All(rowCosts, c => Assert.Equal((400 + 100) / 8.0, c, 0.001));
+        var account = device.Snapshot();
+        Assert.Equal(1200, account.BillUsd, 1e-6);
+        Assert.Equal(0, account.IdleUsd);
+        Assert.True(Math.Abs(account.BillUsd - (bigCost + rowCosts.Sum())) < 1e-9 * account.BillUsd, "requests add up to the bill after 1.6 million reports");
+    }
+
+    [Fact]
     public void Split_OneMeasuredModelAlone_ChargesEachRowEquallyAsUnmeasured()
     {
         var (time, device) = Cpu();
