@@ -55,9 +55,10 @@ public sealed class BatchScheduler : IDisposable
     /// fast as the model alone would run it.
     /// </param>
     /// <param name="turns">The turns of the batched models on this model's device, which it takes its turns in (a turn waits for another model's to end); null: the model is alone.</param>
+    /// <param name="onTurnWait">Told the seconds a turn waited for other models' turns on the device, when it waited.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null, DeviceTurns? turns = null)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null, DeviceTurns? turns = null, Action<double>? onTurnWait = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _joinWindow = joinWindow ?? DefaultJoinWindow;
@@ -74,7 +75,7 @@ public sealed class BatchScheduler : IDisposable
         _onWithoutOwner = onWithoutOwner;
         _onStepSeconds = onStepSeconds;
         _onWork = onWork;
-        _seat = (turns ?? new DeviceTurns()).Join();
+        _seat = (turns ?? new DeviceTurns()).Join(onTurnWait);
         _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();

@@ -44,7 +44,8 @@ public sealed class DeviceTurns
     }
 
     /// <summary>A model's place among those taking turns on this device.</summary>
-    public Seat Join() => new(this);
+    /// <param name="waited">Told the seconds a turn waited for other models' turns, when it waited.</param>
+    public Seat Join(Action<double>? waited = null) => new(this, waited);
 
     /// <summary>Turns asked for that have not begun (waiting for the one that holds the device and those chosen before).</summary>
     public int Waiting
@@ -60,9 +61,11 @@ public sealed class DeviceTurns
 
     private Turn Take(Seat seat)
     {
+        long asked, now;
+        var waited = false;
         lock (_gate)
         {
-            var now = _time.GetTimestamp();
+            asked = now = _time.GetTimestamp();
             if (now - seat.Released > _awayTicks)
             {
                 seat.Held = Math.Max(seat.Held, _floor);
@@ -90,13 +93,20 @@ public sealed class DeviceTurns
 
                 _waiting.Remove(seat);
                 _kept = null;
+                waited = true;
             }
 
             _held = true;
             _floor = seat.Held;
         }
 
-        return new Turn(seat, _time.GetTimestamp());
+        now = _time.GetTimestamp();
+        if (waited)
+        {
+            seat.Waited?.Invoke(_time.GetElapsedTime(asked, now).TotalSeconds);
+        }
+
+        return new Turn(seat, now);
     }
 
     private void Release(Seat seat, long began)
@@ -140,7 +150,10 @@ public sealed class DeviceTurns
     {
         private readonly DeviceTurns _turns;
 
-        internal Seat(DeviceTurns turns) => _turns = turns;
+        internal Seat(DeviceTurns turns, Action<double>? waited) => (_turns, Waited) = (turns, waited);
+
+        /// <summary>Told the seconds a turn waited, when it waited.</summary>
+        internal Action<double>? Waited { get; }
 
         /// <summary>The clock's ticks this seat's turns held the device, raised to the others' when it comes back from a pause.</summary>
         internal long Held;

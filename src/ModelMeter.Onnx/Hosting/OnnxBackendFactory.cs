@@ -106,14 +106,15 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             LogWarmedUp(model, tokens, Stopwatch.GetElapsedTime(began).TotalSeconds);
         }
         // Models without cache inputs re-run the whole sequence per token and are not batched.
-        var (batchSize, batchRows, withoutOwner) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model));
+        var (batchSize, batchRows, withoutOwner, turnWait) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model), metrics.TurnWait.WithLabels(model));
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
+        turnWait.IncTo(0);
         var work = (services.GetService(typeof(CostMeter)) as CostMeter)?.GroupOf(model);
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
                 onWork: work is null ? null : work.ReportWork, prefillChunkTokens: options.PrefillChunkTokens,
-                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()))
+                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()), onTurnWait: turnWait.Inc)
             : null;
         return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
     }

@@ -43,7 +43,8 @@ public sealed class DeviceTurnsTests(SmallModels models)
     {
         var time = new FakeTimeProvider();
         var turns = new DeviceTurns(time);
-        var (busy, light, holder) = (turns.Join(), turns.Join(), turns.Join());
+        var (busyWaits, lightWaits, holderWaits) = (new List<double>(), new List<double>(), new List<double>());
+        var (busy, light, holder) = (turns.Join(busyWaits.Add), turns.Join(lightWaits.Add), turns.Join(holderWaits.Add));
         using (busy.Take())
         {
             time.Advance(TimeSpan.FromMilliseconds(30)); // busy has held the device 30 ms, light not at all
@@ -77,6 +78,9 @@ public sealed class DeviceTurnsTests(SmallModels models)
         time.Advance(DeviceTurns.Keep); // and gives it up when it does not take it within Keep
         Assert.True(first.Join(Deadline));
         Assert.Equal(["light", "busy"], order);
+        Assert.Empty(holderWaits); // it never waited
+        Assert.Equal([0], lightWaits); // the fake clock stood still while it waited
+        Assert.Equal([DeviceTurns.Keep.TotalSeconds], busyWaits);
         Assert.Equal(0, turns.Waiting);
     }
 
