@@ -1,8 +1,8 @@
 namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
-/// The turns of the batched models that share one device: one model's turn (the prefill chunks of rows joining and the
-/// decode step of its batch) runs at a time. Each model's ONNX Runtime uses every core for its steps, so two steps at once
+/// The turns of the ONNX models that share one device: one model's turn (the prefill chunks of rows joining and the
+/// decode step of its batch, or one token's step of an unbatched model, see <see cref="OnnxBackend"/>) runs at a time. Each model's ONNX Runtime uses every core for its steps, so two steps at once
 /// only take the cores from each other (and their pool threads' spinning from both); in turns, each step runs as fast as
 /// it would alone, and the time it holds the device is its work (see <see cref="BatchScheduler"/>'s <c>onWork</c>).
 /// Models that should run side by side belong on devices of their own.

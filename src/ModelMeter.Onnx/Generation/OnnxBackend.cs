@@ -9,7 +9,14 @@ namespace ModelMeter.Onnx.Generation;
 /// text as whole characters (a token that ends inside a multi-byte character waits for the next one). With a
 /// <see cref="BatchScheduler"/> requests are decoded together (continuous batching).
 /// </summary>
-public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null) : IModelBackend, ITokenCounter, IBatchingBackend
+/// <param name="model">The model.</param>
+/// <param name="scheduler">Its batch loop; null: each request is computed on its caller's thread, a token at a time.</param>
+/// <param name="turns">
+/// Without a scheduler: the model's place among the models taking turns on its device, each token's step one turn (a
+/// batched model's scheduler takes its own); null: the steps run whenever asked.
+/// </param>
+/// <param name="onWork">Told the model's work for the device's split, as <see cref="BatchScheduler"/>'s: 1 when a step takes the device, a millionth when it gives it up.</param>
+public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null, DeviceTurns.Seat? turns = null, Action<double>? onWork = null) : IModelBackend, ITokenCounter, IBatchingBackend
 {
     // The pipeline counts a prompt's tokens (context check) and then generates from the same prompt: tokenize it once.
     private readonly ConditionalWeakTable<Prompt, IReadOnlyList<int>> _tokenized = new();
@@ -61,8 +68,47 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
     {
         var promptIds = Tokenize(prompt);
         return scheduler is null
-            ? Chunks(model.GenerateTokens(promptIds, request, cancellationToken), promptIds.Count, request).ToAsyncEnumerable()
+            ? Chunks(InTurns(model.GenerateTokens(promptIds, request, cancellationToken)), promptIds.Count, request).ToAsyncEnumerable()
             : ChunksAsync(scheduler.GenerateTokensAsync(promptIds, request, cancellationToken), promptIds.Count, request, cancellationToken);
+    }
+
+    /// <summary>Each step of <paramref name="tokens"/> (computed as the next token is asked for) in a turn of its own on the device.</summary>
+    private IEnumerable<int> InTurns(IEnumerable<int> tokens)
+    {
+        if (turns is null)
+        {
+            foreach (var token in tokens)
+            {
+                yield return token;
+            }
+
+            yield break;
+        }
+
+        using var steps = tokens.GetEnumerator();
+        while (true)
+        {
+            bool more;
+            using (turns.Take())
+            {
+                onWork?.Invoke(BatchScheduler.HoldingWork);
+                try
+                {
+                    more = steps.MoveNext();
+                }
+                finally
+                {
+                    onWork?.Invoke(BatchScheduler.WaitingWork);
+                }
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+
+            yield return steps.Current;
+        }
     }
 
     private IEnumerable<GenerationChunk> Chunks(IEnumerable<int> tokens, int promptTokens, GenerationRequest request)

@@ -23,7 +23,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
     /// <summary>The key/value cache a batched model may hold by default (<see cref="DefaultBatchTokens"/>).</summary>
     private const long CacheBudgetBytes = 1L << 30;
 
-    /// <summary>The turns of each device's batched models, by device name: models on one device take turns.</summary>
+    /// <summary>The turns of each device's ONNX models, by device name: models on one device take turns.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceTurns> _turns = new();
 
     /// <inheritdoc />
@@ -110,13 +110,16 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
         turnWait.IncTo(0);
         var work = (services.GetService(typeof(CostMeter)) as CostMeter)?.GroupOf(model);
+        var turns = work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()); // every ONNX model on the device takes turns
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
                 onWork: work is null ? null : work.ReportWork, prefillChunkTokens: options.PrefillChunkTokens,
-                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()), onTurnWait: turnWait.Inc)
+                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: turns, onTurnWait: turnWait.Inc)
             : null;
-        return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler));
+        return Task.FromResult<IModelBackend?>(scheduler is not null
+            ? new OnnxBackend(lm, scheduler)
+            : new OnnxBackend(lm, turns: turns?.Join(turnWait.Inc), onWork: work is null ? null : work.ReportWork));
     }
 
     /// <summary>As many tokens of cache as fit in 1 GiB, and at least one full context.</summary>

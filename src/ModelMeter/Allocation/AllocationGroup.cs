@@ -42,7 +42,7 @@ public sealed class AllocationGroup
 
     /// <summary>
     /// The model's work now: from now on the group weighs <paramref name="work"/>. Whatever its unit, every model on one
-    /// device must report the same: batched ONNX models take turns on a device and report 1 when a turn takes the device and
+    /// device must report the same: ONNX models take turns on a device and report 1 when a turn takes the device and
     /// a millionth when it gives it up, so each turn's time (all the rows of its batch, prefill included) is its model's,
     /// and the time between turns is shared. Ignored unless finite and positive.
     /// </summary>

@@ -60,7 +60,7 @@ public static class MetricNames
     /// <summary>Gauge: rows in a model's running batch now.</summary>
     public const string BatchRows = "model_batch_rows";
 
-    /// <summary>Counter: seconds a batched model's turns waited for other models' turns on its device.</summary>
+    /// <summary>Counter: seconds an ONNX model's turns waited for other models' turns on its device.</summary>
     public const string TurnWait = "model_device_turn_wait_seconds_total";
 
     /// <summary>Counter: row-steps decoded for a row whose request had ended; always 0 unless a row leaks.</summary>

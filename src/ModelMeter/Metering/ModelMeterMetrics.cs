@@ -37,7 +37,7 @@ public sealed class ModelMeterMetrics
         BatchRowsWithoutOwner = factory.CreateCounter(MetricNames.BatchRowsWithoutOwner,
             "Row-steps decoded for a row whose request had already ended before the step began; always 0 unless a row leaks.", MetricNames.Model);
         TurnWait = factory.CreateCounter(MetricNames.TurnWait,
-            "Seconds the model's turns (prefill chunks and a decode step) waited for other batched models' turns on its device.", MetricNames.Model);
+            "Seconds the model's turns (prefill chunks and a decode step, or one token's step unbatched) waited for other ONNX models' turns on its device.", MetricNames.Model);
         LedgerRowsDropped = factory.CreateCounter(MetricNames.LedgerRowsDropped, "Ledger rows given up (the store failed until they could no longer be kept), by kind (request, idle).", "kind");
         LedgerShipLag = factory.CreateGauge(MetricNames.LedgerShipLag, "Age of the oldest ledger row committed here and not yet in the fleet ledger, seconds (0 when all are shipped).");
         LedgerShipFailures = factory.CreateCounter(MetricNames.LedgerShipFailures, "Shipments to the fleet ledger that failed (tried again later).");
@@ -125,7 +125,7 @@ public sealed class ModelMeterMetrics
     /// <summary>Row-steps computed for no one: a row whose request had ended (stop string, client gone) before the step began.</summary>
     public Counter BatchRowsWithoutOwner { get; }
 
-    /// <summary>Seconds each batched model's turns waited for other models' turns on its device.</summary>
+    /// <summary>Seconds each ONNX model's turns waited for other models' turns on its device.</summary>
     public Counter TurnWait { get; }
 
     /// <summary>Seconds from a request's arrival to its start on the device, per model.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Time.Testing;
 using ModelMeter.Onnx.Generation;
 using ModelMeter.Serving;
@@ -203,6 +204,46 @@ public sealed class DeviceTurnsTests(SmallModels models)
         Assert.Equal([.. aloneA, .. aloneB], all);
         Assert.True(turnsA >= 24 && turnsB >= 24, $"both models took their turns: {turnsA} and {turnsB}");
         Assert.Equal(0, turns.Waiting);
+    }
+
+    [Fact]
+    public async Task AnUnbatchedModel_TakesATurnForEachStep_WaitsWhileAnotherHoldsTheDevice_AndReportsItsTurns()
+    {
+        var turns = new DeviceTurns();
+        var (waits, work) = (new ConcurrentQueue<double>(), new ConcurrentQueue<double>());
+        using var backend = new OnnxBackend(OnnxCausalLm.Load(models.WithCache), turns: turns.Join(waits.Enqueue), onWork: work.Enqueue);
+        var (prompt, request) = (Prompt.FromText("who holds the device"), new GenerationRequest(12));
+        var alone = await Text(backend, prompt, request);
+        Assert.Empty(waits); // alone on the device, no step waited
+        Assert.Equal(2 * 13, work.Count); // 12 steps, a turn each (the prompt in the first), and the one that finds the end
+
+        var other = turns.Join();
+        Task<string> beside;
+        using (other.Take())
+        {
+            beside = Task.Run(() => Text(backend, prompt, request));
+            WaitUntil(() => turns.Waiting == 1); // its first step waits for the turn held here
+        }
+
+        Assert.Equal(alone, await beside);
+        Assert.NotEmpty(waits);
+        var reported = work.ToList();
+        Assert.Equal(2 * 2 * 13, reported.Count);
+        for (var i = 0; i < reported.Count; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? BatchScheduler.HoldingWork : BatchScheduler.WaitingWork, reported[i]);
+        }
+    }
+
+    private static async Task<string> Text(OnnxBackend backend, Prompt prompt, GenerationRequest request)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var chunk in backend.GenerateAsync(prompt, request, CancellationToken.None))
+        {
+            text.Append(chunk.Text);
+        }
+
+        return text.ToString();
     }
 
     private static async Task<List<int>> Collect(BatchScheduler scheduler, int[] prompt, GenerationRequest request)

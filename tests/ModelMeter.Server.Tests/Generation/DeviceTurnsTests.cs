@@ -3,17 +3,21 @@ using ModelMeter.Server.Tests.Ledger;
 
 namespace ModelMeter.Server.Tests.Generation;
 
-/// <summary>Batched models on one device take turns (and say how long they waited); on devices of their own they do not.</summary>
+/// <summary>ONNX models on one device take turns (and say how long they waited); on devices of their own they do not.</summary>
 public sealed class DeviceTurnsTests
 {
     private const string SmallWait = "model_device_turn_wait_seconds_total{model_name=\"demo-small\"}";
     private const string MediumWait = "model_device_turn_wait_seconds_total{model_name=\"demo-medium\"}";
 
-    [Fact]
-    public async Task TwoBatchedModelsOnOneDevice_UnderLoad_EachWaitsForTheOthersTurns_AndRequestsPlusIdleAreTheBill()
+    [Theory]
+    [InlineData(16)]
+    [InlineData(1)] // demo-small unbatched: each token's step a turn
+    public async Task TwoModelsOnOneDevice_UnderLoad_EachWaitsForTheOthersTurns_AndRequestsPlusIdleAreTheBill(int smallMaxBatch)
     {
         await using var clock = new RunningClock();
-        var server = await RunningServer.StartAsync(RunningServer.DemoSettings(models: ["demo-small", "demo-medium"]), services: s => s.AddSingleton<TimeProvider>(clock.Time));
+        var settings = RunningServer.DemoSettings(models: ["demo-small", "demo-medium"]);
+        settings["ModelMeter:Models:demo-small:MaxBatch"] = smallMaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var server = await RunningServer.StartAsync(settings, services: s => s.AddSingleton<TimeProvider>(clock.Time));
         try
         {
             var before = await server.ScrapeAsync();
