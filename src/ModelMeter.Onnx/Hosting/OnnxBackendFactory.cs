@@ -97,7 +97,9 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             LogDemoWritten(model, directory);
         }
 
-        var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads, options.AllowSpinning);
+        var meter = services.GetService(typeof(CostMeter)) as CostMeter;
+        var work = meter?.GroupOf(model);
+        var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads, options.AllowSpinning, sharesDevice: work is not null && meter!.ModelsOn(work.Device) > 1);
         LogLoaded(model, directory, lm.UsesCache);
         if (options.WarmUpTokens > 0)
         {
@@ -109,7 +111,6 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         var (batchSize, batchRows, withoutOwner, turnWait) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model), metrics.TurnWait.WithLabels(model));
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
         turnWait.IncTo(0);
-        var work = (services.GetService(typeof(CostMeter)) as CostMeter)?.GroupOf(model);
         var turns = work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()); // every ONNX model on the device takes turns
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),

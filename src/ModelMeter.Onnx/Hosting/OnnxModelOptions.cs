@@ -61,8 +61,9 @@ public sealed class OnnxModelOptions
 
     /// <summary>
     /// Whether ONNX Runtime's pool threads spin while they wait for the next operator's work within a step instead of
-    /// sleeping. Default true, ONNX Runtime's own default. They stop spinning when a step ends (ONNX Runtime's
-    /// <c>session.force_spinning_stop</c>), so another model's turn on the device has the cores. On the Zen 5 2-core VM
+    /// sleeping. Default true, ONNX Runtime's own default. When other models share the device they stop spinning
+    /// when a step ends (ONNX Runtime's <c>session.force_spinning_stop</c>), so the next model's turn has the cores; alone,
+    /// they spin on into the next step. On the Zen 5 2-core VM
     /// spinning gave 8 % more batched throughput (demo-large, 16 clients: 485 against 446 tokens/s); on the Zen 3 VM of the
     /// ninth session it bought nothing (346.3 against 363.2 tokens/s without it). The stall check was no better without it
     /// (a 900-token prompt joining 6 streams, without spinning: largest gap 2.3-4.5x the median with chunks of 24, 3.2-4.9x

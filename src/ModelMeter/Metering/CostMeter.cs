@@ -79,6 +79,9 @@ public sealed class CostMeter
     /// </summary>
     public AllocationGroup? GroupOf(string model) => _models.TryGetValue(model, out var found) ? found.Group : null;
 
+    /// <summary>How many configured models run on <paramref name="device"/> (a backend that would tune itself for a device of its own asks).</summary>
+    public int ModelsOn(DeviceAllocator device) => _models.Values.Count(m => m.Group?.Device == device);
+
     /// <summary>Starts metering a request to a configured model: its latency counts from now. It uses no device time until <see cref="MeteredRequest.StartOnDevice"/>.</summary>
     public MeteredRequest Begin(string model, string endpoint)
     {

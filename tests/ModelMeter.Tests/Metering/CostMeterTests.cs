@@ -47,6 +47,17 @@ public sealed class CostMeterTests
     }
 
     [Fact]
+    public void ModelsOn_CountsTheConfiguredModelsOfEachDevice()
+    {
+        var (shared, own) = (new DeviceAllocator("cpu", RateCard.Flat(1), _time), new DeviceAllocator("cpu2", RateCard.Flat(1), _time));
+        var meter = new CostMeter([shared, own], new Dictionary<string, string> { ["a"] = "cpu", ["b"] = "cpu", ["c"] = "cpu2" }, ["generate"], _metrics, _time);
+
+        Assert.Equal(2, meter.ModelsOn(shared));
+        Assert.Equal(1, meter.ModelsOn(own));
+        Assert.Equal(2, meter.ModelsOn(meter.GroupOf("b")!.Device));
+    }
+
+    [Fact]
     public void LatencyMethod_TheModelsCostSeries_IsWhatItsRequestsWereCharged_NotTheirSharedTime()
     {
         var device = new DeviceAllocator("gpu1", RateCard.Flat(3600), _time, AllocationMethod.Latency);
