@@ -2,10 +2,11 @@ namespace ModelMeter.Onnx.Generation;
 
 /// <summary>
 /// The turns of the ONNX models that share one device: one model's turn (the prefill chunks of rows joining and the
-/// decode step of its batch, or one token's step of an unbatched model, see <see cref="OnnxBackend"/>) runs at a time. Each model's ONNX Runtime uses every core for its steps, so two steps at once
-/// only take the cores from each other (and their pool threads' spinning from both); in turns, each step runs as fast as
-/// it would alone, and the time it holds the device is its work (see <see cref="BatchScheduler"/>'s <c>onWork</c>).
-/// Models that should run side by side belong on devices of their own.
+/// decode step of its batch, or one token's step of an unbatched model, see <see cref="OnnxBackend"/>) runs at a time.
+/// Each model's ONNX Runtime uses every core for its steps, so two steps at once only take the cores from each other (and
+/// their pool threads' spinning from both); in turns, each step runs as fast as it would alone, and the time it holds
+/// the device is its model's (see <see cref="BatchScheduler"/>'s <c>onWork</c>). Models that should run side by side
+/// belong on devices of their own.
 /// </summary>
 /// <remarks>
 /// Models that keep the device busy get equal time on it, not equal turns: when the device comes free, the next turn is
