@@ -26,7 +26,6 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? _onRunning;
     private readonly Action<int>? _onWithoutOwner;
     private readonly Action<double>? _onStepSeconds;
-    private readonly Action<double>? _onWork;
     private readonly DeviceTurns.Seat _seat;
     private readonly TimeProvider _time;
     private readonly TimeSpan _joinWindow;
@@ -48,17 +47,14 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="time">Times the steps; the system clock by default.</param>
     /// <param name="prefillChunkTokens">The most prompt tokens computed in one turn of the loop while other rows decode.</param>
     /// <param name="joinWindow">When two or more rows finished in one step, or one a step after others while no row decodes, how long the next turn waits for as many requests to arrive (as room allows; with an empty batch, from the first arrival); <see cref="DefaultJoinWindow"/> unless given, zero never waits.</param>
-    /// <param name="onWork">
-    /// Told the model's work for the device's split: <see cref="HoldingWork"/> when a turn of the loop (prefills of joining
-    /// rows and the decode step) takes the device, <see cref="WaitingWork"/> when it gives it up. Models on one device take
-    /// turns (<paramref name="turns"/>), so the device's time while a turn holds it is that model's, and a turn runs as
-    /// fast as the model alone would run it.
+    /// <param name="turns">
+    /// The model's place among the models taking turns on its device (<see cref="DeviceTurns.Join"/>, which also reports its
+    /// work for the device's split and how long its turns waited); each turn of the loop (prefills of joining rows and the
+    /// decode step) is one of its turns. Null: the model is alone.
     /// </param>
-    /// <param name="turns">The turns of the batched models on this model's device, which it takes its turns in (a turn waits for another model's to end); null: the model is alone.</param>
-    /// <param name="onTurnWait">Told the seconds a turn waited for other models' turns on the device, when it waited.</param>
     public BatchScheduler(
         OnnxCausalLm model, int maxBatch, long maxBatchTokens = long.MaxValue, Action<int>? onStep = null, Action<int>? onRunning = null, Action<int>? onWithoutOwner = null,
-        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, Action<double>? onWork = null, DeviceTurns? turns = null, Action<double>? onTurnWait = null)
+        Action<double>? onStepSeconds = null, TimeProvider? time = null, int prefillChunkTokens = DefaultPrefillChunkTokens, TimeSpan? joinWindow = null, DeviceTurns.Seat? turns = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _joinWindow = joinWindow ?? DefaultJoinWindow;
@@ -74,22 +70,11 @@ public sealed class BatchScheduler : IDisposable
         _onRunning = onRunning;
         _onWithoutOwner = onWithoutOwner;
         _onStepSeconds = onStepSeconds;
-        _onWork = onWork;
-        _seat = (turns ?? new DeviceTurns()).Join(onTurnWait);
+        _seat = turns ?? new DeviceTurns().Join();
         _time = time ?? TimeProvider.System;
         _loop = new Thread(Run) { IsBackground = true, Name = "ModelMeter batch scheduler" };
         _loop.Start();
     }
-
-    /// <summary>What a model weighs in its device's split while one of its turns holds the device (<c>onWork</c>).</summary>
-    public const double HoldingWork = 1;
-
-    /// <summary>
-    /// What a model with rows weighs between its turns: a millionth of a turn, so that another model's turn has the device's
-    /// time to itself and the time no model holds it (the join window, the bookkeeping between turns) is shared by the
-    /// models with rows, equally.
-    /// </summary>
-    public const double WaitingWork = 1e-6;
 
     /// <summary>The prompt tokens computed per turn while other rows decode, unless configured.</summary>
     public const int DefaultPrefillChunkTokens = 24;
@@ -254,18 +239,10 @@ public sealed class BatchScheduler : IDisposable
                 using (_seat.Take())
                 {
                     held = _time.GetTimestamp();
-                    _onWork?.Invoke(HoldingWork);
-                    try
+                    prefilled = Prefill(running);
+                    foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
                     {
-                        prefilled = Prefill(running);
-                        foreach (var pass in _model.DecodeSteps([.. stepped.Select(r => r.Row)]))
-                        {
-                            _onStep?.Invoke(pass);
-                        }
-                    }
-                    finally
-                    {
-                        _onWork?.Invoke(WaitingWork);
+                        _onStep?.Invoke(pass);
                     }
                 }
 

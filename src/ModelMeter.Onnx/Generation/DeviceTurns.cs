@@ -5,8 +5,8 @@ namespace ModelMeter.Onnx.Generation;
 /// decode step of its batch, or one token's step of an unbatched model, see <see cref="OnnxBackend"/>) runs at a time.
 /// Each model's ONNX Runtime uses every core for its steps, so two steps at once only take the cores from each other (and
 /// their pool threads' spinning from both); in turns, each step runs as fast as it would alone, and the time it holds
-/// the device is its model's (see <see cref="BatchScheduler"/>'s <c>onWork</c>). Models that should run side by side
-/// belong on devices of their own.
+/// the device is its model's (a seat reports <see cref="HoldingWork"/> and <see cref="WaitingWork"/> for the device's
+/// split). Models that should run side by side belong on devices of their own.
 /// </summary>
 /// <remarks>
 /// Models that keep the device busy get equal time on it, not equal turns: when the device comes free, the next turn is
@@ -24,6 +24,16 @@ public sealed class DeviceTurns
 
     /// <summary>How long without a turn makes a model's return a new start (level with the others, not behind them).</summary>
     public static readonly TimeSpan Away = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>What a model weighs in its device's split while one of its turns holds the device.</summary>
+    public const double HoldingWork = 1;
+
+    /// <summary>
+    /// What a model with requests weighs between its turns: a millionth of a turn, so that another model's turn has the
+    /// device's time to itself and the time no model holds it (the join window, the bookkeeping between turns) is shared
+    /// by the models with requests, equally.
+    /// </summary>
+    public const double WaitingWork = 1e-6;
 
     private readonly TimeProvider _time;
     private readonly long _keepTicks;
@@ -46,7 +56,11 @@ public sealed class DeviceTurns
 
     /// <summary>A model's place among those taking turns on this device.</summary>
     /// <param name="waited">Told the seconds a turn waited for other models' turns, when it waited.</param>
-    public Seat Join(Action<double>? waited = null) => new(this, waited);
+    /// <param name="work">
+    /// Told the model's work for the device's split (<see cref="Allocation.AllocationGroup.ReportWork"/>):
+    /// <see cref="HoldingWork"/> when a turn takes the device, <see cref="WaitingWork"/> when it gives it up.
+    /// </param>
+    public Seat Join(Action<double>? waited = null, Action<double>? work = null) => new(this, waited, work);
 
     /// <summary>Turns asked for that have not begun (waiting for the one that holds the device and those chosen before).</summary>
     public int Waiting
@@ -107,11 +121,13 @@ public sealed class DeviceTurns
             seat.Waited?.Invoke(_time.GetElapsedTime(asked, now).TotalSeconds);
         }
 
+        seat.Work?.Invoke(HoldingWork);
         return new Turn(seat, now);
     }
 
     private void Release(Seat seat, long began)
     {
+        seat.Work?.Invoke(WaitingWork); // before the next turn can take the device
         var now = _time.GetTimestamp();
         lock (_gate)
         {
@@ -151,10 +167,13 @@ public sealed class DeviceTurns
     {
         private readonly DeviceTurns _turns;
 
-        internal Seat(DeviceTurns turns, Action<double>? waited) => (_turns, Waited) = (turns, waited);
+        internal Seat(DeviceTurns turns, Action<double>? waited, Action<double>? work) => (_turns, Waited, Work) = (turns, waited, work);
 
         /// <summary>Told the seconds a turn waited, when it waited.</summary>
         internal Action<double>? Waited { get; }
+
+        /// <summary>Told the model's work when a turn takes the device and when it gives it up.</summary>
+        internal Action<double>? Work { get; }
 
         /// <summary>The clock's ticks this seat's turns held the device, raised to the others' when it comes back from a pause.</summary>
         internal long Held;

@@ -15,8 +15,7 @@ namespace ModelMeter.Onnx.Generation;
 /// Without a scheduler: the model's place among the models taking turns on its device, each token's step one turn (a
 /// batched model's scheduler takes its own); null: the steps run whenever asked.
 /// </param>
-/// <param name="onWork">Told the model's work for the device's split, as <see cref="BatchScheduler"/>'s: 1 when a step takes the device, a millionth when it gives it up.</param>
-public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null, DeviceTurns.Seat? turns = null, Action<double>? onWork = null) : IModelBackend, ITokenCounter, IBatchingBackend
+public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = null, DeviceTurns.Seat? turns = null) : IModelBackend, ITokenCounter, IBatchingBackend
 {
     // The pipeline counts a prompt's tokens (context check) and then generates from the same prompt: tokenize it once.
     private readonly ConditionalWeakTable<Prompt, IReadOnlyList<int>> _tokenized = new();
@@ -91,15 +90,7 @@ public sealed class OnnxBackend(OnnxCausalLm model, BatchScheduler? scheduler = 
             bool more;
             using (turns.Take())
             {
-                onWork?.Invoke(BatchScheduler.HoldingWork);
-                try
-                {
-                    more = steps.MoveNext();
-                }
-                finally
-                {
-                    onWork?.Invoke(BatchScheduler.WaitingWork);
-                }
+                more = steps.MoveNext();
             }
 
             if (!more)

@@ -111,16 +111,14 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
         var (batchSize, batchRows, withoutOwner, turnWait) = (metrics.BatchSize.WithLabels(model), metrics.BatchRows.WithLabels(model), metrics.BatchRowsWithoutOwner.WithLabels(model), metrics.TurnWait.WithLabels(model));
         withoutOwner.IncTo(0); // exported from the start, so that an alert on it has a series to read
         turnWait.IncTo(0);
-        var turns = work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()); // every ONNX model on the device takes turns
+        // Every ONNX model on the device takes turns, and reports its work for the device's split as it does.
+        var turns = work is null ? null : _turns.GetOrAdd(work.Device.Device, _ => new DeviceTurns()).Join(turnWait.Inc, work.ReportWork);
         var scheduler = options.MaxBatch > 1 && lm.UsesCache
             ? new BatchScheduler(lm, options.MaxBatch, options.MaxBatchTokens ?? DefaultBatchTokens(lm),
                 onStep: rows => batchSize.Observe(rows), onRunning: rows => batchRows.Set(rows), onWithoutOwner: rows => withoutOwner.Inc(rows),
-                onWork: work is null ? null : work.ReportWork, prefillChunkTokens: options.PrefillChunkTokens,
-                joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: turns, onTurnWait: turnWait.Inc)
+                prefillChunkTokens: options.PrefillChunkTokens, joinWindow: TimeSpan.FromMilliseconds(options.JoinWindowMs), turns: turns)
             : null;
-        return Task.FromResult<IModelBackend?>(scheduler is not null
-            ? new OnnxBackend(lm, scheduler)
-            : new OnnxBackend(lm, turns: turns?.Join(turnWait.Inc), onWork: work is null ? null : work.ReportWork));
+        return Task.FromResult<IModelBackend?>(new OnnxBackend(lm, scheduler, scheduler is null ? turns : null));
     }
 
     /// <summary>As many tokens of cache as fit in 1 GiB, and at least one full context.</summary>

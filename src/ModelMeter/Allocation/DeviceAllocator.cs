@@ -98,14 +98,6 @@ public sealed class DeviceAllocator
         {
             Advance();
             SettleAll(); // the mean work, and so every unmeasured member's weight, may change
-            // Every group has seen the per-weight sum: it starts again from zero, so that it keeps full precision however
-            // often models report (a model waiting between turns weighs a millionth, and the sum grew by a million times
-            // the cost of every gap between turns).
-            _perWeight = default;
-            foreach (var settled in _groups)
-            {
-                settled.SeenPerWeight = default;
-            }
             if (group.Members > 0 && !group.Measured)
             {
                 _measuredGroups++;
@@ -113,15 +105,16 @@ public sealed class DeviceAllocator
             }
 
             group.Work = work;
-            if (group.Members > 0)
+            // Every group has seen the per-weight sum: it starts again from zero, so that it keeps full precision however
+            // often models report (a model waiting between turns weighs a millionth, and the sum grew by a million times
+            // the cost of every gap between turns). The measured work is summed afresh rather than by the difference, which
+            // would carry the rounding of millions of reports into the divisor.
+            _perWeight = default;
+            _measuredWork = 0;
+            foreach (var each in _groups)
             {
-                // Summed afresh rather than by the difference: a model that reports at each turn's start and end would
-                // otherwise carry the rounding of millions of additions into the divisor.
-                _measuredWork = 0;
-                foreach (var each in _groups)
-                {
-                    _measuredWork += each.Members > 0 && each.Measured ? each.Work : 0;
-                }
+                each.SeenPerWeight = default;
+                _measuredWork += each.Members > 0 && each.Measured ? each.Work : 0;
             }
         }
     }

@@ -185,7 +185,7 @@ public sealed class BatchSchedulerTests(SmallModels models)
         var longAlone = model.GenerateTokens(longPrompt, longRequest, default).ToList();
         Assert.True(streamAlone.Count >= 100, $"the stream must outlast the long prompt's prefill ({streamAlone.Count} tokens)");
         var (steps, seconds, work) = (new ConcurrentQueue<int>(), new ConcurrentQueue<double>(), new ConcurrentQueue<double>());
-        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue, onStepSeconds: seconds.Enqueue, prefillChunkTokens: 16, onWork: work.Enqueue);
+        using var scheduler = new BatchScheduler(model, maxBatch: 4, onStep: steps.Enqueue, onStepSeconds: seconds.Enqueue, prefillChunkTokens: 16, turns: new DeviceTurns().Join(work: work.Enqueue));
 
         var stream = scheduler.GenerateTokensAsync(streamPrompt, streamRequest, CancellationToken.None).GetAsyncEnumerator();
         Assert.True(await stream.MoveNextAsync()); // decoding now
@@ -214,10 +214,10 @@ public sealed class BatchSchedulerTests(SmallModels models)
 
         // Its work for the device's split: it holds the device while a turn runs and weighs next to nothing between turns.
         var reported = work.ToList();
-        Assert.True(reported.Count(w => w == BatchScheduler.HoldingWork) >= seconds.Count, "every turn that computed took the device");
+        Assert.True(reported.Count(w => w == DeviceTurns.HoldingWork) >= seconds.Count, "every turn that computed took the device");
         for (var i = 0; i < reported.Count; i++)
         {
-            Assert.Equal(i % 2 == 0 ? BatchScheduler.HoldingWork : BatchScheduler.WaitingWork, reported[i]);
+            Assert.Equal(i % 2 == 0 ? DeviceTurns.HoldingWork : DeviceTurns.WaitingWork, reported[i]);
         }
         await stream.DisposeAsync();
         await longTokens.DisposeAsync();

@@ -196,8 +196,8 @@ public sealed class DeviceTurnsTests(SmallModels models)
         var aloneB = promptsB.Select(p => b.GenerateTokens(p, request, default).ToList()).ToList();
         var turns = new DeviceTurns();
         var (turnsA, turnsB) = (0, 0);
-        using var schedulerA = new BatchScheduler(a, maxBatch: 2, onStepSeconds: _ => Interlocked.Increment(ref turnsA), turns: turns);
-        using var schedulerB = new BatchScheduler(b, maxBatch: 2, onStepSeconds: _ => Interlocked.Increment(ref turnsB), turns: turns);
+        using var schedulerA = new BatchScheduler(a, maxBatch: 2, onStepSeconds: _ => Interlocked.Increment(ref turnsA), turns: turns.Join());
+        using var schedulerB = new BatchScheduler(b, maxBatch: 2, onStepSeconds: _ => Interlocked.Increment(ref turnsB), turns: turns.Join());
 
         var all = await Task.WhenAll(promptsA.Select(p => Collect(schedulerA, p, request)).Concat(promptsB.Select(p => Collect(schedulerB, p, request))));
 
@@ -211,7 +211,7 @@ public sealed class DeviceTurnsTests(SmallModels models)
     {
         var turns = new DeviceTurns();
         var (waits, work) = (new ConcurrentQueue<double>(), new ConcurrentQueue<double>());
-        using var backend = new OnnxBackend(OnnxCausalLm.Load(models.WithCache), turns: turns.Join(waits.Enqueue), onWork: work.Enqueue);
+        using var backend = new OnnxBackend(OnnxCausalLm.Load(models.WithCache), turns: turns.Join(waits.Enqueue, work.Enqueue));
         var (prompt, request) = (Prompt.FromText("who holds the device"), new GenerationRequest(12));
         var alone = await Text(backend, prompt, request);
         Assert.Empty(waits); // alone on the device, no step waited
@@ -231,7 +231,7 @@ public sealed class DeviceTurnsTests(SmallModels models)
         Assert.Equal(2 * 2 * 13, reported.Count);
         for (var i = 0; i < reported.Count; i++)
         {
-            Assert.Equal(i % 2 == 0 ? BatchScheduler.HoldingWork : BatchScheduler.WaitingWork, reported[i]);
+            Assert.Equal(i % 2 == 0 ? DeviceTurns.HoldingWork : DeviceTurns.WaitingWork, reported[i]);
         }
     }
 
