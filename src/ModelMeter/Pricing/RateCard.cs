@@ -43,13 +43,22 @@ public sealed class RateCard
     /// </summary>
     public int VersionAt(DateTimeOffset at)
     {
-        var index = -1;
-        while (index + 1 < _periods.Length && _periods[index + 1].From <= at)
+        // The last period that starts at or before at: a binary search, as a grid's figures may be hourly for a year.
+        var (low, high) = (0, _periods.Length - 1);
+        while (low <= high)
         {
-            index++;
+            var middle = low + ((high - low) >> 1);
+            if (_periods[middle].From <= at)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
         }
 
-        return index;
+        return high;
     }
 
     /// <summary>The hourly rate of version <paramref name="version"/> (zero for -1).</summary>

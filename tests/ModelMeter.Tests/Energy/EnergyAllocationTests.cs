@@ -57,6 +57,28 @@ public sealed class EnergyAllocationTests
     }
 
     [Fact]
+    public void GridIntensity_FirstFigureAfterTheDeviceStarts_CarbonFollowsEachFigureInTurn()
+    {
+        var time = new FakeTimeProvider(T0);
+        var grid = new GridIntensity([(T0.AddSeconds(10), 400), (T0.AddSeconds(20), 100), (T0.AddSeconds(30), 200)]);
+        var device = new DeviceAllocator("cpu", RateCard.Flat(0), time, energy: new EstimatedPower(36, 36), grid: grid);
+
+        var grams = new List<double>();
+        for (var second = 5; second <= 35; second += 10)
+        {
+            time.Advance(TimeSpan.FromSeconds(second == 5 ? 5 : 10));
+            grams.Add(device.Snapshot().Bill.Co2eGrams);
+        }
+
+        // Each reading turns the energy since the last one into carbon at the figure in force at the reading.
+        const double joules10 = 36 * 10 / GridIntensity.JoulesPerKwh;
+        Assert.Equal(0, grams[0]); // before the first figure
+        Assert.Equal(joules10 * 400, grams[1] - grams[0], 12);
+        Assert.Equal(joules10 * 100, grams[2] - grams[1], 12);
+        Assert.Equal(joules10 * 200, grams[3] - grams[2], 12);
+    }
+
+    [Fact]
     public void ManyRequestsAtOnce_EnergyAddsUpExactly_ToRounding()
     {
         var time = new FakeTimeProvider(T0);

@@ -26,6 +26,23 @@ public sealed class RateCardTests
     }
 
     [Fact]
+    public void VersionAt_HourlyPeriodsForAYear_FindsThePeriodInForce()
+    {
+        var card = new RateCard(Enumerable.Range(0, 24 * 365).Select(h => new RatePeriod(T0.AddHours(h), h)));
+
+        Assert.Equal(-1, card.VersionAt(DateTimeOffset.MinValue));
+        Assert.Equal(-1, card.VersionAt(T0.AddTicks(-1)));
+        foreach (var hour in new[] { 0, 1, 2, 4379, 4380, 8758, 8759 })
+        {
+            Assert.Equal(hour, card.VersionAt(T0.AddHours(hour)));
+            Assert.Equal(hour, card.VersionAt(T0.AddHours(hour + 1).AddTicks(-1)));
+        }
+
+        Assert.Equal(8759, card.VersionAt(DateTimeOffset.MaxValue));
+        Assert.Equal(3, card.HourlyUsdOf(card.VersionAt(T0.AddMinutes(200))));
+    }
+
+    [Fact]
     public void Constructor_NegativeRate_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new RateCard([new RatePeriod(T0, -1)]));
 
