@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using ModelMeter.Allocation;
 using ModelMeter.Energy;
@@ -21,6 +22,22 @@ public class MeteringBenchmarks
         var device = new DeviceAllocator("gpu0", RateCard.Flat(2.5), TimeProvider.System, energy: new EstimatedPower(60, 300), grid: GridIntensity.Flat(475));
         _meter = new CostMeter([device], new Dictionary<string, string> { ["demo-small"] = "gpu0" }, ["generate"], metrics, TimeProvider.System);
     }
+
+    /// <summary>As ASP.NET Core serves a request: an activity is current (it starts one per request even with no tracer).</summary>
+    [GlobalSetup(Target = nameof(MeterOneRequestInUntracedActivity))]
+    public void SetupActivity()
+    {
+        Setup();
+        _activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start();
+    }
+
+    [GlobalCleanup(Target = nameof(MeterOneRequestInUntracedActivity))]
+    public void StopActivity() => _activity?.Stop();
+
+    private Activity? _activity;
+
+    [Benchmark]
+    public double MeterOneRequestInUntracedActivity() => MeterOneRequest();
 
     [Benchmark]
     public double MeterOneRequest()

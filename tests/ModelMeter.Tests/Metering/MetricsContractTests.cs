@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Reflection;
 using System.Text;
@@ -213,10 +214,50 @@ public sealed class MetricsContractTests
         _metrics.BudgetStoreUnavailable.WithLabels("admit").IncTo(0);
     }
 
-    private async Task<string> ScrapeAsync()
+    [Fact]
+    public async Task Exemplars_OnlyForARequestWhoseTraceIsSampled()
+    {
+        // ASP.NET Core starts an activity for every request, whether or not anything collects traces.
+        using (new Activity("unsampled").Start())
+        {
+            Serve();
+        }
+
+        Assert.DoesNotContain("trace_id", await ScrapeAsync(ExpositionFormat.OpenMetricsText));
+
+        using var source = new ActivitySource("ModelMeter.Tests.Tracer");
+        using var tracer = new ActivityListener
+        {
+            ShouldListenTo = s => s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(tracer);
+        string traceId;
+        using (var sampled = source.StartActivity("request")!)
+        {
+            traceId = sampled.TraceId.ToString();
+            Serve();
+        }
+
+        var text = await ScrapeAsync(ExpositionFormat.OpenMetricsText);
+        Assert.Contains(text.Split('\n'), l => l.StartsWith($"{MetricNames.RequestDuration}_bucket", StringComparison.Ordinal) && l.Contains($"trace_id=\"{traceId}\"", StringComparison.Ordinal));
+        Assert.Contains(text.Split('\n'), l => l.StartsWith($"{MetricNames.TimeToFirstToken}_bucket", StringComparison.Ordinal) && l.Contains($"trace_id=\"{traceId}\"", StringComparison.Ordinal));
+        Assert.DoesNotContain("trace_id", await ScrapeAsync()); // Prometheus text, as ModelMeter's /metrics serves it, has none
+
+        void Serve()
+        {
+            var request = _meter.Begin("a", "generate");
+            request.StartOnDevice();
+            _time.Advance(TimeSpan.FromMilliseconds(30));
+            request.TokensSoFar(1);
+            request.Complete();
+        }
+    }
+
+    private async Task<string> ScrapeAsync(ExpositionFormat format = ExpositionFormat.PrometheusText)
     {
         using var stream = new MemoryStream();
-        await _registry.CollectAndExportAsTextAsync(stream);
+        await _registry.CollectAndExportAsTextAsync(stream, format);
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 }
