@@ -2,6 +2,8 @@ using ModelMeter.AspNetCore;
 using ModelMeter.Sample;
 
 var builder = WebApplication.CreateBuilder(args);
+// prometheus-net's meter adapter would record ModelMeter's GenAI histograms again on each request (see the README).
+Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = ModelMeter.Metering.GenAiInstruments.IsNotGenAi);
 builder.Services.AddModelMeter(builder.Configuration);
 builder.Services.AddSingleton<EchoModel>();
 

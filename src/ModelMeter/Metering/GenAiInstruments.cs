@@ -27,6 +27,14 @@ public sealed class GenAiInstruments
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBoundaries });
     }
 
+    /// <summary>
+    /// Whether <paramref name="instrument"/> is not one of these (not on the <see cref="MeterName"/> meter): a filter for a
+    /// listener that takes every meter, such as prometheus-net's meter adapter
+    /// (<c>Metrics.ConfigureMeterAdapter(a => a.InstrumentFilterPredicate = GenAiInstruments.IsNotGenAi)</c>), so that
+    /// requests do not pay to record again what ModelMeter's Prometheus series already count.
+    /// </summary>
+    public static bool IsNotGenAi(Instrument instrument) => instrument.Meter.Name != MeterName;
+
     /// <summary><c>gen_ai.server.request.duration</c>, seconds.</summary>
     public Histogram<double> RequestDuration { get; }
 

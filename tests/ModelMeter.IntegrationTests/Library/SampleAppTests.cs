@@ -29,6 +29,7 @@ public sealed class SampleAppTests : IAsyncLifetime
     [Fact]
     public async Task OwnEndpoint_MeteredByScope_ShowsInMetricsLedgerAndCostApi()
     {
+        await _app.Client.GetStringAsync("/modelmeter/metrics"); // the first scrape starts prometheus-net's meter adapter
         var answers = new List<JsonElement>();
         foreach (var text in new[] { "where did the money go", "which model ate eighty percent of the bill", "Grüße 日本 🚀" })
         {
@@ -40,6 +41,7 @@ public sealed class SampleAppTests : IAsyncLifetime
         var metrics = await _app.Client.GetStringAsync("/modelmeter/metrics");
         Assert.Contains("model_request_total{model_name=\"echo\",endpoint=\"summarize\"} 3", metrics);
         Assert.Contains("model_tokens_total{model_name=\"echo\",direction=\"output\"} 13", metrics); // 5 + 5 + 3 words
+        Assert.DoesNotContain("modelmeter_gen_ai", metrics); // the sample keeps the adapter off ModelMeter's GenAI meter, as the README says
         var costs = answers.Sum(a => a.GetProperty("cost_usd").GetDouble());
         Assert.True(costs > 0);
         Assert.Equal(costs, Sample(metrics, "model_estimated_cost_dollars_total{model_name=\"echo\"}"), 12);
