@@ -96,15 +96,19 @@ public sealed class MeteredRequest
     }
 
     /// <summary>The backend has generated <paramref name="outputTokens"/> tokens so far; the first one marks the time to first token.</summary>
+    /// <remarks>Called for every token: small enough to be inlined, the first token's clock reading is a call of its own.</remarks>
     public void TokensSoFar(int outputTokens)
     {
-        if (outputTokens > 0 && _firstTokenAfter == NoFirstToken)
+        if (_firstTokenAfter == NoFirstToken && outputTokens > 0)
         {
-            _firstTokenAfter = Math.Max(_model.Time.GetUtcNow().UtcTicks - _startedTicks, 0);
+            MarkFirstToken();
         }
 
         OutputTokens = Math.Max(OutputTokens, outputTokens);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void MarkFirstToken() => _firstTokenAfter = Math.Max(_model.Time.GetUtcNow().UtcTicks - _startedTicks, 0);
 
     /// <summary>
     /// The final counts, as the backend reported them (or estimated): they replace the running count. <paramref name="details"/>
