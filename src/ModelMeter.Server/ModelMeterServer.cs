@@ -15,6 +15,8 @@ public static class ModelMeterServer
     /// <c>AllowedHosts</c> defaults to the loopback names (a DNS-rebinding page gets 400). Refuses to listen beyond
     /// loopback with auth off unless <c>ModelMeter:Auth:AllowAnonymousRemote</c> is true.
     /// A <c>CollectorRegistry</c> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.
+    /// Keeps prometheus-net's meter adapter off ModelMeter's GenAI meter (<see cref="GenAiInstruments.IsNotGenAi"/>),
+    /// replacing any adapter configuration made before.
     /// </summary>
     public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
     {
