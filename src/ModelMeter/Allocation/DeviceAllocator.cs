@@ -34,8 +34,6 @@ public sealed class DeviceAllocator
     private DateTimeOffset _last;
     private int _version;
     private DateTimeOffset _nextChange;
-    private int _gridVersion;
-    private DateTimeOffset _nextGridChange = DateTimeOffset.MaxValue;
     private int _inFlight;
     private readonly List<AllocationGroup> _groups = [];
     private readonly AllocationGroup _default;
@@ -65,12 +63,6 @@ public sealed class DeviceAllocator
         _last = time.GetUtcNow();
         _version = rates.VersionAt(_last);
         _nextChange = rates.NextChangeAfter(_version);
-        if (grid is not null)
-        {
-            _gridVersion = grid.Periods.VersionAt(_last);
-            _nextGridChange = grid.Periods.NextChangeAfter(_gridVersion);
-        }
-
         _default = GroupFor("");
     }
 
@@ -252,7 +244,7 @@ public sealed class DeviceAllocator
 
         // The energy of the whole interval, read once (a meter's reading is a native call), at the carbon intensity now.
         var joules = _energy?.JoulesBetween(_last, now, _inFlight > 0) ?? 0;
-        var energy = new DeviceShare(0, joules, GramsOf(joules, now));
+        var energy = new DeviceShare(0, joules, _grid?.GramsOf(joules, now) ?? 0);
         while (_nextChange <= now)
         {
             Accrue(_nextChange, default);
@@ -262,23 +254,6 @@ public sealed class DeviceAllocator
 
         Accrue(now, energy);
         return now;
-    }
-
-    /// <summary>Grams of CO2e of <paramref name="joules"/> used at <paramref name="now"/>: the grid's figure is followed forward, as the rate is.</summary>
-    private double GramsOf(double joules, DateTimeOffset now)
-    {
-        if (_grid is null || joules == 0)
-        {
-            return 0;
-        }
-
-        while (_nextGridChange <= now)
-        {
-            _gridVersion++;
-            _nextGridChange = _grid.Periods.NextChangeAfter(_gridVersion);
-        }
-
-        return joules * GridIntensity.KwhPerJoule * _grid.Periods.HourlyUsdOf(_gridVersion);
     }
 
     private void Accrue(DateTimeOffset until, DeviceShare energy)

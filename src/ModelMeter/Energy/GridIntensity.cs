@@ -23,10 +23,7 @@ public sealed class GridIntensity
     /// <summary>Grams of CO2e of <paramref name="joules"/> used at <paramref name="at"/>.</summary>
     public double GramsOf(double joules, DateTimeOffset at) => joules * KwhPerJoule * GramsPerKwhAt(at);
 
-    /// <summary>The figures as effective-dated periods (their rate is the figure), for a reader that walks them forward.</summary>
-    internal RateCard Periods => _periods;
-
-    internal const double KwhPerJoule = 1.0 / JoulesPerKwh;
+    private const double KwhPerJoule = 1.0 / JoulesPerKwh;
 
     /// <summary>Joules in a kilowatt-hour.</summary>
     public const double JoulesPerKwh = 3_600_000;
