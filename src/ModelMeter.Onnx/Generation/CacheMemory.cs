@@ -12,9 +12,13 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
     private readonly List<Block> _free = [];
     private long _freeBytes;
     private bool _disposed;
+    private long _allocated;
 
     /// <summary>A native allocation.</summary>
     public readonly record struct Block(nint Pointer, long Bytes);
+
+    /// <summary>Blocks allocated new so far (not handed out again from those kept).</summary>
+    public long Allocated => Interlocked.Read(ref _allocated);
 
     /// <summary>Bytes kept for reuse now.</summary>
     public long FreeBytes
@@ -28,7 +32,15 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
         }
     }
 
-    /// <summary>A block of at least <paramref name="bytes"/>: the smallest kept one that fits and is at most twice that, or a new one.</summary>
+    /// <summary>
+    /// A block of at least <paramref name="bytes"/>: the smallest kept one that fits, however much larger, or a new one when
+    /// none does. A kept block's pages are already touched; a new block's are not, and on a VM touching them cost about
+    /// 1 ms per 1 MB: demo-large's rows keep 24 tensors, and a 900-token prompt's cache growing from 810 to 1,020 positions
+    /// into new blocks (24 of 2 MB) took 43-48 ms inside one turn, the largest gap of the 6 streams beside it (4.2x their
+    /// median in the first run of fresh servers; 3.1-5.7x, 8 of 10 over 4x), while 125 MB of kept 5 MB blocks from the
+    /// warm-up sat unused, passed over as more than twice the size. Lending them, no block was new after the warm-up, and
+    /// 20 such first runs were 2.1-3.1x (docs/benchmarks.md).
+    /// </summary>
     public Block Rent(long bytes)
     {
         lock (_free)
@@ -36,7 +48,7 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
             var best = -1;
             for (var i = 0; i < _free.Count; i++)
             {
-                if (_free[i].Bytes >= bytes && _free[i].Bytes <= 2 * Math.Max(bytes, 1) && (best < 0 || _free[i].Bytes < _free[best].Bytes))
+                if (_free[i].Bytes >= bytes && (best < 0 || _free[i].Bytes < _free[best].Bytes))
                 {
                     best = i;
                 }
@@ -51,6 +63,7 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
             }
         }
 
+        Interlocked.Increment(ref _allocated);
         return new Block(Marshal.AllocHGlobal((nint)Math.Max(bytes, 1)), Math.Max(bytes, 1));
     }
 

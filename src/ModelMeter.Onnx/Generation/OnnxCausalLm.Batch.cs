@@ -285,7 +285,7 @@ public sealed partial class OnnxCausalLm
         // the cache, or a cache with room to append to when they hold the new positions only.
         var gathered = reused is null && !alone && !AppendsPresents ? new OrtValue[_pastNames.Length] : null;
         var appended = reused is null && !alone && AppendsPresents
-            ? CacheTensors.Allocate(_cacheMemory, _pastNames.Length, batch, (int)_heads, (int)_headWidth, CacheTensors.CapacityFor(longest + 1))
+            ? CacheTensors.Allocate(CacheMemory, _pastNames.Length, batch, (int)_heads, (int)_headWidth, CacheTensors.CapacityFor(longest + 1))
             : null;
         var capacity = reused?.Cache.Capacity ?? own?.Capacity ?? appended?.Capacity ?? longest;
         var ids = new long[batch];

@@ -114,9 +114,9 @@ public sealed partial class OnnxCausalLm
     }
 
     /// <summary>A cache of no positions for one row.</summary>
-    private CacheTensors EmptyCache() => CacheTensors.Empty(_cacheMemory, _pastNames.Length, 1, (int)_heads, (int)_headWidth);
+    private CacheTensors EmptyCache() => CacheTensors.Empty(CacheMemory, _pastNames.Length, 1, (int)_heads, (int)_headWidth);
 
     /// <summary>A step's presents as a cache, full: <paramref name="length"/> positions for each of <paramref name="rows"/>.</summary>
     private CacheTensors FullCache(IDisposableReadOnlyCollection<OrtValue> outputs, int rows, int length) =>
-        CacheTensors.FromOutputs(_cacheMemory, outputs, rows, (int)_heads, (int)_headWidth, length);
+        CacheTensors.FromOutputs(CacheMemory, outputs, rows, (int)_heads, (int)_headWidth, length);
 }

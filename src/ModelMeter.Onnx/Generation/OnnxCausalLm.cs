@@ -20,7 +20,6 @@ public sealed partial class OnnxCausalLm : IDisposable
     private readonly long _heads;
     private readonly long _headWidth;
     private GatherBuffers? _gatherBuffers; // null while a step uses them
-    private readonly CacheMemory _cacheMemory = new();
 
     private OnnxCausalLm(InferenceSession session, Gpt2Tokenizer tokenizer, int contextLength, long modelBytes)
     {
@@ -63,6 +62,9 @@ public sealed partial class OnnxCausalLm : IDisposable
 
     /// <summary>Bytes of key/value cache one token takes in one request (every layer's key and value, float32); 0 without a cache.</summary>
     public long CacheBytesPerToken => _pastNames.Length * _heads * _headWidth * sizeof(float);
+
+    /// <summary>The native memory the appending caches live in, kept when freed for the next cache that fits.</summary>
+    internal CacheMemory CacheMemory { get; } = new();
 
     /// <summary>Whether the model takes a key/value cache (one step per new token).</summary>
     public bool UsesCache => _pastNames.Length > 0;
@@ -157,7 +159,7 @@ public sealed partial class OnnxCausalLm : IDisposable
     {
         _session.Dispose();
         Interlocked.Exchange(ref _gatherBuffers, null)?.Dispose();
-        _cacheMemory.Dispose();
+        CacheMemory.Dispose();
     }
 
     private static int ReadContextLength(string directory)

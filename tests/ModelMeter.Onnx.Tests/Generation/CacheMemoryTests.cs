@@ -12,7 +12,7 @@ public sealed class CacheMemoryTests
         var first = memory.Rent(4096);
         memory.Return(first);
 
-        var second = memory.Rent(3000); // smaller, but within twice: the kept block serves
+        var second = memory.Rent(3000); // smaller: the kept block serves
 
         Assert.Equal(first, second);
         Assert.Equal(0, memory.FreeBytes);
@@ -20,18 +20,33 @@ public sealed class CacheMemoryTests
     }
 
     [Fact]
-    public void Rent_OnlyBlocksOverTwiceTheSizeKept_GetsANewOne()
+    public void Rent_OnlyLargerBlocksKept_LendsTheSmallestOfThem()
     {
         using var memory = new CacheMemory();
-        var large = memory.Rent(10_000);
+        var (huge, large) = (memory.Rent(100_000), memory.Rent(10_000));
+        memory.Return(huge);
         memory.Return(large);
 
-        var small = memory.Rent(1_000);
+        var small = memory.Rent(1_000); // a tenth of the smaller one: its touched pages serve rather than new ones
 
-        Assert.NotEqual(large.Pointer, small.Pointer);
-        Assert.Equal(1_000, small.Bytes);
-        Assert.Equal(10_000, memory.FreeBytes);
+        Assert.Equal(large, small);
+        Assert.Equal(100_000, memory.FreeBytes);
         memory.Return(small);
+    }
+
+    [Fact]
+    public void Rent_NoKeptBlockLargeEnough_GetsANewOne()
+    {
+        using var memory = new CacheMemory();
+        var small = memory.Rent(1_000);
+        memory.Return(small);
+
+        var large = memory.Rent(10_000);
+
+        Assert.NotEqual(small.Pointer, large.Pointer);
+        Assert.Equal(10_000, large.Bytes);
+        Assert.Equal(1_000, memory.FreeBytes);
+        memory.Return(large);
     }
 
     [Fact]

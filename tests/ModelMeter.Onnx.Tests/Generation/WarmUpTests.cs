@@ -30,6 +30,29 @@ public sealed class WarmUpTests(SmallModels models)
     }
 
     [Fact]
+    public void WarmUp_ThenALongPromptInChunksBesideSixStreams_TakesNoNewCacheMemory()
+    {
+        // New memory is touched for the first time inside a turn (about 1 ms per MB on a VM): a warmed-up model grows the
+        // first long prompt's cache, chunk by chunk beside the streams' steps, in the memory its warm-up kept, so the
+        // streams' first run keeps its pace. (Before kept blocks over twice the size were lent, 16 blocks here were new.)
+        using var model = OnnxCausalLm.Load(models.LongContext);
+        model.WarmUp(1024, 24); // as a server does: the context less 8
+        var allocated = model.CacheMemory.Allocated;
+
+        var streams = Enumerable.Range(0, 6).Select(i => model.StartRow(SmallModels.Prompt(model, 8 + i), new GenerationRequest(48))).ToList();
+        using var joining = model.BeginRow(SmallModels.Prompt(model, 450), new GenerationRequest(8));
+        while (joining.Prefilling)
+        {
+            model.PrefillChunk(joining, 24);
+            model.DecodeSteps([.. streams.Where(r => !r.Finished)]);
+        }
+
+        streams.ForEach(r => r.Dispose());
+        Assert.True(allocated > 0);
+        Assert.Equal(allocated, model.CacheMemory.Allocated);
+    }
+
+    [Fact]
     public void WarmUp_LongerThanTheContext_ComputesTheContextLessEight()
     {
         using var model = OnnxCausalLm.Load(models.WithCache);
