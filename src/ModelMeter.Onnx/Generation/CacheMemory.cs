@@ -14,6 +14,9 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
     private bool _disposed;
     private long _allocated;
 
+    /// <summary>How many times the bytes asked for a kept block lent may hold, at most (see <see cref="Rent"/>).</summary>
+    public const int MaxLendFactor = 4;
+
     /// <summary>A native allocation.</summary>
     public readonly record struct Block(nint Pointer, long Bytes);
 
@@ -33,13 +36,14 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
     }
 
     /// <summary>
-    /// A block of at least <paramref name="bytes"/>: the smallest kept one that fits, however much larger, or a new one when
-    /// none does. A kept block's pages are already touched; a new block's are not, and on a VM touching them cost about
-    /// 1 ms per 1 MB: demo-large's rows keep 24 tensors, and a 900-token prompt's cache growing from 810 to 1,020 positions
-    /// into new blocks (24 of 2 MB) took 43-48 ms inside one turn, the largest gap of the 6 streams beside it (4.2x their
-    /// median in the first run of fresh servers; 3.1-5.7x, 8 of 10 over 4x), while 125 MB of kept 5 MB blocks from the
-    /// warm-up sat unused, passed over as more than twice the size. Lending them, no block was new after the warm-up, and
-    /// 20 such first runs were 2.1-3.1x (docs/benchmarks.md).
+    /// A block of at least <paramref name="bytes"/>: the smallest kept one that fits and is at most
+    /// <see cref="MaxLendFactor"/> times that, or a new one. A kept block's pages are already touched; a new block's are
+    /// not, and on a VM touching them cost about 1 ms per 1 MB: demo-large's rows keep 24 tensors, and a 900-token prompt's
+    /// cache growing from 810 to 1,020 positions into new blocks (24 of 2 MB) took 43-48 ms inside one turn, the largest gap
+    /// of the 6 streams beside it (over 4x their median in 8 of 10 first runs of fresh servers), while the warm-up's kept
+    /// 5 MB blocks sat unused, passed over at 2.5 times the size when a block was lent only within twice it. Within four
+    /// times, no block was new after the warm-up and no first run was over 4x (docs/benchmarks.md); a cache still holds at
+    /// most four times the memory it needs.
     /// </summary>
     public Block Rent(long bytes)
     {
@@ -48,7 +52,7 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
             var best = -1;
             for (var i = 0; i < _free.Count; i++)
             {
-                if (_free[i].Bytes >= bytes && (best < 0 || _free[i].Bytes < _free[best].Bytes))
+                if (_free[i].Bytes >= bytes && _free[i].Bytes <= MaxLendFactor * Math.Max(bytes, 1) && (best < 0 || _free[i].Bytes < _free[best].Bytes))
                 {
                     best = i;
                 }

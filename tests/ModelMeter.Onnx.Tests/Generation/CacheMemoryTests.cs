@@ -20,17 +20,32 @@ public sealed class CacheMemoryTests
     }
 
     [Fact]
-    public void Rent_OnlyLargerBlocksKept_LendsTheSmallestOfThem()
+    public void Rent_OnlyLargerBlocksKept_LendsTheSmallestWithinFourTimes()
     {
         using var memory = new CacheMemory();
-        var (huge, large) = (memory.Rent(100_000), memory.Rent(10_000));
+        var (huge, large) = (memory.Rent(10_000), memory.Rent(3_000));
         memory.Return(huge);
         memory.Return(large);
 
-        var small = memory.Rent(1_000); // a tenth of the smaller one: its touched pages serve rather than new ones
+        var small = memory.Rent(1_000); // three times smaller: its pages are touched already, where new ones are not
 
         Assert.Equal(large, small);
-        Assert.Equal(100_000, memory.FreeBytes);
+        Assert.Equal(10_000, memory.FreeBytes);
+        memory.Return(small);
+    }
+
+    [Fact]
+    public void Rent_OnlyBlocksOverFourTimesKept_GetsANewOne()
+    {
+        using var memory = new CacheMemory();
+        var large = memory.Rent(10_000);
+        memory.Return(large);
+
+        var small = memory.Rent(2_000); // a cache never holds more than four times what it needs
+
+        Assert.NotEqual(large.Pointer, small.Pointer);
+        Assert.Equal(2_000, small.Bytes);
+        Assert.Equal(10_000, memory.FreeBytes);
         memory.Return(small);
     }
 
