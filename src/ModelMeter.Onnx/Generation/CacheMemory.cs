@@ -40,7 +40,7 @@ internal sealed class CacheMemory(long keepBytes = 512L << 20) : IDisposable
     /// <see cref="MaxLendFactor"/> times that, or a new one. A kept block's pages are already touched; a new block's are
     /// not, and on a VM touching them cost about 1 ms per 1 MB: demo-large's rows keep 24 tensors, and a 900-token prompt's
     /// cache growing from 810 to 1,020 positions into new blocks (24 of 2 MB) took 43-48 ms inside one turn, the largest gap
-    /// of the 6 streams beside it (over 4x their median in 8 of 10 first runs of fresh servers), while the warm-up's kept
+    /// of the 6 streams beside it (over 4x their median in 12 of 16 first runs of fresh servers), while the warm-up's kept
     /// 5 MB blocks sat unused, passed over at 2.5 times the size when a block was lent only within twice it. Within four
     /// times, no block was new after the warm-up and no first run was over 4x (docs/benchmarks.md); a cache still holds at
     /// most four times the memory it needs.

@@ -53,8 +53,8 @@ public sealed class OnnxModelOptions
     /// taken 2.0 s and 38,000 page faults against 1.3 s and 6,000 later, and streams beside it had largest gaps over 4x their
     /// median in most such first runs (4.0-6.6x); warmed up, its first run took 1.7-1.8 s and 3,500 page faults (3.4-4.0x),
     /// and 1.2-1.3 s (1.8-2.5x) once the server also stopped recompiling methods beside the model (TieredCompilation false).
-    /// The memory its cache grows into is the warm-up's, kept for reuse: the first runs of 15 fresh servers were 2.0-3.5x,
-    /// where 8 of 10 had been over 4x while the warm-up's blocks were lent only to caches of at least half their size.
+    /// The memory its cache grows into is the warm-up's, kept for reuse: the first runs of 24 fresh servers were 2.0-3.5x,
+    /// where 12 of 16 had been over 4x while the warm-up's blocks were lent only to caches of at least half their size.
     /// </summary>
     public int WarmUpTokens { get; set; } = 1024;
 
