@@ -87,6 +87,16 @@ public sealed class BatchScheduler : IDisposable
     public const int PrefillTokensPerDecodingRow = 4;
 
     /// <summary>
+    /// What a forward pass costs, in prompt tokens: prompts computed together are left-padded to the longest of their pass,
+    /// and a padded position costs what a prompt token does, so prompts are cut into passes at the least cost of passes plus
+    /// padding. Demo-large on the Zen 3 VM: one prompt of 4 tokens took 21.9 ms, the same pass as 32 tokens in a large
+    /// pass (16 prompts of 96: 1,029 ms, 0.67 ms a token). A wave of 16 clients' prompts of 4, 16, 48 and 96 tokens now
+    /// takes four passes without padding (258, 131, 59 and 31 ms) where a rule of at most a quarter padding took two
+    /// 48s into the 96s' pass and a 4 into the 16s' (387 ms and 71 ms for those two; docs/benchmarks.md).
+    /// </summary>
+    public const int PrefillPassTokens = 32;
+
+    /// <summary>
     /// Prompts joining rows that decode wait for those rows to end when they end within this many times the turns the
     /// prompts would take in chunks beside them and no fewer rows decode than wait (<see cref="WaitsForTheDecodingRows"/>). 16 clients of demo-large that
     /// began in two groups 1.2 s apart (bench/load/stagger.sh) stayed out of step without it, at 184-201 tokens/s; with
@@ -360,9 +370,8 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>
     /// Computes the prompts of the rows still prefilling, within <see cref="_prefillChunkTokens"/> tokens in all (or <see cref="PrefillTokensPerDecodingRow"/> per decoding row when that is more) while some
     /// row decodes (all of them when none does): first, rows whose whole prompts fit and have not begun are computed
-    /// together in one pass (those of like lengths: padding at most a quarter of what they hold, as a prompt's tokens cost
-    /// compute and a padded pass pays for its padding: 4 prompts of 16 tokens of demo-large took 56 ms together, 90 ms one by
-    /// one, but prompts of 4, 16, 48 and 96 tokens 226 ms together, 160 ms one by one); then chunks, oldest first. A row
+    /// together, in the passes that cost least (<see cref="PrefillPassTokens"/>: prompts sorted longest first and cut into
+    /// runs of like lengths, <see cref="OnnxCausalLm.PlanPasses"/>, each run within the turn's tokens); then chunks, oldest first. A row
     /// whose prompt fails leaves with the error; the others go on. Returns the prompt tokens computed.
     /// </summary>
     private int Prefill(List<(DecodeRow Row, Pending Request, int Sent)> running)
@@ -377,30 +386,21 @@ public sealed class BatchScheduler : IDisposable
         var fed = 0;
         var fresh = running.Where(r => r.Row.Prefilling && r.Row.PromptLeft == r.Row.PromptLength && r.Row.PromptLeft <= budget)
             .OrderByDescending(r => r.Row.PromptLength).ToList();
-        while (fresh.Count > 1)
+        var first = 0;
+        foreach (var count in OnnxCausalLm.PlanPasses([.. fresh.Select(r => (long)r.Row.PromptLength)], PrefillPassTokens, 1, budget))
         {
-            var together = new List<(DecodeRow Row, Pending Request, int Sent)> { fresh[0] };
-            var tokens = (long)fresh[0].Row.PromptLength;
-            foreach (var next in fresh.Skip(1))
+            var together = fresh.GetRange(first, count);
+            first += count;
+            var tokens = together.Sum(r => r.Row.PromptLength);
+            if (count == 1 || tokens > budget)
             {
-                var length = next.Row.PromptLength;
-                if (tokens + length <= budget && (together.Count + 1L) * fresh[0].Row.PromptLength * 4 <= 5 * (tokens + length))
-                {
-                    together.Add(next);
-                    tokens += length;
-                }
+                continue; // in chunks below, as room allows
             }
 
-            if (together.Count == 1)
-            {
-                break; // the rest in chunks
-            }
-
-            fresh.RemoveAll(together.Contains);
             try
             {
                 _model.PrefillTogether([.. together.Select(r => r.Row)]); // short: no one request's cancellation stops the others
-                (budget, fed) = (budget - (int)Math.Min(tokens, budget), fed + (int)tokens);
+                (budget, fed) = (budget - tokens, fed + tokens);
             }
             catch (Exception e)
             {

@@ -223,9 +223,10 @@ public sealed partial class OnnxCausalLm
     /// Cuts rows sorted longest first into consecutive runs, one forward pass each, at the least total cost: each pass costs
     /// <paramref name="passCost"/>, and each position of padding (a row shorter than its run's first) costs
     /// <paramref name="paddingCost"/>. Every cut is weighed against every other (not row by row): a long row that
-    /// would pad two short ones and still leave the rest a pass of their own runs alone. Returns the runs' sizes, in order.
+    /// would pad two short ones and still leave the rest a pass of their own runs alone. A run of two or more rows holds at
+    /// most <paramref name="maxRunLength"/> in all (a row alone may hold more). Returns the runs' sizes, in order.
     /// </summary>
-    internal static int[] PlanPasses(IReadOnlyList<long> lengths, long passCost, long paddingCost)
+    internal static int[] PlanPasses(IReadOnlyList<long> lengths, long passCost, long paddingCost, long maxRunLength = long.MaxValue)
     {
         var n = lengths.Count;
         var sums = new long[n + 1]; // sums[i]: the first i lengths
@@ -242,6 +243,11 @@ public sealed partial class OnnxCausalLm
             least[j] = double.PositiveInfinity;
             for (var i = 0; i < j; i++)
             {
+                if (j - i > 1 && sums[j] - sums[i] > maxRunLength)
+                {
+                    continue;
+                }
+
                 var padding = ((j - i) * lengths[i]) - (sums[j] - sums[i]);
                 var cost = least[i] + passCost + ((double)padding * paddingCost);
                 if (cost < least[j])

@@ -51,4 +51,28 @@ public sealed class PlanPassesTests
         Assert.Equal([1], OnnxCausalLm.PlanPasses([7], Pass, Padding));
         Assert.Empty(OnnxCausalLm.PlanPasses([], Pass, Padding));
     }
+
+    [Fact]
+    public void AWaveOfPromptsOfFourLengths_FourPassesWithoutPadding()
+    {
+        // 16 clients' prompts of 4, 16, 48 and 96 tokens, four of each: merging any two lengths pads more than a pass costs.
+        var runs = OnnxCausalLm.PlanPasses([96, 96, 96, 96, 48, 48, 48, 48, 16, 16, 16, 16, 4, 4, 4, 4], BatchScheduler.PrefillPassTokens, 1);
+
+        Assert.Equal([4, 4, 4, 4], runs);
+    }
+
+    [Fact]
+    public void PromptsOfNearLengths_OnePassWithTheirLittlePadding()
+    {
+        Assert.Equal([5], OnnxCausalLm.PlanPasses([40, 39, 37, 36, 34], BatchScheduler.PrefillPassTokens, 1));
+    }
+
+    [Fact]
+    public void ARunHoldsAtMostTheTurnsTokens_ARowAloneMayHoldMore()
+    {
+        // Together the three are one pass; within 24 tokens a turn, two of them are one pass and the third runs alone.
+        Assert.Equal([3], OnnxCausalLm.PlanPasses([12, 11, 10], BatchScheduler.PrefillPassTokens, 1));
+        Assert.Equal([1, 2], OnnxCausalLm.PlanPasses([12, 11, 10], BatchScheduler.PrefillPassTokens, 1, maxRunLength: 24));
+        Assert.Equal([1], OnnxCausalLm.PlanPasses([30], BatchScheduler.PrefillPassTokens, 1, maxRunLength: 24));
+    }
 }
