@@ -1,6 +1,13 @@
 -- wrk script: POST 32-token greedy generations (/v1/generate/MODEL) whose prompts rotate through mixed lengths (about
--- 4, 16, 48 and 96 tokens). At the end prints one line: "req/s=… tokens/s=… p50=… p95=… p99=… errors=…".
+-- 4, 16, 48 and 96 tokens; LENGTHS=4,10,16,... in the environment gives others). At the end prints one line:
+-- "req/s=… tokens/s=… p50=… p95=… p99=… errors=…".
 local lengths = {4, 16, 48, 96}
+if os.getenv("LENGTHS") then
+  lengths = {}
+  for n in string.gmatch(os.getenv("LENGTHS"), "%d+") do
+    lengths[#lengths + 1] = tonumber(n)
+  end
+end
 local bodies = {}
 for i, n in ipairs(lengths) do
   bodies[i] = string.format('{"prompt": "%s", "max_tokens": 32, "temperature": 0}', string.rep(" money", n))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Servers with different batching settings side by side, measured in alternating rounds (this VM's speed drifts, so only
 # figures of one run compare): first the greedy texts of 16 concurrent requests to each, against the first server's, then
-# wrk with bench/load/mixed.lua (demo-large, 32 tokens, prompts of 4-96 tokens) at the given clients, one line per case,
+# wrk with bench/load/mixed.lua (demo-large, 32 tokens, prompts of 4-96 tokens; LENGTHS as mixed.lua says) at the given clients, one line per case,
 # and each setting's total over the rounds.
 # Usage: bench/load/rounds.sh [seconds] [clients] [rounds] [MaxBatch[:JoinWindowMs[:IntraOpThreads]]...]   (default: 30 16 3 1 16, the
 # default against one request at a time)
