@@ -2,7 +2,7 @@ using ModelMeter.Onnx.Generation;
 
 namespace ModelMeter.Onnx.Tests.Generation;
 
-/// <summary>How a decode step cuts its rows into forward passes: the least weight reads plus padding, weighed over every cut.</summary>
+/// <summary>How a decode step cuts its rows, and a turn the prompts it computes together, into forward passes: the least passes plus padding, weighed over every cut.</summary>
 public sealed class PlanPassesTests
 {
     // demo-large: 256 MB of weights a pass; 12 layers × key and value × 8 heads × 64 floats = 48 KiB of cache a position, three times.
