@@ -27,6 +27,11 @@ internal partial class OpenAiGatewayBackend
     private static (UpstreamAnswer Answer, JsonElement Raw) Parse(ReadOnlySpan<byte> json)
     {
         var raw = JsonSerializer.Deserialize<JsonElement>(json);
+        if (Http.JsonText.FindUnreadable(raw) is { } unreadable)
+        {
+            throw new JsonException($"The upstream's answer holds text that is not valid Unicode at {unreadable}.");
+        }
+
         var answer = raw.Deserialize<UpstreamAnswer>(UpstreamJson) ?? throw new JsonException("The upstream's answer was null.");
         return (answer, raw);
     }
@@ -172,8 +177,9 @@ internal partial class OpenAiGatewayBackend
                 return detail.ToString();
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Not JSON, or a message that is not valid text (an escaped surrogate without its pair): the text as it came.
         }
 
         text = text.Trim();

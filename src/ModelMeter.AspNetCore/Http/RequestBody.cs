@@ -6,7 +6,10 @@ using ModelMeter.AspNetCore.Generation;
 
 namespace ModelMeter.AspNetCore.Http;
 
-/// <summary>Reads JSON request bodies strictly (snake_case names, no numbers in strings) and turns every failure into an error that names the field.</summary>
+/// <summary>
+/// Reads JSON request bodies strictly (snake_case names, no numbers in strings, every string readable as text) and turns
+/// every failure into an error that names the field.
+/// </summary>
 internal static class RequestBody
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -64,6 +67,12 @@ internal static class RequestBody
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return (null, Invalid("body", "The body must be a JSON object."), null);
+            }
+
+            if (JsonText.FindUnreadable(document.RootElement) is { } unreadable)
+            {
+                var where = unreadable.Length > 2 ? unreadable[2..] : "body";
+                return (null, Invalid(where.Split('.', '[')[0], $"{(where == "body" ? "The body's JSON" : where)} holds text that is not valid Unicode: bytes that are not UTF-8, or an escaped surrogate (\\ud800-\\udfff) without its pair."), null);
             }
 
             try

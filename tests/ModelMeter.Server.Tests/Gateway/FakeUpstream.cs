@@ -124,6 +124,22 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 http.Response.StatusCode = 401;
                 await http.Response.WriteAsJsonAsync(new { error = new { message = $"Invalid key: {http.Request.Headers.Authorization}", type = "invalid_request_error" } });
                 return;
+            case "badtext" when stream:
+                // Two good chunks, then one whose text is an escaped surrogate without its pair: JSON, but not text.
+                http.Response.ContentType = "text/event-stream";
+                await StreamAsync(http, ["Where", " did"], finish: false, usage: false);
+                await http.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" the \\ud800\"},\"finish_reason\":null}]}\n\n");
+                await StreamAsync(http, [" money"], finish: true, usage: true);
+                return;
+            case "badtext":
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Where \\udfff\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}");
+                return;
+            case "badtexterror":
+                http.Response.StatusCode = 400;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"error\":{\"message\":\"cannot read \\ud800 here\",\"type\":\"invalid_request_error\"}}");
+                return;
             case "nousage" when stream:
                 await StreamAsync(http, ["Where", " did", " the", " money", " go"], finish: true, usage: false);
                 return;

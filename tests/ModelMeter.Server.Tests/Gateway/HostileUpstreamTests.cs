@@ -27,7 +27,9 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
             .OnDevice("up-hugeerror", _upstream.BaseUrl("hugeerror"), extra: ("Retries", "0"))
             .OnDevice("up-gzip", _upstream.BaseUrl("gzip"))
             .OnDevice("up-redirect", _upstream.BaseUrl("redirect"), extra: ("Retries", "0"))
-            .OnDevice("up-auth", _upstream.BaseUrl("auth"), extra: [("ApiKeyEnv", KeyVariable), ("Retries", "0")]);
+            .OnDevice("up-auth", _upstream.BaseUrl("auth"), extra: [("ApiKeyEnv", KeyVariable), ("Retries", "0")])
+            .OnDevice("up-badtext", _upstream.BaseUrl("badtext"))
+            .OnDevice("up-badtexterror", _upstream.BaseUrl("badtexterror"), extra: ("Retries", "0"));
         _front = await RunningServer.StartAsync(settings.Settings, services: s => s.AddSingleton<ILoggerProvider>(_logs));
     }
 
@@ -138,6 +140,46 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
         Assert.DoesNotContain(_logs.Lines, l => l.Contains(Secret, StringComparison.Ordinal));
         Assert.Contains(_logs.Lines, l => l.Contains("Invalid key: Bearer [redacted]", StringComparison.Ordinal));
         Assert.Equal(1, (await _front.ScrapeAsync())["model_request_errors_total{model_name=\"up-auth\",endpoint=\"chat_completions\",reason=\"upstream_auth\"}"]);
+    }
+
+    [Fact]
+    public async Task AnswerTextNotUnicode_Answers502UpstreamBroken_ChargedForTheDeviceTime()
+    {
+        using var response = await ChatAsync("up-badtext", maxTokens: 8);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("upstream_broken", error.GetProperty("code").GetString());
+        Assert.Contains("not valid Unicode at $.choices[0].message.content", error.GetProperty("message").GetString());
+        var row = LastRow("up-badtext");
+        Assert.Equal("upstream_broken", row.Status);
+        Assert.True(row.CostUsd > 0);
+        await AssertBillAddsUpAsync();
+    }
+
+    [Fact]
+    public async Task StreamChunkNotUnicode_StreamEndsWithAnErrorEvent_AfterTheGoodChunks()
+    {
+        using var response = await ChatAsync("up-badtext", maxTokens: 8, stream: true);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // the stream had begun
+        Assert.Contains("\"Where\"", body);
+        Assert.Contains("upstream_broken", body);
+        Assert.Contains("$.choices[0].delta.content", body);
+        Assert.DoesNotContain("money", body);
+        Assert.Equal("upstream_broken", LastRow("up-badtext").Status);
+        await AssertBillAddsUpAsync();
+    }
+
+    [Fact]
+    public async Task ErrorMessageNotUnicode_PassedOnAsTheTextItCameAs()
+    {
+        using var response = await ChatAsync("up-badtexterror", maxTokens: 8);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("cannot read \\ud800 here", message);
     }
 
     /// <summary>With nothing in flight, the requests' share of gpu0's bill is exactly the sum of their rows.</summary>

@@ -67,6 +67,9 @@ public sealed class GenerateEndpointTests(DemoServer demo)
     [InlineData("", "body")]
     [InlineData("[1, 2]", "body")]
     [InlineData("null", "body")]
+    [InlineData("{\"prompt\": \"a\\ud800b\"}", "prompt")] // an escaped surrogate without its pair: not text
+    [InlineData("{\"prompt\": \"a\\udfffb\"}", "prompt")]
+    [InlineData("{\"\\ud800\": 1, \"prompt\": \"hi\"}", "body")] // a name that is not text
     public async Task Generate_BadInput_Returns400ProblemNamingTheField(string body, string field)
     {
         using var response = await _server.Client.PostAsync("/v1/generate/demo-small", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -129,6 +132,34 @@ public sealed class GenerateEndpointTests(DemoServer demo)
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(body.GetProperty("input_tokens").GetInt32() >= 8);
         Assert.Equal(4, body.GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Generate_PromptBytesNotUtf8_Returns400NamingPrompt()
+    {
+        byte[] body = [.. "{\"prompt\": \"a"u8, 0xFF, (byte)'b', 0xED, 0xA0, 0x80, .. "\"}"u8]; // a stray byte, and a surrogate encoded as UTF-8
+        using var content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } };
+
+        using var response = await _server.Client.PostAsync("/v1/generate/demo-small", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("prompt", problem.GetProperty("field").GetString());
+        Assert.Contains("not valid Unicode", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Generate_EscapedText_ReadAsTheSameText()
+    {
+        // "Grüße 🚀" as a client that escapes everything not ASCII sends it (Python's json.dumps does): a surrogate pair.
+        using var escaped = await _server.Client.PostAsync("/v1/generate/demo-small", new StringContent(
+            "{\"prompt\": \"Gr\\u00fc\\u00dfe \\ud83d\\ude80\", \"max_tokens\": 3, \"temperature\": 0}", Encoding.UTF8, "application/json"));
+        using var raw = await _server.GenerateAsync("demo-small", new { prompt = "Grüße 🚀", max_tokens = 3, temperature = 0 });
+
+        Assert.Equal(HttpStatusCode.OK, escaped.StatusCode);
+        var (first, second) = (await escaped.Content.ReadFromJsonAsync<JsonElement>(), await raw.Content.ReadFromJsonAsync<JsonElement>());
+        Assert.Equal(second.GetProperty("input_tokens").GetInt32(), first.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(second.GetProperty("text").GetString(), first.GetProperty("text").GetString());
     }
 
     [Fact]

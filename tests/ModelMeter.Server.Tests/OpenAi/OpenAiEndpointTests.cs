@@ -129,6 +129,11 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": []}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_completion_tokens\": 0}", HttpStatusCode.BadRequest, "max_completion_tokens")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"a\\ud800b\"}", HttpStatusCode.BadRequest, "prompt")] // a surrogate without its pair
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"stop\": [\"\\udc00\"]}", HttpStatusCode.BadRequest, "stop")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"\\ud800\"}]}", HttpStatusCode.BadRequest, "messages")]
+    [InlineData("/v1/responses", "{\"model\": \"demo-small\", \"input\": \"a\\ud800\"}", HttpStatusCode.BadRequest, "input")]
+    [InlineData("/v1/embeddings", "{\"model\": \"demo-small\", \"input\": [\"ok\", \"\\udfff\"]}", HttpStatusCode.BadRequest, "input")]
     [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, "model")]
     public async Task OpenAiRoutes_BadInput_AnswerOpenAiErrorNamingTheField(string route, string body, HttpStatusCode status, string? field)
     {
