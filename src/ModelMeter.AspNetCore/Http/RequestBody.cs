@@ -89,19 +89,36 @@ internal static class RequestBody
             catch (JsonException e)
             {
                 var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
-                return (null, Invalid(field, $"{field} must be {Expected<T>(field)}."), null);
+                var sent = document.RootElement.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetRawText() : null;
+                var type = TypeOf<T>(field);
+                return (null, Invalid(field, sent is not null && (type == typeof(int) || type == typeof(long))
+                    ? BadWholeNumber(field, sent, type == typeof(int) ? (int.MinValue, int.MaxValue) : (long.MinValue, long.MaxValue))
+                    : $"{field} must be {Expected(field, type)}."), null);
             }
         }
     }
 
-    /// <summary>What a field should hold, in JSON's words (never .NET type names).</summary>
-    private static string Expected<T>(string field)
+    private const string WholeNumber = "a whole number";
+
+    /// <summary>A number sent where a whole number goes: one with a fraction or exponent (<c>5.0</c>, <c>1e3</c>), or one too large for it.</summary>
+    private static string BadWholeNumber(string field, string sent, (long Min, long Max) range) =>
+        sent.AsSpan().IndexOfAny('.', 'e', 'E') < 0 // JSON's digits alone: a whole number the field cannot hold
+            ? $"{field} is {sent}; it must be a whole number from {range.Min} to {range.Max}."
+            : $"{field} must be {WholeNumber}, written without a fraction or exponent, not {sent}.";
+
+    /// <summary>The type a top-level field is read as (nullable or not), or null for one <typeparamref name="T"/> does not have.</summary>
+    private static Type? TypeOf<T>(string field)
     {
         var name = field.Split('.', '[')[0];
         var property = typeof(T).GetProperties().FirstOrDefault(p => Json.PropertyNamingPolicy!.ConvertName(p.Name) == name);
-        var type = property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        return property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+    }
+
+    /// <summary>What a field should hold, in JSON's words (never .NET type names).</summary>
+    private static string Expected(string field, Type? type)
+    {
         return field.Contains('.') || field.Contains('[') ? "well-formed (see the API's description of it)"
-            : type == typeof(int) || type == typeof(long) ? "a whole number"
+            : type == typeof(int) || type == typeof(long) ? WholeNumber
             : type == typeof(double) ? "a number"
             : type == typeof(string) ? "a string"
             : type == typeof(bool) ? "true or false"

@@ -134,6 +134,19 @@ public sealed class GenerateEndpointTests(DemoServer demo)
         Assert.Equal(4, body.GetProperty("output_tokens").GetInt32());
     }
 
+    [Theory]
+    [InlineData("99999999999", "max_tokens is 99999999999; it must be a whole number from -2147483648 to 2147483647.")]
+    [InlineData("5.0", "max_tokens must be a whole number, written without a fraction or exponent, not 5.0.")]
+    [InlineData("1e3", "max_tokens must be a whole number, written without a fraction or exponent, not 1e3.")]
+    public async Task Generate_MaxTokensNotAnInt_SaysWhatWasSent(string sent, string detail)
+    {
+        using var response = await _server.Client.PostAsync("/v1/generate/demo-small",
+            new StringContent($"{{\"prompt\": \"hi\", \"max_tokens\": {sent}}}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(detail, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Generate_PromptBytesNotUtf8_Returns400NamingPrompt()
     {
