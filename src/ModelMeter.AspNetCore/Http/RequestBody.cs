@@ -123,6 +123,7 @@ internal static class RequestBody
             : type == typeof(string) ? "a string"
             : type == typeof(bool) ? "true or false"
             : type is not null && type.IsAssignableTo(typeof(System.Collections.IEnumerable)) ? "a list"
+            : type is { IsClass: true } ? "an object"
             : "a valid value";
     }
 

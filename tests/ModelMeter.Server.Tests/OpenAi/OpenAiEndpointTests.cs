@@ -134,6 +134,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"\\ud800\"}]}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/responses", "{\"model\": \"demo-small\", \"input\": \"a\\ud800\"}", HttpStatusCode.BadRequest, "input")]
     [InlineData("/v1/embeddings", "{\"model\": \"demo-small\", \"input\": [\"ok\", \"\\udfff\"]}", HttpStatusCode.BadRequest, "input")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"stream\": true, \"stream_options\": 5}", HttpStatusCode.BadRequest, "stream_options")]
     [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, "model")]
     public async Task OpenAiRoutes_BadInput_AnswerOpenAiErrorNamingTheField(string route, string body, HttpStatusCode status, string? field)
     {
@@ -143,6 +144,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+        Assert.DoesNotContain("a valid value", error.GetProperty("message").GetString()); // says what the field should hold
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal(field, error.GetProperty("param").GetString());
 
