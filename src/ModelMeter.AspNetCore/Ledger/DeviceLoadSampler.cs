@@ -111,8 +111,9 @@ internal sealed partial class DeviceLoadSampler(
             buffer.Write(chunk, 0, read);
         }
 
-        return PrometheusText.Sum(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), metric)
+        var running = PrometheusText.Sum(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), metric)
             ?? throw new InvalidDataException($"no {metric} on the page");
+        return double.IsFinite(running) ? running : throw new InvalidDataException($"{metric} sums to more than a count can be");
     }
 
     [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Cannot read the load of shared device {Device} from {Url} ({Reason}); unmetered load is not counted until it can (device_load_scrape_failures_total)")]

@@ -5,7 +5,10 @@ namespace ModelMeter.AspNetCore.Ledger;
 /// <summary>Reads one metric out of Prometheus' text exposition format.</summary>
 internal static class PrometheusText
 {
-    /// <summary>The sum of <paramref name="metric"/>'s samples over its series; null when the text has none.</summary>
+    /// <summary>
+    /// The sum of <paramref name="metric"/>'s samples over its series; null when the text has none. Samples that are not
+    /// finite are skipped, and a sum too large to hold (finite samples near <see cref="double.MaxValue"/>) is positive infinity.
+    /// </summary>
     public static double? Sum(string text, string metric)
     {
         double? sum = null;

@@ -28,7 +28,8 @@ public static class SharedDeviceSplit
             .Select(s => (Key: (s.Node, s.RequestId), Start: Math.Max(s.StartMs, fromMs), End: Math.Min(s.EndMs, toMs)))
             .Where(s => s.End > s.Start)
             .ToList();
-        var readings = load.Where(l => l.AtMs < toMs && l.AtMs + sampleValidMs > fromMs).OrderBy(l => l.AtMs).ToArray();
+        // A reading is a server's figure, so input: one that is not a count (NaN, infinite) stands for nothing.
+        var readings = load.Where(l => l.AtMs < toMs && l.AtMs + sampleValidMs > fromMs && double.IsFinite(l.Running)).OrderBy(l => l.AtMs).ToArray();
 
         // Every moment where k or the reading can change.
         var cuts = new SortedSet<long> { fromMs, toMs };
@@ -65,7 +66,7 @@ public static class SharedDeviceSplit
                 else
                 {
                     perRequest += cost / (running + extra);
-                    unmetered += cost * extra / (running + extra);
+                    unmetered += cost * (extra / (running + extra)); // a fraction of the cost: a huge reading cannot overflow it
                 }
             }
 

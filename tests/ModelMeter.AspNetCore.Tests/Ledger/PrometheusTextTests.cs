@@ -31,4 +31,8 @@ public sealed class PrometheusTextTests
     [InlineData("m{a=\"1\" 3\n")]
     public void Sum_ValuesThatAreNotCounts_AreSkipped(string text) =>
         Assert.Null(PrometheusText.Sum(text, "m"));
+
+    [Fact]
+    public void Sum_SamplesTooLargeToAdd_IsInfinity_WhichTheSamplerRefuses() =>
+        Assert.Equal(double.PositiveInfinity, PrometheusText.Sum("m{a=\"1\"} 1e308\nm{a=\"2\"} 1e308\n", "m"));
 }

@@ -117,6 +117,33 @@ public sealed class SharedDeviceSplitTests
         Assert.InRange(Math.Abs(off.Requests[("b", "1")] - exact.Requests[("b", "1")]), 0, 0.003 + 1e-12); // at most 300 ms of the rate
     }
 
+    [Theory]
+    [InlineData(1e308)]
+    [InlineData(double.MaxValue)]
+    public void Split_HugeReadingOverALongWindow_AlmostAllUnmetered_StillAddsUpToTheBill(double running)
+    {
+        // An hour at $36: the cost of one stretch times the reading would overflow; its fraction cannot.
+        const long hour = 3_600_000;
+        var split = SharedDeviceSplit.Split(0, hour, HourlyUsd, [new("a", "1", 0, hour)], [new LoadSample(0, running)], sampleValidMs: hour);
+
+        Assert.Equal(36, split.BillUsd, 9);
+        Assert.Equal(36, split.UnmeteredUsd, 9);
+        Assert.InRange(split.Requests[("a", "1")], 0, 1e-9);
+        Assert.Equal(split.BillUsd, split.Requests.Values.Sum() + split.IdleUsd + split.UnmeteredUsd, 9);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void Split_ReadingThatIsNotACount_StandsForNothing(double running)
+    {
+        var split = SharedDeviceSplit.Split(0, Minute, HourlyUsd, [new("a", "1", 0, 30_000)], [new LoadSample(0, running)]);
+
+        Assert.Equal(0.3, split.Requests[("a", "1")], 12);
+        Assert.Equal(0.3, split.IdleUsd, 12);
+        Assert.Equal(0, split.UnmeteredUsd);
+    }
+
     [Fact]
     public void Split_NothingRan_TheWholeBillIsIdle() =>
         Assert.Equal(0.6, SharedDeviceSplit.Split(0, Minute, HourlyUsd, [], []).IdleUsd, 12);
