@@ -33,14 +33,27 @@ internal static class StartupFailure
     }
 
     /// <summary>The message for <paramref name="failure"/>, or null when it is not one a user can fix.</summary>
-    public static string? Describe(Exception failure) => failure switch
+    /// <param name="failure">What ended the start.</param>
+    /// <param name="contentRoot">The folder the server read its <c>appsettings.json</c> from (the current one unless
+    /// <c>--contentRoot</c> says otherwise), when known.</param>
+    public static string? Describe(Exception failure, string? contentRoot = null) => failure switch
     {
         OptionsValidationException invalid =>
-            $"ModelMeter's configuration has {invalid.Failures.Count()} problem(s); nothing was started:\n  " + string.Join("\n  ", invalid.Failures),
+            $"ModelMeter's configuration has {invalid.Failures.Count()} problem(s); nothing was started:\n  " + string.Join("\n  ", invalid.Failures)
+            + NoSettingsFile(contentRoot),
         IOException { InnerException: AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } } inUse =>
             $"ModelMeter could not listen: {inUse.Message} Another process holds that port: stop it, or start on another one, e.g. --urls http://127.0.0.1:8001",
         InvalidOperationException { Message: var message } when message.StartsWith("ModelMeter:", StringComparison.Ordinal) => message,
-        AggregateException { InnerExceptions: [var only] } => Describe(only),
+        AggregateException { InnerExceptions: [var only] } => Describe(only, contentRoot),
         _ => null,
     };
+
+    /// <summary>
+    /// A hint when the folder the server started from holds no <c>appsettings.json</c> (a published server started from
+    /// another folder): its demo models and defaults are in that file, beside the program.
+    /// </summary>
+    private static string NoSettingsFile(string? contentRoot) =>
+        contentRoot is null || File.Exists(Path.Combine(contentRoot, "appsettings.json")) ? ""
+            : $"\nThere is no appsettings.json in {contentRoot}, the folder the server reads it from: start it from the folder that "
+              + $"holds it (beside the program: {AppContext.BaseDirectory}), or name that folder with --contentRoot.";
 }

@@ -38,6 +38,25 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("ModelMeter:Limits:MaxTokens:", output);
     }
 
+    [Fact]
+    public async Task StartedFromAFolderWithoutSettings_SaysWhereTheyAre()
+    {
+        var empty = Directory.CreateTempSubdirectory("modelmeter-nosettings-").FullName;
+        try
+        {
+            var (code, output) = await Tools.RunAsync("dotnet", empty, ServerAssembly, "--urls", "http://127.0.0.1:0");
+
+            Assert.Equal(1, code);
+            Assert.Contains("ModelMeter:Models: no models are configured.", output);
+            Assert.Contains($"There is no appsettings.json in {empty}", output);
+            Assert.Contains("--contentRoot", output);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("not a database")]
     [InlineData("a directory")]
