@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using ModelMeter.AspNetCore.Configuration;
 using ModelMeter.Ledger;
+using ModelMeter.Ledger.Sqlite;
 
 namespace ModelMeter.Server.Cli;
 
@@ -20,6 +21,32 @@ internal static class LedgerArguments
         var builder = WebApplication.CreateBuilder(ConfigurationArguments.Of(parsed));
         var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
         return (options, builder.Environment.ContentRootPath);
+    }
+
+    /// <summary>
+    /// The ledger file at <paramref name="path"/>, opened; null (with the reason written to <paramref name="error"/>) when there
+    /// is none or it cannot be opened (not a SQLite file, unreadable).
+    /// </summary>
+    public static SqliteLedger? OpenFile(string path, TextWriter error)
+    {
+        if (!File.Exists(path))
+        {
+            error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
+            return null;
+        }
+
+        var ledger = new SqliteLedger(path);
+        try
+        {
+            ledger.Initialize();
+            return ledger;
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            ledger.Dispose();
+            error.WriteLine($"The ledger at {path} cannot be opened ({e.Message.TrimEnd('.')}). Give --ledger a ledger file the server wrote.");
+            return null;
+        }
     }
 
     /// <summary>An option whose value is one of <typeparamref name="T"/>'s names (any case), listed in help and completions.</summary>

@@ -52,14 +52,12 @@ internal static class ReportCommand
             }
 
             var path = Path.GetFullPath(file ?? options.Ledger.Path, contentRoot);
-            if (!File.Exists(path))
+            using var local = LedgerArguments.OpenFile(path, error);
+            if (local is null)
             {
-                error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
                 return CommandLine.Failed;
             }
 
-            using var local = new SqliteLedger(path);
-            local.Initialize();
             return Run(local, query, TimeProvider.System.GetUtcNow(), output);
         });
         return command;

@@ -29,14 +29,12 @@ internal static class RepriceCommand
         {
             var (options, contentRoot) = LedgerArguments.Configuration(parsed);
             var path = Path.GetFullPath(parsed.GetValue(ledger) ?? options.Ledger.Path, contentRoot);
-            if (!File.Exists(path))
+            using var local = LedgerArguments.OpenFile(path, error);
+            if (local is null)
             {
-                error.WriteLine($"No ledger at {path}. Start the server once, or give --ledger <file>.");
                 return CommandLine.Failed;
             }
 
-            using var local = new SqliteLedger(path);
-            local.Initialize();
             return Run(local, options, parsed.GetValue(from), output, error);
         });
         return command;

@@ -131,6 +131,43 @@ public sealed class CommandLineUsageTests
         Assert.Contains("/healthz: no answer", error);
     }
 
+    [Theory]
+    [InlineData("report")]
+    [InlineData("reprice", "--from", "2026-01-01")]
+    public void LedgerFileNotALedger_Exits1_NamingThePath(string verb, params string[] rest)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("modelmeter-cli-").FullName, "notes.txt");
+        File.WriteAllText(path, new string('x', 4096));
+        try
+        {
+            var (code, output, error) = Run([verb, .. rest, "--ledger", path]);
+
+            Assert.Equal(1, code); // not an unhandled exception's 134
+            Assert.Equal("", output);
+            Assert.Contains($"The ledger at {path} cannot be opened (SQLite Error 26: 'file is not a database').", error);
+            Assert.DoesNotContain("   at ", error);
+            Assert.Equal(new string('x', 4096), File.ReadAllText(path)); // left as it was
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("report")]
+    [InlineData("reprice", "--from", "2026-01-01")]
+    public void LedgerFileMissing_Exits1_SayingHowToGetOne(string verb, params string[] rest)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"modelmeter-none-{Guid.NewGuid():N}.db");
+
+        var (code, _, error) = Run([verb, .. rest, "--ledger", path]);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"No ledger at {path}. Start the server once, or give --ledger <file>.", error);
+        Assert.False(File.Exists(path)); // not created by looking
+    }
+
     private static (int Code, string Output, string Error) Run(string[] args, Func<string[], int>? serve = null, string input = "")
     {
         var output = new StringWriter();
