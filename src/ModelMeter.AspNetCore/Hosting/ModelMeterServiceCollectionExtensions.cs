@@ -38,7 +38,7 @@ public static class ModelMeterServiceCollectionExtensions
     {
         services.AddOptions<ModelMeterOptions>().Bind(configuration.GetSection(ModelMeterOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelMeterOptions>, ModelMeterOptionsValidator>());
-        services.TryAddSingleton(new ModelSections(configuration.GetSection(ModelMeterOptions.Section).GetSection("Models")));
+        services.TryAddSingleton(new ModelSections(configuration.GetSection(ModelMeterOptions.Section)));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(Metrics.DefaultRegistry);
         services.AddMetrics();

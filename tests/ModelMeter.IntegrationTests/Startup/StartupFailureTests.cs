@@ -38,6 +38,23 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("ModelMeter:Limits:MaxTokens:", output);
     }
 
+    [Theory]
+    [InlineData("ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
+    [InlineData("ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // the binder drops the device
+    [InlineData("ModelMeter:Models:demo-small:MaxBatch=many", "ModelMeter:Models:demo-small:MaxBatch: 'many' is not a whole number.")] // a backend's own key
+    [InlineData("ModelMeter:Devices:cpu:Rates:0:From=tomorrow", "ModelMeter:Devices:cpu:Rates:0:From: 'tomorrow' is not a date and time")] // the binder drops the rate
+    [InlineData("ModelMeter:Tenants:acme:RequestsPerMinute=lots", "ModelMeter:Tenants:acme:RequestsPerMinute: 'lots' is not a whole number.")]
+    public async Task ValueOfTheWrongKind_ExitsWith1_NamingTheKeyAndWhatItShouldHold(string setting, string message)
+    {
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", "http://127.0.0.1:0", $"--{setting}");
+
+        Assert.Equal(1, code); // not 134, and not a server started without the entry
+        Assert.Contains("nothing was started", output);
+        Assert.Contains(message, output);
+        Assert.DoesNotContain("unknown device", output); // nothing that follows from the bad value
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task StartedFromAFolderWithoutSettings_SaysWhereTheyAre()
     {

@@ -54,14 +54,21 @@ internal sealed partial class ModelMeterOptionsValidator
             }
             else
             {
-                errors.AddRange(factory.Validate(sections.For(model, m, options.Devices)).Select(problem => $"{key}:{problem}"));
+                try
+                {
+                    errors.AddRange(factory.Validate(sections.For(model, m, options.Devices)).Select(problem => $"{key}:{problem}"));
+                }
+                catch (InvalidOperationException e) when (ConfigurationErrors.Describe(e) is { } problem)
+                {
+                    errors.Add(problem); // a backend's own setting the binder could not convert (MaxBatch: "many")
+                }
             }
 
             if (string.IsNullOrWhiteSpace(m.Device) == (m.Price is null))
             {
                 errors.Add($"{key}:Device: give exactly one of Device (shares a device's time) and Price (tokens × price).");
             }
-            else if (m.Device is { Length: > 0 } device && !options.Devices.ContainsKey(device))
+            else if (m.Device is { Length: > 0 } device && !options.Devices.ContainsKey(device) && !sections.Root.GetSection("Devices").GetSection(device).GetChildren().Any()) // one configured with a bad value is named above
             {
                 errors.Add($"{key}:Device: unknown device '{device}'; known: {string.Join(", ", options.Devices.Keys)}.");
             }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using ModelMeter.Serving;
 using ModelMeter.AspNetCore.Configuration;
@@ -11,8 +12,25 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
 
     public ValidateOptionsResult Validate(string? name, ModelMeterOptions options)
     {
+        // Entries the binder dropped for a value it could not convert, named first: the problems they cause later (a model's
+        // unknown device, no models at all) follow from them.
         var errors = new List<string>();
-        if (options.Models.Count == 0)
+        errors.AddRange(ConfigurationErrors.Dropped(sections.Root.GetSection("Devices"), options.Devices));
+        errors.AddRange(ConfigurationErrors.Dropped(sections.Root.GetSection("Models"), options.Models));
+        errors.AddRange(ConfigurationErrors.Dropped(sections.Root.GetSection("Tenants"), options.Tenants));
+        errors.AddRange(ConfigurationErrors.Dropped<BudgetOptions>(sections.Root.GetSection("Budgets"), options.Budgets.Count));
+        foreach (var (device, d) in options.Devices)
+        {
+            errors.AddRange(ConfigurationErrors.Dropped<RatePeriodOptions>(sections.Root.GetSection($"Devices:{device}:Rates"), d.Rates.Count));
+            errors.AddRange(ConfigurationErrors.Dropped<GridPeriodOptions>(sections.Root.GetSection($"Devices:{device}:Energy:Grid"), d.Energy.Grid.Count));
+        }
+
+        for (var i = 0; i < options.Budgets.Count; i++)
+        {
+            errors.AddRange(ConfigurationErrors.Dropped<double>(sections.Root.GetSection($"Budgets:{i}:Thresholds"), options.Budgets[i].Thresholds?.Count ?? 0));
+        }
+
+        if (options.Models.Count == 0 && !sections.Root.GetSection("Models").GetChildren().Any())
         {
             errors.Add($"{Root}:Models: no models are configured.");
         }

@@ -215,7 +215,7 @@ public sealed class ModelMeterOptionsValidatorTests
         var metrics = new ModelMeter.Metering.ModelMeterMetrics(Prometheus.Metrics.NewCustomRegistry());
         ModelMeter.Serving.IModelBackendFactory[] factories =
             [new ModelMeter.Onnx.Hosting.OnnxBackendFactory(environment, metrics, new Microsoft.Extensions.DependencyInjection.ServiceCollection().BuildServiceProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelMeter.Onnx.Hosting.OnnxBackendFactory>.Instance)];
-        var sections = new ModelSections(configuration.GetSection(ModelMeterOptions.Section).GetSection("Models"));
+        var sections = new ModelSections(configuration.GetSection(ModelMeterOptions.Section));
 
         var result = new ModelMeterOptionsValidator(factories, sections).Validate(null, options);
 

@@ -1,0 +1,115 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+
+namespace ModelMeter.AspNetCore.Configuration;
+
+/// <summary>
+/// Values the configuration binder cannot convert, said the way the validator says every other problem: the key, what it
+/// holds, what it should hold. The binder throws for a bad value of a plain setting (<c>Ledger:Durability</c>), but drops
+/// an entry of a named collection (a device, a model, a tenant) whose value is bad, without a word: those are found by
+/// binding each missing entry on its own.
+/// </summary>
+internal static partial class ConfigurationErrors
+{
+    /// <summary>
+    /// The binder's failure to convert a value as <c>KEY: 'VALUE' is not WHAT.</c>; null for any other failure.
+    /// </summary>
+    public static string? Describe(Exception failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is InvalidOperationException && ConversionFailed().Match(e.Message) is { Success: true } match)
+            {
+                return $"{match.Groups["key"].Value}: '{match.Groups["value"].Value}' is not {Expected(match.Groups["type"].Value)}.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The entries of <paramref name="section"/> that the binder left out of <paramref name="bound"/>, each described by
+    /// binding it alone as <typeparamref name="T"/>.
+    /// </summary>
+    public static IEnumerable<string> Dropped<T>(IConfiguration section, IReadOnlyDictionary<string, T> bound)
+    {
+        foreach (var entry in section.GetChildren())
+        {
+            if (bound.ContainsKey(entry.Key))
+            {
+                continue;
+            }
+
+            string? problem;
+            try
+            {
+                entry.Get<T>();
+                problem = null;
+            }
+            catch (InvalidOperationException e)
+            {
+                problem = Describe(e) ?? $"{entry.Path}: {e.Message}";
+            }
+
+            yield return problem ?? $"{entry.Path}: cannot be read (an empty section, or a value where settings go).";
+        }
+    }
+
+    /// <summary>
+    /// The items of the list <paramref name="section"/> that the binder left out (it bound <paramref name="bound"/> of them),
+    /// each described by binding it alone as <typeparamref name="T"/>.
+    /// </summary>
+    public static IEnumerable<string> Dropped<T>(IConfiguration section, int bound)
+    {
+        var items = section.GetChildren().ToList();
+        if (items.Count <= bound)
+        {
+            yield break;
+        }
+
+        foreach (var item in items)
+        {
+            string? problem = null;
+            try
+            {
+                item.Get<T>();
+            }
+            catch (InvalidOperationException e)
+            {
+                problem = Describe(e) ?? $"{item.Path}: {e.Message}";
+            }
+
+            if (problem is not null)
+            {
+                yield return problem;
+            }
+        }
+    }
+
+    /// <summary>What a value of the binder's type name should be, in the words of a configuration file.</summary>
+    private static string Expected(string type)
+    {
+        var name = type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) ? type[19..type.IndexOf(',', StringComparison.Ordinal)] : type;
+        return name switch
+        {
+            "System.Int32" or "System.Int64" or "System.Int16" or "System.UInt32" or "System.UInt64" => "a whole number",
+            "System.Double" or "System.Single" or "System.Decimal" => "a number",
+            "System.Boolean" => "true or false",
+            "System.TimeSpan" => "a duration (hh:mm:ss)",
+            "System.DateTimeOffset" or "System.DateTime" => "a date and time (ISO 8601, 2026-11-26T00:00:00Z)",
+            "System.Uri" => "a URL",
+            _ when EnumNamed(name) is { } names => $"one of {string.Join(", ", names)}",
+            _ => $"a {name[(name.LastIndexOf('.') + 1)..]}",
+        };
+    }
+
+    /// <summary>The names of the enum called <paramref name="fullName"/> in ModelMeter's assemblies, or null.</summary>
+    private static string[]? EnumNamed(string fullName) =>
+        AppDomain.CurrentDomain.GetAssemblies()
+            .Where(a => a.GetName().Name?.StartsWith("ModelMeter", StringComparison.Ordinal) == true)
+            .Select(a => a.GetType(fullName))
+            .FirstOrDefault(t => t is { IsEnum: true }) is { } enumType ? Enum.GetNames(enumType) : null;
+
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'\.", RegexOptions.Singleline)]
+    private static partial Regex ConversionFailed();
+}
