@@ -15,12 +15,30 @@ internal static class LedgerArguments
         HelpName = "file",
     };
 
-    /// <summary>The configuration the server would read with these arguments, and where it would find its files.</summary>
-    public static (ModelMeterOptions Options, string ContentRoot) Configuration(ParseResult parsed)
+    /// <summary>
+    /// The configuration the server would read with these arguments, and where it would find its files; null (with the
+    /// problem written to <paramref name="error"/>) when a value cannot be read (<c>Ledger:Durability=Sometimes</c>).
+    /// </summary>
+    public static (ModelMeterOptions Options, string ContentRoot)? Configuration(ParseResult parsed, TextWriter error)
     {
         var builder = WebApplication.CreateBuilder(ConfigurationArguments.Of(parsed));
-        var options = builder.Configuration.GetSection(ModelMeterOptions.Section).Get<ModelMeterOptions>() ?? new ModelMeterOptions();
-        return (options, builder.Environment.ContentRootPath);
+        try
+        {
+            var section = builder.Configuration.GetSection(ModelMeterOptions.Section);
+            var options = section.Get<ModelMeterOptions>() ?? new ModelMeterOptions();
+            var dropped = ConfigurationErrors.Dropped(section.GetSection("Devices"), options.Devices).ToList(); // the rate cards they read
+            foreach (var problem in dropped)
+            {
+                error.WriteLine(problem);
+            }
+
+            return dropped.Count == 0 ? (options, builder.Environment.ContentRootPath) : null;
+        }
+        catch (InvalidOperationException e) when (ConfigurationErrors.Describe(e) is { } problem)
+        {
+            error.WriteLine(problem);
+            return null;
+        }
     }
 
     /// <summary>

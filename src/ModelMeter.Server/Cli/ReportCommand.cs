@@ -44,7 +44,11 @@ internal static class ReportCommand
         command.SetAction(parsed =>
         {
             var query = new Query(parsed.GetValue(by) ?? CostGrouping.Model, parsed.GetValue(idle) ?? IdleSharing.Separate, parsed.GetValue(since) ?? TimeSpan.FromDays(1), parsed.GetValue(until), parsed.GetValue(format) ?? "table");
-            var (options, contentRoot) = LedgerArguments.Configuration(parsed);
+            if (LedgerArguments.Configuration(parsed, error) is not var (options, contentRoot))
+            {
+                return CommandLine.Failed;
+            }
+
             var file = parsed.GetValue(ledger);
             if (file is null && options.Ledger.UsesClickHouse)
             {

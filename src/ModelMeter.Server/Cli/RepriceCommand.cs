@@ -27,7 +27,11 @@ internal static class RepriceCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parsed =>
         {
-            var (options, contentRoot) = LedgerArguments.Configuration(parsed);
+            if (LedgerArguments.Configuration(parsed, error) is not var (options, contentRoot))
+            {
+                return CommandLine.Failed;
+            }
+
             var path = Path.GetFullPath(parsed.GetValue(ledger) ?? options.Ledger.Path, contentRoot);
             using var local = LedgerArguments.OpenFile(path, error);
             if (local is null)

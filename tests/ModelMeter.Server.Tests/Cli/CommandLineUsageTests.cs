@@ -155,6 +155,20 @@ public sealed class CommandLineUsageTests
     }
 
     [Theory]
+    [InlineData("--ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
+    [InlineData("--ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // not a device left out of the repricing
+    public void Reprice_ConfigurationValueOfTheWrongKind_Exits1_NamingIt(string setting, string message)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"modelmeter-none-{Guid.NewGuid():N}.db");
+
+        var (code, output, error) = Run(["reprice", "--from", "2026-01-01", "--ledger", path, setting]);
+
+        Assert.Equal(1, code); // not an unhandled exception's 134
+        Assert.Equal("", output);
+        Assert.Equal(message, error.Trim());
+    }
+
+    [Theory]
     [InlineData("report")]
     [InlineData("reprice", "--from", "2026-01-01")]
     public void LedgerFileMissing_Exits1_SayingHowToGetOne(string verb, params string[] rest)
