@@ -44,6 +44,8 @@ public sealed class StartupFailureTests : IDisposable
     [InlineData("ModelMeter:Models:demo-small:MaxBatch=many", "ModelMeter:Models:demo-small:MaxBatch: 'many' is not a whole number.")] // a backend's own key
     [InlineData("ModelMeter:Devices:cpu:Rates:0:From=tomorrow", "ModelMeter:Devices:cpu:Rates:0:From: 'tomorrow' is not a date and time")] // the binder drops the rate
     [InlineData("ModelMeter:Tenants:acme:RequestsPerMinute=lots", "ModelMeter:Tenants:acme:RequestsPerMinute: 'lots' is not a whole number.")]
+    [InlineData("ModelMeter:Devices:cpu:HourlyUsd=1e400", "ModelMeter:Devices:cpu:HourlyUsd: Infinity is not a price; it must be a finite number, zero or more.")] // read as infinity
+    [InlineData("ModelMeter:Devices:cpu:Energy:BusyWatts=1e400", "ModelMeter:Devices:cpu:Energy:BusyWatts: Infinity must be a finite number, zero or more.")]
     public async Task ValueOfTheWrongKind_ExitsWith1_NamingTheKeyAndWhatItShouldHold(string setting, string message)
     {
         var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", "http://127.0.0.1:0", $"--{setting}");

@@ -16,14 +16,14 @@ internal sealed partial class ModelMeterOptionsValidator
 
             if (d.HourlyUsd is { } hourly && (!double.IsFinite(hourly) || hourly < 0))
             {
-                errors.Add($"{key}:HourlyUsd: {hourly} is not a price; it must be zero or more.");
+                errors.Add($"{key}:HourlyUsd: {hourly} is not a price; it must be a finite number, zero or more.");
             }
 
             for (var i = 0; i < d.Rates.Count; i++)
             {
                 if (!double.IsFinite(d.Rates[i].HourlyUsd) || d.Rates[i].HourlyUsd < 0)
                 {
-                    errors.Add($"{key}:Rates:{i}:HourlyUsd: {d.Rates[i].HourlyUsd} is not a price; it must be zero or more.");
+                    errors.Add($"{key}:Rates:{i}:HourlyUsd: {d.Rates[i].HourlyUsd} is not a price; it must be a finite number, zero or more.");
                 }
             }
 
@@ -114,7 +114,7 @@ internal sealed partial class ModelMeterOptionsValidator
         {
             if (watts is { } value && !(value >= 0 && double.IsFinite(value)))
             {
-                errors.Add($"{key}:Energy:{name}: {value} must be zero or more.");
+                errors.Add($"{key}:Energy:{name}: {value} must be a finite number, zero or more.");
             }
         }
 
