@@ -40,18 +40,7 @@ internal static partial class ConfigurationErrors
                 continue;
             }
 
-            string? problem;
-            try
-            {
-                entry.Get<T>();
-                problem = null;
-            }
-            catch (InvalidOperationException e)
-            {
-                problem = Describe(e) ?? $"{entry.Path}: {e.Message}";
-            }
-
-            yield return problem ?? $"{entry.Path}: cannot be read (an empty section, or a value where settings go).";
+            yield return BoundAlone<T>(entry) ?? $"{entry.Path}: cannot be read (an empty section, or a value where settings go).";
         }
     }
 
@@ -69,20 +58,24 @@ internal static partial class ConfigurationErrors
 
         foreach (var item in items)
         {
-            string? problem = null;
-            try
-            {
-                item.Get<T>();
-            }
-            catch (InvalidOperationException e)
-            {
-                problem = Describe(e) ?? $"{item.Path}: {e.Message}";
-            }
-
-            if (problem is not null)
+            if (BoundAlone<T>(item) is { } problem)
             {
                 yield return problem;
             }
+        }
+    }
+
+    /// <summary>What binding <paramref name="entry"/> alone as <typeparamref name="T"/> fails on; null when it binds.</summary>
+    private static string? BoundAlone<T>(IConfigurationSection entry)
+    {
+        try
+        {
+            entry.Get<T>();
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            return Describe(e) ?? $"{entry.Path}: {e.Message}";
         }
     }
 
