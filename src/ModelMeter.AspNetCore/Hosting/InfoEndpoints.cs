@@ -4,14 +4,16 @@ using ModelMeter.Ledger;
 
 namespace ModelMeter.AspNetCore.Hosting;
 
-/// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (models loaded, ledger writable).</summary>
+/// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (models loaded, ledger writable), to GET or HEAD.</summary>
 internal static class InfoEndpoints
 {
     public static void MapInfo(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        // HEAD too: some load balancers and uptime checks probe with it.
+        string[] probes = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/healthz", probes, () => TypedResults.Text("ok"));
 
-        app.MapGet("/readyz", (ModelCatalog catalog, ILedgerRecorder ledger) =>
+        app.MapMethods("/readyz", probes, (ModelCatalog catalog, ILedgerRecorder ledger) =>
             !catalog.IsReady ? NotReady("Models are still loading (or one failed to load: see the log).")
             : ledger.Durability == LedgerDurability.Strict && !ledger.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
             : Results.Text("ready"));

@@ -36,6 +36,7 @@ internal static partial class OpenAiEndpoints
         app.MapPost("/v1/responses", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
             RespondAsync(http, pipeline, options.Value.Limits.MaxBodyBytes));
         app.MapGet("/v1/models", ListModels);
+        app.MapGet("/v1/models/{model}", GetModel);
     }
 
     public static string Id(bool chat, string requestId) => (chat ? "chatcmpl-" : "cmpl-") + requestId;
@@ -48,9 +49,24 @@ internal static partial class OpenAiEndpoints
         }
 
         var created = time.GetUtcNow().ToUnixTimeSeconds();
-        return TypedResults.Json(new ModelList("list", options.Value.Models.Select(m => new ModelEntry(
-            m.Key, "model", created, "modelmeter", m.Value.Device, m.Value.Backend, catalog.TryGet(m.Key, out _))).ToList()), RequestBody.Json);
+        return TypedResults.Json(new ModelList("list", options.Value.Models.Select(m => Entry(m.Key, m.Value, created, catalog)).ToList()), RequestBody.Json);
     }
+
+    /// <summary>OpenAI's "retrieve model": one model as <c>GET /v1/models</c> lists it, or 404 <c>model_not_found</c>.</summary>
+    private static IResult GetModel(string model, HttpContext http, IOptions<ModelMeterOptions> options, ModelCatalog catalog, TenantResolver tenants, TimeProvider time)
+    {
+        if (!tenants.IsKnownKey(http.Request.Headers.Authorization.ToString()))
+        {
+            return OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
+        }
+
+        return options.Value.Models.TryGetValue(model, out var configured)
+            ? TypedResults.Json(Entry(model, configured, time.GetUtcNow().ToUnixTimeSeconds(), catalog), RequestBody.Json)
+            : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is served here; GET /v1/models lists them.", "model"));
+    }
+
+    private static ModelEntry Entry(string name, ModelOptions model, long created, ModelCatalog catalog) =>
+        new(name, "model", created, "modelmeter", model.Device, model.Backend, catalog.TryGet(name, out _));
 
     private static async Task<IResult> HandleAsync<TBody>(HttpContext http, GenerationPipeline pipeline, long maxBodyBytes, string endpoint)
         where TBody : OpenAiRequest

@@ -24,6 +24,17 @@ public sealed class InfoEndpointTests(DemoServer demo)
         Assert.Equal(HttpStatusCode.OK, (await demo.Server.Client.GetAsync("/readyz")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Health_ProbedWithHead_Returns200WithoutABody(string path)
+    {
+        using var response = await demo.Server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
     [Fact]
     public async Task Start_WithAWarmUp_ReadyAndAnswersAsAServerWithout()
     {

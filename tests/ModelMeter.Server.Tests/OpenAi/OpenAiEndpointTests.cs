@@ -19,6 +19,22 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
         new(model, new ApiKeyCredential("not-needed"), new OpenAIClientOptions { Endpoint = new Uri(_server.Client.BaseAddress!, "v1") });
 
     [Fact]
+    public async Task Models_OfficialSdk_ListsAndRetrievesEach_UnknownIsNotFound()
+    {
+        var models = new OpenAI.Models.OpenAIModelClient(new ApiKeyCredential("not-needed"), new OpenAIClientOptions { Endpoint = new Uri(_server.Client.BaseAddress!, "v1") });
+
+        var listed = (await models.GetModelsAsync()).Value.Select(m => m.Id).Order().ToArray();
+        OpenAI.Models.OpenAIModel one = await models.GetModelAsync("demo-medium");
+        var unknown = await Assert.ThrowsAsync<ClientResultException>(() => models.GetModelAsync("gpt-nope"));
+
+        Assert.Equal(["demo-large", "demo-medium", "demo-small"], listed);
+        Assert.Equal(("demo-medium", "modelmeter"), (one.Id, one.OwnedBy));
+        Assert.Equal(404, unknown.Status);
+        Assert.Contains("model_not_found", unknown.Message);
+        Assert.DoesNotContain("gpt-nope", await _server.Client.GetStringAsync("/metrics")); // no series for a name somebody typed
+    }
+
+    [Fact]
     public async Task ChatCompletion_OfficialSdk_AnswersWithUsageAndIsMeteredAndRecorded()
     {
         var before = await _server.ScrapeAsync();

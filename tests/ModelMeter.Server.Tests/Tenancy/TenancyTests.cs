@@ -55,6 +55,8 @@ public sealed class TenancyTests
         var error = (await anonymous.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
         Assert.Equal(("authentication_error", "invalid_api_key"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
         Assert.Equal(HttpStatusCode.OK, tenant.StatusCode);
+        using var one = await server.Client.GetAsync("/v1/models/demo-small"); // retrieving one model asks the same
+        Assert.Equal(HttpStatusCode.Unauthorized, one.StatusCode);
     }
 
     [Theory]
