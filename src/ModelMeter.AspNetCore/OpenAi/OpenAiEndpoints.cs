@@ -43,9 +43,9 @@ internal static partial class OpenAiEndpoints
 
     private static IResult ListModels(HttpContext http, IOptions<ModelMeterOptions> options, ModelCatalog catalog, TenantResolver tenants, TimeProvider time)
     {
-        if (!tenants.IsKnownKey(http.Request.Headers.Authorization.ToString()))
+        if (KeyRefused(http, tenants) is { } refused)
         {
-            return OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
+            return refused;
         }
 
         var created = time.GetUtcNow().ToUnixTimeSeconds();
@@ -55,15 +55,20 @@ internal static partial class OpenAiEndpoints
     /// <summary>OpenAI's "retrieve model": one model as <c>GET /v1/models</c> lists it, or 404 <c>model_not_found</c>.</summary>
     private static IResult GetModel(string model, HttpContext http, IOptions<ModelMeterOptions> options, ModelCatalog catalog, TenantResolver tenants, TimeProvider time)
     {
-        if (!tenants.IsKnownKey(http.Request.Headers.Authorization.ToString()))
+        if (KeyRefused(http, tenants) is { } refused)
         {
-            return OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
+            return refused;
         }
 
         return options.Value.Models.TryGetValue(model, out var configured)
             ? TypedResults.Json(Entry(model, configured, time.GetUtcNow().ToUnixTimeSeconds(), catalog), RequestBody.Json)
             : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.UnknownModel, $"No model named '{model}' is served here; GET /v1/models lists them.", "model"));
     }
+
+    /// <summary>The 401 for a caller without a known key (with auth on, the model routes take any tenant key or the admin key); null otherwise.</summary>
+    private static IResult? KeyRefused(HttpContext http, TenantResolver tenants) =>
+        tenants.IsKnownKey(http.Request.Headers.Authorization.ToString()) ? null
+            : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
 
     private static ModelEntry Entry(string name, ModelOptions model, long created, ModelCatalog catalog) =>
         new(name, "model", created, "modelmeter", model.Device, model.Backend, catalog.TryGet(name, out _));
