@@ -17,12 +17,12 @@ internal static class JsonText
     /// </summary>
     public static string? FindUnreadable(JsonElement element)
     {
-        var path = new List<string>();
-        return Unreadable(element, path) ? "$" + string.Concat(Enumerable.Reverse(path)) : null;
+        List<string>? path = null; // made only for a string that cannot be read: a readable body allocates nothing here
+        return Unreadable(element, ref path) ? "$" + string.Concat(Enumerable.Reverse(path ?? [])) : null;
     }
 
-    /// <summary>Whether <paramref name="element"/> holds an unreadable string; if so, <paramref name="path"/> holds its steps, innermost first.</summary>
-    private static bool Unreadable(JsonElement element, List<string> path)
+    /// <summary>Whether <paramref name="element"/> holds an unreadable string; if so, <paramref name="path"/> holds its steps, innermost first (null when it is <paramref name="element"/> itself).</summary>
+    private static bool Unreadable(JsonElement element, ref List<string>? path)
     {
         switch (element.ValueKind)
         {
@@ -37,9 +37,9 @@ internal static class JsonText
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (Unreadable(item, path))
+                    if (Unreadable(item, ref path))
                     {
-                        path.Add($"[{index}]");
+                        (path ??= []).Add($"[{index}]");
                         return true;
                     }
 
@@ -55,9 +55,9 @@ internal static class JsonText
                         return true; // the name cannot be shown: the path ends at its object
                     }
 
-                    if (Unreadable(property.Value, path))
+                    if (Unreadable(property.Value, ref path))
                     {
-                        path.Add("." + property.Name);
+                        (path ??= []).Add("." + property.Name);
                         return true;
                     }
                 }
