@@ -31,10 +31,25 @@ public static class ReportArguments
     public static bool TryParseTime(string text, out DateTimeOffset time) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
 
-    /// <summary>An enum value by name, ignoring case; numbers are not names.</summary>
+    /// <summary>
+    /// An enum value by its name, ignoring case. Only one whole name: not a number, not a list (<see cref="Enum.TryParse{TEnum}(string, bool, out TEnum)"/>
+    /// would read <c>model,tenant</c>, which is what a repeated query parameter gives, as the two values or-ed together), not padded.
+    /// </summary>
     public static bool TryParseEnum<T>(string text, out T value)
-        where T : struct, Enum =>
-        Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !int.TryParse(text, out _);
+        where T : struct, Enum
+    {
+        foreach (var each in Enum.GetValues<T>())
+        {
+            if (string.Equals(each.ToString(), text, StringComparison.OrdinalIgnoreCase))
+            {
+                value = each;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
 
     /// <summary>The names of <typeparamref name="T"/>'s values, lower case, comma-separated (for error messages).</summary>
     public static string Names<T>()

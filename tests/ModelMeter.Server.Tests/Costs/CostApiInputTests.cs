@@ -22,6 +22,10 @@ public sealed class CostApiInputTests(DemoServer demo)
     [InlineData("/api/costs/summary?limit=lots", "limit")]
     [InlineData("/api/costs/timeseries?limit=100000", "limit")]
     [InlineData("/api/costs/summary?by=planet", "by")]
+    [InlineData("/api/costs/summary?by=model&by=tenant", "by")] // read as "model,tenant", which Enum.TryParse takes for model|tenant = tenant
+    [InlineData("/api/costs/timeseries?by=endpoint,model", "by")]
+    [InlineData("/api/costs/summary?by=2", "by")]
+    [InlineData("/api/costs/summary?idle=separate,even", "idle")]
     public async Task OutOfRange_Answers400NamingTheParameter(string url, string field)
     {
         using var response = await _server.Client.GetAsync(url);
