@@ -65,6 +65,84 @@ internal static partial class ConfigurationErrors
         }
     }
 
+    /// <summary>
+    /// The settings of an enum type under <paramref name="section"/> (bound as <paramref name="type"/>, its collections and
+    /// nested settings included) that do not hold one of the enum's names. The binder converts an enum as
+    /// <see cref="Enum.Parse(Type, string, bool)"/> does, so it takes a number (<c>"7"</c>, no value at all) and a list
+    /// (<c>"Cpu,Gpu"</c>, the two or-ed into <c>Gpu</c>) without a word.
+    /// </summary>
+    public static IEnumerable<string> NotNamed(IConfiguration section, Type type)
+    {
+        foreach (var property in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+        {
+            if (property.SetMethod is not { IsPublic: true } && !IsCollection(property.PropertyType))
+            {
+                continue;
+            }
+
+            var setting = section.GetSection(property.Name);
+            foreach (var problem in NotNamedIn(setting, property.PropertyType))
+            {
+                yield return problem;
+            }
+        }
+    }
+
+    private static IEnumerable<string> NotNamedIn(IConfigurationSection setting, Type type)
+    {
+        var enumType = Nullable.GetUnderlyingType(type) ?? type;
+        if (enumType.IsEnum)
+        {
+            var names = Enum.GetNames(enumType);
+            if (setting.Value is { Length: > 0 } text && !names.Any(n => string.Equals(n, text.Trim(), StringComparison.OrdinalIgnoreCase)))
+            {
+                yield return $"{setting.Path}: '{text}' is not one of {string.Join(", ", names)}.";
+            }
+
+            yield break;
+        }
+
+        if (ItemType(type) is { } item)
+        {
+            foreach (var entry in setting.GetChildren())
+            {
+                foreach (var problem in NotNamedIn(entry, item))
+                {
+                    yield return problem;
+                }
+            }
+        }
+        else if (type.IsClass && type.Namespace?.StartsWith("ModelMeter", StringComparison.Ordinal) == true)
+        {
+            foreach (var problem in NotNamed(setting, type))
+            {
+                yield return problem;
+            }
+        }
+    }
+
+    private static bool IsCollection(Type type) => ItemType(type) is not null;
+
+    /// <summary>The value type of a dictionary or the item type of a list or array; null for anything else.</summary>
+    private static Type? ItemType(Type type)
+    {
+        if (type.IsArray)
+        {
+            return type.GetElementType();
+        }
+
+        if (!type.IsGenericType || type == typeof(string))
+        {
+            return null;
+        }
+
+        var definition = type.GetGenericTypeDefinition();
+        var arguments = type.GetGenericArguments();
+        return definition == typeof(Dictionary<,>) || definition == typeof(IDictionary<,>) || definition == typeof(IReadOnlyDictionary<,>) ? arguments[1]
+            : definition == typeof(List<>) || definition == typeof(IList<>) || definition == typeof(IReadOnlyList<>) || definition == typeof(IEnumerable<>) ? arguments[0]
+            : null;
+    }
+
     /// <summary>What binding <paramref name="entry"/> alone as <typeparamref name="T"/> fails on; null when it binds.</summary>
     private static string? BoundAlone<T>(IConfigurationSection entry)
     {

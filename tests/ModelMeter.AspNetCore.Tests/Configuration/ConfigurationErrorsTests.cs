@@ -47,6 +47,33 @@ public sealed class ConfigurationErrorsTests
     }
 
     [Fact]
+    public void EnumsWrittenAsANumberOrAList_BoundWithoutAWord_AreNamedWhereverTheyAre()
+    {
+        var section = Section(
+            ("Devices:cpu:Kind", "Cpu,Gpu"), ("Allocation:Method", "7"), ("Ledger:Durability", "1"),
+            ("Budgets:0:Name", "a"), ("Budgets:0:LimitUsd", "5"), ("Budgets:0:Scope", "Model,Tenant"), ("Budgets:0:Period", "month"));
+        var options = section.Get<ModelMeterOptions>()!;
+
+        Assert.Equal(DeviceKind.Gpu, options.Devices["cpu"].Kind); // Cpu|Gpu: what the binder makes of a list
+        Assert.Equal(
+            [
+                "ModelMeter:Devices:cpu:Kind: 'Cpu,Gpu' is not one of Cpu, Gpu.",
+                "ModelMeter:Allocation:Method: '7' is not one of SharedTime, Latency.",
+                "ModelMeter:Ledger:Durability: '1' is not one of Strict, Relaxed.",
+                "ModelMeter:Budgets:0:Scope: 'Model,Tenant' is not one of Global, Model, Tenant.",
+            ],
+            ConfigurationErrors.NotNamed(section, typeof(ModelMeterOptions)));
+    }
+
+    [Fact]
+    public void EnumsWrittenAsNames_InAnyCase_NothingNamed()
+    {
+        var section = Section(("Devices:cpu:Kind", "gpu"), ("Allocation:Method", "Latency"), ("Budgets:0:Scope", " tenant "), ("BudgetStore:OnUnavailable", "Closed"));
+
+        Assert.Empty(ConfigurationErrors.NotNamed(section, typeof(ModelMeterOptions)));
+    }
+
+    [Fact]
     public void OtherFailures_AreNotDescribed() =>
         Assert.Null(ConfigurationErrors.Describe(new InvalidOperationException("Something else went wrong.")));
 

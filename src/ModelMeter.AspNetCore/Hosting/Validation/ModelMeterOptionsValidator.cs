@@ -30,6 +30,7 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
             errors.AddRange(ConfigurationErrors.Dropped<double>(sections.Root.GetSection($"Budgets:{i}:Thresholds"), options.Budgets[i].Thresholds?.Count ?? 0));
         }
 
+        errors.AddRange(ConfigurationErrors.NotNamed(sections.Root, typeof(ModelMeterOptions)));
         if (options.Models.Count == 0 && !sections.Root.GetSection("Models").GetChildren().Any())
         {
             errors.Add($"{Root}:Models: no models are configured.");
@@ -41,7 +42,7 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
         ValidateBudgets(options, errors);
         ValidateLimits(options.Limits, errors);
         ValidateWebhooks(options.Webhooks, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Distinct()); // a dropped entry's enum is named twice
     }
 
     private static void ValidateLimits(LimitsOptions limits, List<string> errors)
