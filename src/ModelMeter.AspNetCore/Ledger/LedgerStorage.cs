@@ -56,7 +56,7 @@ internal sealed partial class LedgerStorage(
         {
             store.Initialize();
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             store.Dispose();
             throw new InvalidOperationException(

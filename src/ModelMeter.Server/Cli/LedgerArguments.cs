@@ -56,10 +56,10 @@ internal static class LedgerArguments
         var ledger = new SqliteLedger(path);
         try
         {
-            ledger.Initialize();
+            ledger.Initialize(create: false);
             return ledger;
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             ledger.Dispose();
             error.WriteLine($"The ledger at {path} cannot be opened ({e.Message.TrimEnd('.')}). Give --ledger a ledger file the server wrote.");

@@ -80,12 +80,22 @@ public sealed class StartupFailureTests : IDisposable
     [Theory]
     [InlineData("not a database")]
     [InlineData("a directory")]
+    [InlineData("another application's database")]
     public async Task LedgerUnreadable_ExitsWith1_NamingThePathAndWhatToDo(string what)
     {
         var ledger = Path.Combine(_directory, "data", "ledger.db");
         if (what == "a directory")
         {
             Directory.CreateDirectory(ledger);
+        }
+        else if (what == "another application's database")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={ledger};Pooling=false");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE orders (id INTEGER PRIMARY KEY)";
+            command.ExecuteNonQuery();
         }
         else
         {
@@ -99,6 +109,15 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains($"ModelMeter:Ledger:Path: the ledger at {ledger} cannot be opened", output);
         Assert.Contains("Point Ledger:Path at a SQLite file", output);
         Assert.DoesNotContain("   at ", output);
+        if (what == "another application's database")
+        {
+            Assert.Contains("is a SQLite database of something else, not a ledger", output);
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={ledger};Pooling=false");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT group_concat(name) FROM sqlite_master";
+            Assert.Equal("orders", command.ExecuteScalar()); // no ledger table added to it
+        }
     }
 
     [Fact]

@@ -155,6 +155,43 @@ public sealed class CommandLineUsageTests
     }
 
     [Theory]
+    [InlineData("report", true)]
+    [InlineData("report", false)]
+    [InlineData("reprice", true, "--from", "2026-01-01")]
+    public void LedgerFileAnotherDatabaseOrEmpty_Exits1_AndWritesNothingThere(string verb, bool foreign, params string[] rest)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("modelmeter-cli-").FullName, "app.db");
+        if (foreign)
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)";
+            command.ExecuteNonQuery();
+        }
+        else
+        {
+            File.WriteAllBytes(path, []);
+        }
+
+        var before = File.ReadAllBytes(path);
+        try
+        {
+            var (code, output, error) = Run([verb, .. rest, "--ledger", path]);
+
+            Assert.Equal(1, code);
+            Assert.Equal("", output);
+            Assert.Contains($"The ledger at {path} cannot be opened ({path} {(foreign ? "is a SQLite database of something else" : "holds no ledger")}", error);
+            Assert.Equal(before, File.ReadAllBytes(path)); // no ledger tables added, no empty file made a ledger
+            Assert.False(File.Exists(path + "-wal"));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+    }
+
+    [Theory]
     [InlineData("--ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
     [InlineData("--ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // not a device left out of the repricing
     public void Reprice_ConfigurationValueOfTheWrongKind_Exits1_NamingIt(string setting, string message)

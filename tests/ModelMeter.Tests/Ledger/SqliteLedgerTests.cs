@@ -96,6 +96,60 @@ public sealed class SqliteLedgerTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0)] // an application's own database
+    [InlineData(3)] // one that numbers its own schema as the ledger does
+    public void Initialize_ADatabaseOfSomethingElse_IsRefusedAndLeftAsItWas(int userVersion)
+    {
+        var path = Path.Combine(_directory, "app.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            Execute(connection, $"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (1, 'a'); PRAGMA user_version={userVersion};");
+        }
+
+        using var ledger = new SqliteLedger(path);
+        var refused = Assert.Throws<InvalidOperationException>(ledger.Initialize);
+        ledger.Dispose();
+
+        Assert.Contains("is a SQLite database of something else, not a ledger", refused.Message);
+        using var check = new SqliteConnection($"Data Source={path};Pooling=false");
+        check.Open();
+        Assert.Equal("users", Scalar(check, "SELECT group_concat(name) FROM sqlite_master"));
+        Assert.Equal((long)userVersion, Scalar(check, "PRAGMA user_version"));
+        Assert.Equal("delete", Scalar(check, "PRAGMA journal_mode"));
+    }
+
+    [Fact]
+    public void Initialize_WithoutCreate_AnEmptyFile_IsRefusedAndStaysEmpty()
+    {
+        var path = Path.Combine(_directory, "empty.db");
+        File.WriteAllBytes(path, []);
+        using var ledger = new SqliteLedger(path);
+
+        var refused = Assert.Throws<InvalidOperationException>(() => ledger.Initialize(create: false));
+
+        Assert.Contains("holds no ledger", refused.Message);
+        Assert.Equal(0, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public void Initialize_WithoutCreate_AnExistingLedger_Opens()
+    {
+        _ledger.Append([Row("a", T0, 1)], []);
+        using var reopened = new SqliteLedger(_ledger.Path);
+        reopened.Initialize(create: false);
+
+        Assert.Equal(1, reopened.Summarize(T0.AddHours(-1), T0.AddHours(1), CostGrouping.Model, IdleSharing.Separate).Rows.Single().Requests);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     [Fact]
     public void Initialize_VersionOneFile_MigratesToTheCurrentSchemaKeepingRows()
     {

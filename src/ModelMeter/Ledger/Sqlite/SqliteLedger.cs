@@ -37,22 +37,46 @@ public sealed partial class SqliteLedger : ILedgerStore
     public string Node { get; }
 
     /// <inheritdoc />
-    public void Initialize()
+    public void Initialize() => Initialize(create: true);
+
+    /// <summary>Opens the ledger, bringing an older schema up to <see cref="SchemaVersion"/>.</summary>
+    /// <param name="create">
+    /// Whether a file with no ledger in it yet (new, or an empty SQLite file) becomes one; false (the reports of the command
+    /// line) refuses it, so that reading a wrong path writes nothing there.
+    /// </param>
+    /// <exception cref="InvalidOperationException">
+    /// The file is a SQLite database of something else (tables, but no ledger schema: nothing is added to it), a schema
+    /// newer than this build's, or no ledger while <paramref name="create"/> is false.
+    /// </exception>
+    public void Initialize(bool create)
     {
         var directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory))
+        if (create && !string.IsNullOrEmpty(directory))
         {
             Directory.CreateDirectory(directory);
         }
 
         _writer = Open();
-        Execute(_writer, "PRAGMA journal_mode=WAL;");
-        Execute(_writer, _fullSync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         var version = Convert.ToInt32(Scalar(_writer, "PRAGMA user_version;"));
         if (version > SchemaVersion)
         {
             throw new InvalidOperationException($"{Path} has ledger schema {version}; this build knows up to {SchemaVersion}.");
         }
+
+        var tables = Convert.ToInt64(Scalar(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table';"));
+        var hasRequests = Convert.ToInt64(Scalar(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'requests';")) > 0;
+        if (version == 0 ? tables > 0 : !hasRequests)
+        {
+            throw new InvalidOperationException($"{Path} is a SQLite database of something else, not a ledger (it has tables but no ledger schema); nothing was added to it.");
+        }
+
+        if (version == 0 && !create)
+        {
+            throw new InvalidOperationException($"{Path} holds no ledger (an empty SQLite file); nothing was written to it.");
+        }
+
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        Execute(_writer, _fullSync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
 
         using var transaction = _writer.BeginTransaction();
         for (var step = version + 1; step <= SchemaVersion; step++)
