@@ -3,7 +3,7 @@ using System.Reflection;
 
 namespace ModelMeter.AspNetCore.Dashboard;
 
-/// <summary>The built-in dashboard: <c>GET /</c> (under MapModelMeter's prefix) and its two files under <c>ui/</c>, embedded in the assembly so it works from any content root.</summary>
+/// <summary>The built-in dashboard: <c>GET /</c> or <c>HEAD /</c> (under MapModelMeter's prefix) and its two files under <c>ui/</c>, embedded in the assembly so it works from any content root.</summary>
 internal static class DashboardEndpoints
 {
     private static readonly FrozenDictionary<string, (byte[] Bytes, string ContentType)> Files = Load();
@@ -11,10 +11,12 @@ internal static class DashboardEndpoints
     public static void MapDashboard(this IEndpointRouteBuilder app)
     {
         // The page links relative to itself, so that it works under any prefix; it must be served at a path ending in '/'.
-        app.MapGet("/", (HttpContext http) => http.Request.Path.Value is { } path && !path.EndsWith('/')
+        // HEAD too, as a static file server answers it (link checkers and uptime probes use it): Kestrel sends no body.
+        string[] methods = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/", methods, (HttpContext http) => http.Request.Path.Value is { } path && !path.EndsWith('/')
             ? Results.Redirect($"{http.Request.PathBase}{path}/")
             : Serve(http, "index.html")).ExcludeFromDescription();
-        app.MapGet("/ui/{file}", (HttpContext http, string file) => Serve(http, file)).ExcludeFromDescription();
+        app.MapMethods("/ui/{file}", methods, (HttpContext http, string file) => Serve(http, file)).ExcludeFromDescription();
     }
 
     /// <summary>Only its own scripts and styles, no framing (clickjacking), no content sniffing.</summary>

@@ -99,6 +99,14 @@ public sealed class SampleAppTests : IAsyncLifetime
         Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Contains("api/costs/summary", await client.GetStringAsync("/modelmeter/ui/app.js"));
+
+        // HEAD, as an uptime probe or a link checker sends it: the headers of the GET, no body.
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/modelmeter/"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("text/html", head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        using var headScript = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/modelmeter/ui/app.js"));
+        Assert.Equal(HttpStatusCode.OK, headScript.StatusCode);
     }
 
     [Theory]
