@@ -21,11 +21,15 @@ public static class DemoModels
 
     /// <summary>
     /// Writes demo model <paramref name="name"/> into <paramref name="directory"/> (model.onnx, vocab.json,
-    /// merges.txt, config.json) unless a model.onnx is already there.
+    /// merges.txt, config.json) unless a model.onnx is already there (a demo model of an earlier graph is written again; a
+    /// model.onnx that this class did not write is never touched).
     /// Returns whether it wrote anything.
     /// </summary>
     public static bool EnsureWritten(string name, string directory) =>
         EnsureWritten(Configs[name], directory, withPast: true, seed: StableSeed(name), name);
+
+    /// <summary>Marks in config.json a model this class wrote (every version has): only such a model is ever written again.</summary>
+    private const string DemoMark = "\"modelmeter_demo\":";
 
     /// <summary>Marks in config.json the version of <see cref="Gpt2GraphWriter"/>'s graph a model was written with.</summary>
     private const string GraphVersionMark = "\"modelmeter_graph\":3";
@@ -45,7 +49,13 @@ public static class DemoModels
         // A model written by an earlier version of the graph (one that projected every position, or one whose presents
         // concatenated the whole cache) is written again; the new
         // file replaces it by a rename, so a server loading it meanwhile reads one whole file or the other.
-        var current = File.Exists(configPath) && File.ReadAllText(configPath).Contains(GraphVersionMark, StringComparison.Ordinal);
+        var written = File.Exists(configPath) ? File.ReadAllText(configPath) : "";
+        if (File.Exists(modelPath) && !written.Contains(DemoMark, StringComparison.Ordinal))
+        {
+            return false; // a model of someone else's (exported, or configured under a demo name): never written over
+        }
+
+        var current = written.Contains(GraphVersionMark, StringComparison.Ordinal);
         if (File.Exists(modelPath) && current)
         {
             if (config.VocabularySize == Gpt2Config.Gpt2Vocabulary && (!File.Exists(Path.Combine(directory, "vocab.json")) || !File.Exists(Path.Combine(directory, "merges.txt"))))

@@ -42,5 +42,32 @@ public sealed class DemoModelsTests : IDisposable
         Assert.False(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3)); // and only once
     }
 
+    [Theory]
+    [InlineData(true)] // an exported model's own config.json
+    [InlineData(false)] // none at all
+    public void EnsureWritten_UnderADemoName_SomeoneElsesModel_IsNeverWrittenOver(bool withConfig)
+    {
+        // A user who points demo-small's Path at an exported model of their own, keeping the name.
+        Directory.CreateDirectory(_directory);
+        var files = new Dictionary<string, string> { ["model.onnx"] = "the user's weights" };
+        if (withConfig)
+        {
+            files["config.json"] = """{"model_type":"gpt2","n_layer":12}""";
+        }
+
+        foreach (var (name, text) in files)
+        {
+            File.WriteAllText(Path.Combine(_directory, name), text);
+        }
+
+        Assert.False(DemoModels.EnsureWritten("demo-small", _directory));
+
+        Assert.Equal(files.Keys.Order(), Directory.GetFiles(_directory).Select(Path.GetFileName).Order());
+        foreach (var (name, text) in files)
+        {
+            Assert.Equal(text, File.ReadAllText(Path.Combine(_directory, name)));
+        }
+    }
+
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_directory)!, recursive: true);
 }
