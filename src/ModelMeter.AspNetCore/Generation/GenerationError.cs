@@ -34,6 +34,9 @@ public enum GenerationErrorKind
     /// <summary>The body is over the limit (413).</summary>
     TooLarge,
 
+    /// <summary>The body arrived too slowly (408): Kestrel's <c>MinRequestBodyDataRate</c> gave up on it.</summary>
+    BodyTimeout,
+
     /// <summary>The body is not <c>application/json</c> (415): also keeps cross-site form posts out.</summary>
     UnsupportedMediaType,
 

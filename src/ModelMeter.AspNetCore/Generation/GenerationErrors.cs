@@ -31,6 +31,7 @@ internal static class GenerationErrors
         [UnknownModel] = new(404, ErrorReason.BadRequest, "Unknown model", InvalidRequest, "model_not_found"),
         [InvalidField] = new(400, ErrorReason.BadRequest, "Invalid field", InvalidRequest, "invalid_value"),
         [TooLarge] = new(413, ErrorReason.TooLarge, "Request body too large", InvalidRequest, "request_too_large"),
+        [BodyTimeout] = new(408, ErrorReason.BadRequest, "Request body too slow", InvalidRequest, "request_timeout"),
         [UnsupportedMediaType] = new(415, ErrorReason.BadRequest, "Unsupported media type", InvalidRequest, "unsupported_media_type"),
         [NotReady] = new(503, ErrorReason.Overloaded, "Model busy", ServerError, "model_loading"),
         [Overloaded] = new(503, ErrorReason.Overloaded, "Model busy", ServerError, "overloaded"),

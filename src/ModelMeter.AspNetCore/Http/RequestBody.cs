@@ -57,6 +57,16 @@ internal static class RequestBody
         {
             return (null, TooLarge(maxBytes), null);
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            // Fewer bytes than Content-Length said, then nothing: Kestrel's minimum data rate gives up on the body.
+            return (null, new GenerationError(GenerationErrorKind.BodyTimeout, "The body arrived too slowly (or stopped short of its Content-Length) and was given up on."), null);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // A body Kestrel could not read, such as one cut off by the client: the request is not read, not a server error.
+            return (null, Invalid("body", $"The body could not be read: {e.Message}"), null);
+        }
         catch (JsonException e)
         {
             return (null, Invalid("body", $"The body is not valid JSON: {e.Message}"), null);

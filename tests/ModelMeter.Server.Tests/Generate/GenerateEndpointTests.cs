@@ -112,6 +112,32 @@ public sealed class GenerateEndpointTests(DemoServer demo)
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/generate/demo-small", "application/problem+json")]
+    [InlineData("/v1/chat/completions", "application/json")]
+    public async Task BodyStopsShortOfItsContentLength_Answers408_NotA500(string path, string mediaType)
+    {
+        // A client that says 100 bytes, sends 12 and then nothing: Kestrel's minimum data rate gives up after its grace period.
+        var address = _server.Client.BaseAddress!;
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"prompt\": \"a"));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+
+        var answer = await reader.ReadLineAsync(deadline.Token);
+        var headers = new List<string>();
+        while (await reader.ReadLineAsync(deadline.Token) is { Length: > 0 } header)
+        {
+            headers.Add(header);
+        }
+
+        Assert.Equal("HTTP/1.1 408 Request Timeout", answer);
+        Assert.Contains(headers, h => h.StartsWith($"Content-Type: {mediaType}", StringComparison.OrdinalIgnoreCase));
+    }
+
     [Fact]
     public async Task Generate_PromptOverContext_Returns400NamingPrompt()
     {
