@@ -59,5 +59,18 @@ public sealed record BudgetDefinition(
         return (ToUtc(startLocal), ToUtc(endLocal));
     }
 
-    private DateTimeOffset ToUtc(DateTime local) => new(TimeZoneInfo.ConvertTimeToUtc(local, TimeZone), TimeSpan.Zero);
+    /// <summary>
+    /// A local midnight in UTC. Where the clock skips that midnight (summer time starting at 00:00, as in Santiago, Havana
+    /// or Cairo) the day starts at its first moment, the end of the gap: <see cref="TimeZoneInfo.ConvertTimeToUtc(DateTime, TimeZoneInfo)"/>
+    /// throws for a time that does not exist.
+    /// </summary>
+    private DateTimeOffset ToUtc(DateTime local)
+    {
+        while (TimeZone.IsInvalidTime(local))
+        {
+            local = local.AddMinutes(1); // gaps start and end on whole minutes (an hour or half an hour in practice)
+        }
+
+        return new(TimeZoneInfo.ConvertTimeToUtc(local, TimeZone), TimeSpan.Zero);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Time.Testing;
 using ModelMeter.Budgets;
 using ModelMeter.Metering;
@@ -117,6 +118,22 @@ public sealed class BudgetTrackerTests
 
         Assert.Equal(new DateTimeOffset(2026, 10, 31, 23, 0, 0, TimeSpan.Zero), start);
         Assert.Equal(new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero), end);
+    }
+
+    [Theory]
+    // Zones whose clocks skip from 00:00 to 01:00 when summer time starts: that day's midnight does not exist there.
+    [InlineData("America/Santiago", "2026-09-06T12:00:00Z", "2026-09-06T04:00:00Z", "2026-09-07T03:00:00Z")]
+    [InlineData("America/Havana", "2026-03-08T12:00:00Z", "2026-03-08T05:00:00Z", "2026-03-09T04:00:00Z")]
+    [InlineData("Africa/Cairo", "2026-04-24T12:00:00Z", "2026-04-23T22:00:00Z", "2026-04-24T21:00:00Z")]
+    public void PeriodOf_Day_WhoseMidnightTheClockSkips_StartsAtItsFirstMoment(string zone, string at, string start, string end)
+    {
+        var budget = Budget(10, false, TimeZoneInfo.FindSystemTimeZoneById(zone));
+
+        var period = budget.PeriodOf(DateTimeOffset.Parse(at, CultureInfo.InvariantCulture));
+
+        Assert.Equal((DateTimeOffset.Parse(start, CultureInfo.InvariantCulture), DateTimeOffset.Parse(end, CultureInfo.InvariantCulture)), period);
+        // And the day before ends where this one starts.
+        Assert.Equal(period.Start, budget.PeriodOf(period.Start.AddTicks(-1)).End);
     }
 
     [Fact]
