@@ -101,13 +101,13 @@ internal static class CostEndpoints
             RequestBody.Json);
     }
 
-    /// <summary>This month so far and where it is heading at the trailing seven days' pace.</summary>
+    /// <summary>This month so far and where it is heading at the trailing seven days' pace (or the ledger's days, if fewer).</summary>
     internal static async Task<JsonHttpResult<CostForecastResponse>> ForecastAsync(HttpContext http, LedgerStorage ledger, IdleMinutes idleMinutes, TimeProvider time)
     {
         await idleMinutes.CatchUpAsync();
         var forecast = await CostForecast.ComputeAsync(ledger.Reports, time.GetUtcNow(), http.RequestAborted);
         return TypedResults.Json(
-            new CostForecastResponse(forecast.MonthStart, forecast.Now, forecast.MonthToDateUsd, forecast.TrailingDailyUsd, forecast.ProjectedMonthUsd), RequestBody.Json);
+            new CostForecastResponse(forecast.MonthStart, forecast.Now, forecast.MonthToDateUsd, forecast.TrailingDailyUsd, forecast.ProjectedMonthUsd, forecast.TrailingDays), RequestBody.Json);
     }
 
     /// <summary><c>model</c>: one configured model's requests only (no idle time); absent for all.</summary>

@@ -2,17 +2,53 @@ using ModelMeter.Ledger;
 
 namespace ModelMeter.AspNetCore.Costs;
 
-/// <summary>Month to date (UTC) and the month-end projection from the trailing seven days' daily average.</summary>
+/// <summary>
+/// Month to date (UTC) and the month-end projection from the daily average of the trailing seven days, or of the time
+/// since the ledger's first cost when that is less (a ledger an hour old is averaged over its hour, not seven days).
+/// </summary>
 internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset Now, double MonthToDateUsd, double TrailingDailyUsd, double ProjectedMonthUsd)
 {
+    /// <summary>The days the daily average is taken over: seven, or fewer when the ledger's first cost is younger.</summary>
+    public double TrailingDays { get; init; }
+
+    /// <summary>The longest trailing window.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromDays(7);
+
     public static async Task<CostForecast> ComputeAsync(ILedgerReports store, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         now = now.ToUniversalTime();
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var monthEnd = monthStart.AddMonths(1);
         var monthToDate = now > monthStart ? (await store.SummarizeAsync(monthStart, now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd : 0;
-        var trailingDaily = (await store.SummarizeAsync(now.AddDays(-7), now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd / 7;
+        var from = now - Window;
+        var trailing = (await store.SummarizeAsync(from, now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd;
+        var since = await FirstCostAsync(store, from, now, cancellationToken) ?? from;
+        var days = Math.Max((now - since).TotalDays, 1.0 / 1440); // at least a minute
+        var trailingDaily = trailing / days;
         var projected = monthToDate + trailingDaily * (monthEnd - now).TotalDays;
-        return new CostForecast(monthStart, now, monthToDate, trailingDaily, projected);
+        return new CostForecast(monthStart, now, monthToDate, trailingDaily, projected) { TrailingDays = days };
+    }
+
+    /// <summary>
+    /// The start of the first minute in [<paramref name="from"/>, <paramref name="to"/>) with any cost (idle included, which
+    /// the ledger writes every minute the server runs): the hour from hourly buckets, then the minute within it. Null when
+    /// there is none.
+    /// </summary>
+    private static async Task<DateTimeOffset?> FirstCostAsync(ILedgerReports store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var hours = await store.TimeseriesAsync(from, to, CostGrouping.Device, TimeSpan.FromHours(1), cancellationToken: cancellationToken);
+        if (hours.Where(p => p.CostUsd > 0).Select(p => p.Start).DefaultIfEmpty(to).Min() is var hour && hour >= to)
+        {
+            return null;
+        }
+
+        if (hour <= from)
+        {
+            return from; // cost from the window's first hour: the whole window counts
+        }
+
+        var end = hour.AddHours(1) < to ? hour.AddHours(1) : to;
+        var minutes = await store.TimeseriesAsync(hour, end, CostGrouping.Device, TimeSpan.FromMinutes(1), cancellationToken: cancellationToken);
+        return minutes.Where(p => p.CostUsd > 0).Select(p => p.Start).DefaultIfEmpty(hour).Min();
     }
 }

@@ -24,7 +24,8 @@ internal sealed record CostTimeseriesPoint(
 
 /// <summary><c>GET /api/costs/forecast</c>.</summary>
 internal sealed record CostForecastResponse(
-    DateTimeOffset MonthStart, DateTimeOffset Now, double MonthToDateUsd, [property: JsonPropertyName("trailing_7d_daily_usd")] double Trailing7dDailyUsd, double ProjectedMonthUsd);
+    DateTimeOffset MonthStart, DateTimeOffset Now, double MonthToDateUsd, [property: JsonPropertyName("trailing_7d_daily_usd")] double Trailing7dDailyUsd, double ProjectedMonthUsd,
+    double TrailingDays);
 
 /// <summary><c>GET /api/costs/stats</c>: per-model figures over a window.</summary>
 internal sealed record CostStatsResponse(

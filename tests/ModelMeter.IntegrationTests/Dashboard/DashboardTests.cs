@@ -75,6 +75,7 @@ public sealed class DashboardTests
         Assert.Equal(3, await page.Locator("#latency-table tbody tr").CountAsync());
         Assert.Equal(1, await page.Locator("#device-bars li[data-device='cpu']").CountAsync());
         Assert.True(await page.Locator("#empty").IsHiddenAsync());
+        Assert.StartsWith("Daily pace, last ", await page.Locator("#daily-label").InnerTextAsync()); // the ledger is minutes old, not 7 days
         // Requests, latency and errors over time: one line per model, p50 and p95, and the refusal by its reason.
         Assert.Equal(Models.Order(StringComparer.Ordinal), (await page.Locator("#requests-chart").GetAttributeAsync("data-series"))!.Split('|'));
         Assert.Equal("p50|p95", await page.Locator("#latency-chart").GetAttributeAsync("data-series"));

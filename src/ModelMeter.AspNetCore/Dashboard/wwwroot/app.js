@@ -9,6 +9,14 @@ const charts = {};
 let timer = null;
 
 const money = (digits) => new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits });
+// The forecast averages the last 7 days, or the ledger's time if it is younger (an hour-old ledger over its hour).
+function dailyLabel(days) {
+  if (!(days < 7)) return "Daily average, last 7 days";
+  if (days >= 1) return `Daily average, last ${days.toFixed(1)} days`;
+  const hours = days * 24;
+  return hours >= 1 ? `Daily pace, last ${hours.toFixed(1)} hours` : `Daily pace, last ${Math.max(1, Math.round(hours * 60))} minutes`;
+}
+
 function usd(value) {
   if (value === null || value === undefined) return "–";
   const size = Math.abs(value);
@@ -328,6 +336,7 @@ async function refresh() {
     $("mtd").textContent = usd(forecast.month_to_date_usd);
     $("projected").textContent = usd(forecast.projected_month_usd);
     $("daily").textContent = usd(forecast.trailing_7d_daily_usd);
+    $("daily-label").textContent = dailyLabel(forecast.trailing_days);
     $("empty").hidden = summary.rows.some((r) => r.requests > 0);
     renderSummary(summary);
     renderChart(series, from, to, stepMs);
