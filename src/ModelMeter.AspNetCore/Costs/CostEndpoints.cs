@@ -152,9 +152,8 @@ internal static class CostEndpoints
     internal static Task CatchUpIfRecentAsync(IdleMinutes idle, DateTimeOffset to, TimeProvider time) =>
         to > time.GetUtcNow().AddMinutes(-1) ? idle.CatchUpAsync() : Task.CompletedTask;
 
-    /// <summary>The earliest and latest times a report may name; outside them arithmetic on times would overflow.</summary>
-    private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Earliest = ReportArguments.Earliest;
+    private static readonly DateTimeOffset Latest = ReportArguments.Latest;
 
     /// <summary><c>limit</c>: the most groups a report shows (the rest summed as <c>(other)</c>), 1 to 10000, default 100.</summary>
     private static bool TryLimit(IQueryCollection query, out int limit, ref ProblemHttpResult? problem)

@@ -30,8 +30,11 @@ internal static class ReportCommand
         {
             Description = "The end of the report, an ISO 8601 time (UTC without an offset); default: now.",
             HelpName = "time",
-            CustomParser = r => ReportArguments.TryParseTime(LedgerArguments.Token(r), out var t) ? t
-                : LedgerArguments.Fail<DateTimeOffset?>(r, $"--until '{LedgerArguments.Token(r)}' is not an ISO 8601 time (2026-11-26T00:00:00Z)."),
+            CustomParser = r => !ReportArguments.TryParseTime(LedgerArguments.Token(r), out var t)
+                ? LedgerArguments.Fail<DateTimeOffset?>(r, $"--until '{LedgerArguments.Token(r)}' is not an ISO 8601 time (2026-11-26T00:00:00Z).")
+                : t <= ReportArguments.Earliest || t > ReportArguments.Latest
+                    ? LedgerArguments.Fail<DateTimeOffset?>(r, $"--until '{LedgerArguments.Token(r)}' must be between 1970-01-01 and 9000-01-01.")
+                    : t,
         };
         var format = new Option<string>("--format") { Description = "How to write it (default: table)." };
         format.AcceptOnlyFromAmong("table", "csv", "json");
@@ -44,6 +47,12 @@ internal static class ReportCommand
         command.SetAction(parsed =>
         {
             var query = new Query(parsed.GetValue(by) ?? CostGrouping.Model, parsed.GetValue(idle) ?? IdleSharing.Separate, parsed.GetValue(since) ?? TimeSpan.FromDays(1), parsed.GetValue(until), parsed.GetValue(format) ?? "table");
+            if ((query.Until ?? TimeProvider.System.GetUtcNow()) - query.Since < ReportArguments.Earliest)
+            {
+                error.WriteLine($"--since {query.Since.TotalHours:0.##}h before {query.Until ?? TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC reaches back before 1970-01-01, where reports begin.");
+                return CommandLine.Failed;
+            }
+
             if (LedgerArguments.Configuration(parsed, error) is not var (options, contentRoot))
             {
                 return CommandLine.Failed;

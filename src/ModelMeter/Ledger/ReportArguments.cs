@@ -5,6 +5,12 @@ namespace ModelMeter.Ledger;
 /// <summary>How report arguments are written, the same on the cost API and the command line: durations, times, and enum names.</summary>
 public static class ReportArguments
 {
+    /// <summary>The earliest time a report may cover (the ledger counts milliseconds since it).</summary>
+    public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The latest time a report may name: far enough that arithmetic on times (a window, a step) cannot overflow.</summary>
+    public static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>The longest duration accepted: about 100 years.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_525);
 

@@ -80,6 +80,8 @@ public sealed class CommandLineUsageTests
     [InlineData("report --by planet", "--by 'planet' is not one of model, endpoint, tenant, user, device, day, node.")]
     [InlineData("report --format xml", "xml")]
     [InlineData("report --until yesterday", "--until 'yesterday' is not an ISO 8601 time")]
+    [InlineData("report --until 0001-01-01T00:00:00Z", "--until '0001-01-01T00:00:00Z' must be between 1970-01-01 and 9000-01-01.")] // was an unhandled exception
+    [InlineData("report --by model,tenant", "--by 'model,tenant' is not one of")]
     [InlineData("reprice", "Option '--from' is required")]
     [InlineData("reprice --from soon", "--from 'soon' is not an ISO 8601 time")]
     [InlineData("demo-traffic --rps 0", "--rps '0' must be")]
@@ -95,6 +97,16 @@ public sealed class CommandLineUsageTests
         Assert.Contains(message, error);
         Assert.Contains("--help'", error);
         Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void Report_SinceReachingBefore1970_Exits1_SayingSo()
+    {
+        var (code, output, error) = Run(["report", "--until", "1970-01-01T00:30:00Z", "--since", "1h"]);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("reaches back before 1970-01-01", error);
     }
 
     [Theory]
