@@ -9,6 +9,11 @@ internal sealed partial class ModelMeterOptionsValidator
         foreach (var (device, d) in options.Devices)
         {
             var key = $"{Root}:Devices:{device}";
+            if (NameProblem(device) is { } badName)
+            {
+                errors.Add($"{key}: the device's name {badName}.");
+            }
+
             if (d.HourlyUsd is null && d.Rates.Count == 0)
             {
                 errors.Add($"{key}:HourlyUsd: give the device's price per hour (or Rates).");
@@ -47,6 +52,11 @@ internal sealed partial class ModelMeterOptionsValidator
         foreach (var (model, m) in options.Models)
         {
             var key = $"{Root}:Models:{model}";
+            if (NameProblem(model) is { } badName)
+            {
+                errors.Add($"{key}: the model's name {badName}.");
+            }
+
             var factory = factories.LastOrDefault(f => string.Equals(f.Name, m.Backend, StringComparison.OrdinalIgnoreCase));
             if (factory is null)
             {
@@ -152,4 +162,15 @@ internal sealed partial class ModelMeterOptionsValidator
             errors.Add($"{key}:Load:IntervalMs: {load.IntervalMs} is out of range 100..60000.");
         }
     }
+
+    /// <summary>
+    /// What is wrong with a model's or device's name, or null: it is a metric label and a report row, so it cannot start with
+    /// '(' (the rows <c>(idle)</c>, <c>(other)</c> and <c>(unmetered)</c> do, and a report would take it for one of them),
+    /// hold control characters, or begin or end with spaces.
+    /// </summary>
+    private static string? NameProblem(string name) =>
+        name.StartsWith('(') ? "must not start with '(': report rows such as (idle) and (other) do"
+        : name.Any(char.IsControl) ? "must not hold control characters"
+        : name != name.Trim() ? "must not begin or end with spaces"
+        : null;
 }

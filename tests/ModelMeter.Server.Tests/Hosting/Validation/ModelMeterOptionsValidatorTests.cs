@@ -49,6 +49,29 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Start_NamesAReportWouldTakeForItsOwnRows_FailNamingEach()
+    {
+        // A model called "(idle)" would be summed as idle time in reports and in the idle sharing.
+        var settings = RunningServer.DemoSettings(3600, "demo-small");
+        settings["ModelMeter:Devices:(other):HourlyUsd"] = "1";
+        settings["ModelMeter:Devices:gpu\t1:HourlyUsd"] = "1";
+        settings["ModelMeter:Models:(idle):Backend"] = "OpenAI";
+        settings["ModelMeter:Models:(idle):BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings["ModelMeter:Models:(idle):Price:InputPerMillion"] = "3";
+        settings["ModelMeter:Models:(idle):Price:OutputPerMillion"] = "12";
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        Assert.Equal(
+            [
+                "ModelMeter:Devices:(other): the device's name must not start with '(': report rows such as (idle) and (other) do.",
+                "ModelMeter:Devices:gpu\t1: the device's name must not hold control characters.",
+                "ModelMeter:Models:(idle): the model's name must not start with '(': report rows such as (idle) and (other) do.",
+            ],
+            error.Failures.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Start_BadLedgerAuthAndBudgetKeys_FailsListingEveryKey()
     {
         var settings = RunningServer.DemoSettings();
