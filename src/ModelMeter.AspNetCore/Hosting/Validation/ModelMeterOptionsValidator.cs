@@ -40,6 +40,15 @@ internal sealed partial class ModelMeterOptionsValidator(IEnumerable<IModelBacke
         ValidateModels(options, errors);
         ValidateLedgerAndAuth(options, errors);
         ValidateBudgets(options, errors);
+        for (var i = 0; i < options.ScopeEndpoints.Count; i++)
+        {
+            var endpoint = options.ScopeEndpoints[i];
+            if ((string.IsNullOrWhiteSpace(endpoint) ? "must not be empty" : NameProblem(endpoint)) is { } problem)
+            {
+                errors.Add($"{Root}:ScopeEndpoints:{i}: the endpoint's name {problem}.");
+            }
+        }
+
         ValidateLimits(options.Limits, errors);
         ValidateWebhooks(options.Webhooks, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Distinct()); // a dropped entry's enum is named twice

@@ -59,6 +59,8 @@ public sealed class ModelMeterOptionsValidatorTests
         settings["ModelMeter:Models:(idle):BaseUrl"] = "http://127.0.0.1:9/v1";
         settings["ModelMeter:Models:(idle):Price:InputPerMillion"] = "3";
         settings["ModelMeter:Models:(idle):Price:OutputPerMillion"] = "12";
+        settings["ModelMeter:ScopeEndpoints:0"] = "summarize";
+        settings["ModelMeter:ScopeEndpoints:1"] = "(unmetered)";
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
 
@@ -67,6 +69,7 @@ public sealed class ModelMeterOptionsValidatorTests
                 "ModelMeter:Devices:(other): the device's name must not start with '(': report rows such as (idle) and (other) do.",
                 "ModelMeter:Devices:gpu\t1: the device's name must not hold control characters.",
                 "ModelMeter:Models:(idle): the model's name must not start with '(': report rows such as (idle) and (other) do.",
+                "ModelMeter:ScopeEndpoints:1: the endpoint's name must not start with '(': report rows such as (idle) and (other) do.",
             ],
             error.Failures.Order(StringComparer.Ordinal));
     }
