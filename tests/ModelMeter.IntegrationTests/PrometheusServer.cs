@@ -30,6 +30,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
                 $"--storage.tsdb.path={Path.Combine(directory, "data")}",
                 $"--web.listen-address=127.0.0.1:{port}",
                 "--web.enable-lifecycle",
+                "--enable-feature=exemplar-storage", // as a user who links latency to traces runs it
             ],
             async () => (await client.GetAsync("/-/ready")).IsSuccessStatusCode,
             prepare: async directory =>

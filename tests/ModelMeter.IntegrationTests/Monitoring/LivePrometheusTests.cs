@@ -11,6 +11,35 @@ public sealed class LivePrometheusTests(MonitoredFleet fleet) : IClassFixture<Mo
     private const string RateInterval = "1m";
 
     [Fact]
+    public async Task Scraped_AsOpenMetrics_TheTracedRequestsLatencyCarriesItsTraceAsAnExemplar()
+    {
+        // Prometheus asks for OpenMetrics first; only that format carries exemplars, which Grafana links to the trace.
+        var query = "/api/v1/query_exemplars?query=model_request_duration_seconds_bucket&start=0&end=" +
+            DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        string found;
+        do
+        {
+            found = await fleet.Prometheus.Client.GetStringAsync(query);
+            if (found.Contains(fleet.TraceId, StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+        while (DateTimeOffset.UtcNow < deadline);
+
+        var series = JsonDocument.Parse(found).RootElement.GetProperty("data").EnumerateArray()
+            .Where(s => s.GetProperty("exemplars").EnumerateArray().Any(e => e.GetProperty("labels").GetProperty("trace_id").GetString() == fleet.TraceId))
+            .Select(s => s.GetProperty("seriesLabels").GetProperty("model_name").GetString())
+            .ToArray();
+        Assert.Equal(["demo-small"], series.Distinct());
+        var up = await fleet.Prometheus.QueryAsync("up{job=\"modelmeter\"}");
+        Assert.All(up.EnumerateArray(), s => Assert.Equal("1", s.GetProperty("value")[1].GetString()));
+    }
+
+    [Fact]
     public async Task EveryBundleQuery_RunsWithoutErrorAndReturnsData()
     {
         var gpuPresent = NativeLibrary.TryLoad("libnvidia-ml.so.1", out var nvml);

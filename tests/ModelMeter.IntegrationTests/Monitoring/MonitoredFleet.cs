@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text;
 
 namespace ModelMeter.IntegrationTests.Monitoring;
@@ -14,6 +15,9 @@ public sealed class MonitoredFleet : IAsyncLifetime
     internal RunningServer[] Servers { get; private set; } = [];
 
     internal PrometheusServer Prometheus { get; private set; } = null!;
+
+    /// <summary>The trace of the one traced request (W3C trace context, sampled).</summary>
+    public string TraceId { get; } = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
 
     /// <summary>Each model's cost summed over the servers' own /metrics after the traffic.</summary>
     public Dictionary<string, double> ServerCostUsd { get; } = [];
@@ -45,6 +49,14 @@ public sealed class MonitoredFleet : IAsyncLifetime
         foreach (var server in Servers)
         {
             using var bad = await server.GenerateAsync("demo-small", new { prompt = "", max_tokens = 5 });
+        }
+
+        // One request inside a sampled trace, as a traced client sends it: its latency carries the trace as an exemplar.
+        using (var traced = new HttpRequestMessage(HttpMethod.Post, "/v1/generate/demo-small") { Content = JsonContent.Create(new { prompt = "Traced.", max_tokens = 4 }) })
+        {
+            traced.Headers.Add("traceparent", $"00-{TraceId}-b7ad6b7169203331-01");
+            using var response = await Servers[0].Client.SendAsync(traced);
+            response.EnsureSuccessStatusCode();
         }
 
         foreach (var server in Servers)
