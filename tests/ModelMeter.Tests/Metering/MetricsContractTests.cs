@@ -242,7 +242,7 @@ public sealed class MetricsContractTests
         var text = await ScrapeAsync(ExpositionFormat.OpenMetricsText);
         Assert.Contains(text.Split('\n'), l => l.StartsWith($"{MetricNames.RequestDuration}_bucket", StringComparison.Ordinal) && l.Contains($"trace_id=\"{traceId}\"", StringComparison.Ordinal));
         Assert.Contains(text.Split('\n'), l => l.StartsWith($"{MetricNames.TimeToFirstToken}_bucket", StringComparison.Ordinal) && l.Contains($"trace_id=\"{traceId}\"", StringComparison.Ordinal));
-        Assert.DoesNotContain("trace_id", await ScrapeAsync()); // Prometheus text, as ModelMeter's /metrics serves it, has none
+        Assert.DoesNotContain("trace_id", await ScrapeAsync()); // Prometheus text (what /metrics answers curl) has none
 
         void Serve()
         {
