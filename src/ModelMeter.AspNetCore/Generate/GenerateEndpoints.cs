@@ -15,7 +15,7 @@ internal static class GenerateEndpoints
     public const string Endpoint = "generate";
 
     public static void MapGenerate(this IEndpointRouteBuilder app) =>
-        app.MapPost("/v1/generate/{model}", GenerateAsync).WithName("Generate");
+        app.MapPost("/v1/generate/{**model}", GenerateAsync).WithName("Generate");
 
     private static async Task<IResult> GenerateAsync(string model, HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options)
     {

@@ -36,7 +36,7 @@ internal static partial class OpenAiEndpoints
         app.MapPost("/v1/responses", (HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options) =>
             RespondAsync(http, pipeline, options.Value.Limits.MaxBodyBytes));
         app.MapGet("/v1/models", ListModels);
-        app.MapGet("/v1/models/{model}", GetModel);
+        app.MapGet("/v1/models/{**model}", GetModel); // a catch-all: model names such as meta-llama/Llama-3.1-8B hold slashes
     }
 
     public static string Id(bool chat, string requestId) => (chat ? "chatcmpl-" : "cmpl-") + requestId;

@@ -33,6 +33,7 @@ public sealed class ForwardedApiTests : IAsyncLifetime
             .Priced("plain", _upstream.BaseUrl, Input, Output, "vendor/plain")
             .Priced("strict", _upstream.BaseUrl, Input, Output, "vendor/strict", ("DeniedFields:0", "n"), ("DeniedFields:1", "logit_bias"))
             .OnDevice("selfhosted", _upstream.BaseUrl)
+            .Priced("vendor/with-slash", _upstream.BaseUrl, Input, Output, "vendor/plain")
             .Settings;
         foreach (var (key, value) in RunningServer.DemoSettings(3600, "demo-small"))
         {
@@ -46,6 +47,26 @@ public sealed class ForwardedApiTests : IAsyncLifetime
     {
         await _front.DisposeAsync();
         await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ModelNamedWithASlash_RetrievedAndServedOnItsPath()
+    {
+        // Hugging Face names, as vLLM serves them: the route's model is the rest of the path.
+        var entry = await _front.Client.GetFromJsonAsync<JsonElement>("/v1/models/vendor/with-slash");
+        Assert.Equal("vendor/with-slash", entry.GetProperty("id").GetString());
+
+        var chat = await Chat("vendor/with-slash").CompleteChatAsync([new UserChatMessage("Who spent it?")]);
+        Assert.Equal("vendor/plain", _upstream.Last.GetProperty("model").GetString());
+        Assert.NotEmpty(chat.Value.Content);
+
+        // /v1/generate reaches the model too: this upstream has no /completions, so its own 404 comes back, not the router's.
+        using var generated = await _front.Client.PostAsJsonAsync("/v1/generate/vendor/with-slash", new { prompt = "Who spent it?", max_tokens = 5 });
+        Assert.Equal("Upstream refused the request", (await generated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+
+        using var unknown = await _front.Client.GetAsync("/v1/models/vendor/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("model_not_found", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
     }
 
     [Fact]
@@ -229,7 +250,7 @@ public sealed class ForwardedApiTests : IAsyncLifetime
     {
         var models = await _front.Client.GetFromJsonAsync<JsonElement>("/v1/models");
 
-        Assert.Equal(["demo-small", "paid", "plain", "selfhosted", "strict"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Order());
+        Assert.Equal(["demo-small", "paid", "plain", "selfhosted", "strict", "vendor/with-slash"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Order());
     }
 
     private OpenAIClientOptions Options() =>
