@@ -91,11 +91,7 @@ public sealed class StartupFailureTests : IDisposable
         else if (what == "another application's database")
         {
             Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={ledger};Pooling=false");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE orders (id INTEGER PRIMARY KEY)";
-            command.ExecuteNonQuery();
+            LedgerFile.WriteOtherDatabase(ledger, "orders");
         }
         else
         {
@@ -112,11 +108,7 @@ public sealed class StartupFailureTests : IDisposable
         if (what == "another application's database")
         {
             Assert.Contains("is a SQLite database of something else, not a ledger", output);
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={ledger};Pooling=false");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT group_concat(name) FROM sqlite_master";
-            Assert.Equal("orders", command.ExecuteScalar()); // no ledger table added to it
+            Assert.Equal("orders", LedgerFile.Schema(ledger)); // no ledger table added to it
         }
     }
 

@@ -175,11 +175,7 @@ public sealed class CommandLineUsageTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("modelmeter-cli-").FullName, "app.db");
         if (foreign)
         {
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)";
-            command.ExecuteNonQuery();
+            LedgerFile.WriteOtherDatabase(path, "users");
         }
         else
         {
