@@ -56,6 +56,14 @@ internal sealed partial class ModelMeterOptionsValidator
             {
                 errors.Add($"{key}:Target: unknown model '{b.Target}'.");
             }
+            else if (b.Scope == BudgetScope.Tenant && !Tenancy.TenantResolver.IsName(b.Target!))
+            {
+                errors.Add($"{key}:Target: '{b.Target}' is not a tenant's name (letters, digits, '.', '_' or '-'), so the budget would cover nobody.");
+            }
+            else if (b.Scope == BudgetScope.Tenant && options.Auth.Enabled && !options.Tenants.ContainsKey(b.Target!))
+            {
+                errors.Add($"{key}:Target: unknown tenant '{b.Target}'; with auth on the tenants are those of ModelMeter:Tenants ({string.Join(", ", options.Tenants.Keys)}).");
+            }
 
             if (b.Thresholds is { } thresholds && thresholds.Any(t => !(t > 0) || t > 10))
             {

@@ -88,6 +88,12 @@ internal sealed partial class ModelMeterOptionsValidator
 
         foreach (var (tenant, t) in options.Tenants)
         {
+            if (!Tenancy.TenantResolver.IsName(tenant))
+            {
+                // The name the ledger, the metrics and the cost API's ?tenant= filter use: one the API could not ask for is no use.
+                errors.Add($"{Root}:Tenants:{tenant}: a tenant's name is 1 to {Tenancy.TenantResolver.MaxNameLength} letters, digits, '.', '_' or '-'.");
+            }
+
             if (t.ApiKeySha256 is { } hash && !IsSha256(hash))
             {
                 errors.Add($"{Root}:Tenants:{tenant}:ApiKeySha256: not a SHA-256 in hex (64 hex digits).");

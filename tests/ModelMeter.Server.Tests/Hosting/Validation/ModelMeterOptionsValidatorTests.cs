@@ -49,7 +49,7 @@ public sealed class ModelMeterOptionsValidatorTests
     }
 
     [Fact]
-    public async Task Start_NamesAReportWouldTakeForItsOwnRows_FailNamingEach()
+    public async Task Start_NamesAReportWouldTakeForItsOwnRowsOrCouldNotAskFor_FailNamingEach()
     {
         // A model called "(idle)" would be summed as idle time in reports and in the idle sharing.
         var settings = RunningServer.DemoSettings(3600, "demo-small");
@@ -61,17 +61,40 @@ public sealed class ModelMeterOptionsValidatorTests
         settings["ModelMeter:Models:(idle):Price:OutputPerMillion"] = "12";
         settings["ModelMeter:ScopeEndpoints:0"] = "summarize";
         settings["ModelMeter:ScopeEndpoints:1"] = "(unmetered)";
+        settings["ModelMeter:Tenants:acme corp:RequestsPerMinute"] = "60"; // the cost API's ?tenant= could never name it
+        settings["ModelMeter:Budgets:0:Name"] = "acme";
+        settings["ModelMeter:Budgets:0:LimitUsd"] = "5";
+        settings["ModelMeter:Budgets:0:Scope"] = "Tenant";
+        settings["ModelMeter:Budgets:0:Target"] = "acme corp"; // no request could ever be that tenant's
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
 
         Assert.Equal(
             [
+                "ModelMeter:Budgets:0:Target: 'acme corp' is not a tenant's name (letters, digits, '.', '_' or '-'), so the budget would cover nobody.",
                 "ModelMeter:Devices:(other): the device's name must not start with '(': report rows such as (idle) and (other) do.",
                 "ModelMeter:Devices:gpu\t1: the device's name must not hold control characters.",
                 "ModelMeter:Models:(idle): the model's name must not start with '(': report rows such as (idle) and (other) do.",
                 "ModelMeter:ScopeEndpoints:1: the endpoint's name must not start with '(': report rows such as (idle) and (other) do.",
+                "ModelMeter:Tenants:acme corp: a tenant's name is 1 to 64 letters, digits, '.', '_' or '-'.",
             ],
             error.Failures.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Start_AuthOn_TenantBudgetForATenantWithoutAKey_FailsNamingTheTenants()
+    {
+        var settings = RunningServer.DemoSettings();
+        settings["ModelMeter:Auth:Enabled"] = "true";
+        settings["ModelMeter:Tenants:acme:ApiKeySha256"] = new string('a', 64);
+        settings["ModelMeter:Budgets:0:Name"] = "globex-cap";
+        settings["ModelMeter:Budgets:0:LimitUsd"] = "5";
+        settings["ModelMeter:Budgets:0:Scope"] = "Tenant";
+        settings["ModelMeter:Budgets:0:Target"] = "globex"; // a typo, or a tenant not added yet: nobody could ever be billed as it
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+
+        Assert.Equal(["ModelMeter:Budgets:0:Target: unknown tenant 'globex'; with auth on the tenants are those of ModelMeter:Tenants (acme)."], error.Failures);
     }
 
     [Fact]
