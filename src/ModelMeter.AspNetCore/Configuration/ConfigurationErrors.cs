@@ -90,6 +90,11 @@ internal static partial class ConfigurationErrors
 
     private static IEnumerable<string> NotNamedIn(IConfigurationSection setting, Type type)
     {
+        if (!setting.Exists())
+        {
+            yield break; // nothing written there (and no walk into types that refer to themselves)
+        }
+
         var enumType = Nullable.GetUnderlyingType(type) ?? type;
         if (enumType.IsEnum)
         {
