@@ -31,6 +31,7 @@ internal sealed partial class ModelLoader(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 failed = true;
+                catalog.MarkFailed(name);
                 LogLoadFailed(e, name, factory.Name);
             }
         }

@@ -43,6 +43,9 @@ public enum GenerationErrorKind
     /// <summary>The model is still loading (503).</summary>
     NotReady,
 
+    /// <summary>The model could not be loaded at start (503, without a time to retry: it stays so until a restart).</summary>
+    ModelFailed,
+
     /// <summary>The model's queue is full (503).</summary>
     Overloaded,
 

@@ -34,6 +34,7 @@ internal static class GenerationErrors
         [BodyTimeout] = new(408, ErrorReason.BadRequest, "Request body too slow", InvalidRequest, "request_timeout"),
         [UnsupportedMediaType] = new(415, ErrorReason.BadRequest, "Unsupported media type", InvalidRequest, "unsupported_media_type"),
         [NotReady] = new(503, ErrorReason.Overloaded, "Model busy", ServerError, "model_loading"),
+        [ModelFailed] = new(503, ErrorReason.Internal, "Model unavailable", ServerError, "model_load_failed"),
         [Overloaded] = new(503, ErrorReason.Overloaded, "Model busy", ServerError, "overloaded"),
         [BudgetExhausted] = new(429, ErrorReason.BudgetExhausted, "Budget exhausted", "insufficient_quota", "budget_exhausted"),
         [RateLimited] = new(429, ErrorReason.RateLimited, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded"),

@@ -35,7 +35,15 @@ internal sealed partial class GenerationPipeline(
             return Refuse(requestId, call.Model, call.Endpoint, invalid);
         }
 
-        if (!catalog.TryGet(call.Model, out var served) || served.Backend is null)
+        var served = catalog.TryGet(call.Model, out var loaded) ? loaded : null;
+        if (served is null && catalog.HasFailed(call.Model))
+        {
+            // Not "still loading" with a Retry-After: a client would retry for ever. Why is in the log, not for clients (paths).
+            return Refuse(requestId, call.Model, call.Endpoint, new GenerationError(GenerationErrorKind.ModelFailed,
+                $"Model '{call.Model}' could not be loaded when the server started (its log says why); it is unavailable until the server is restarted with it fixed."));
+        }
+
+        if (served is null || served.Backend is null)
         {
             var loading = served is null ? $"Model '{call.Model}' is still loading." : $"Model '{call.Model}' is served by the application's own endpoint, not by this route.";
             return Refuse(requestId, call.Model, call.Endpoint, new GenerationError(served is null ? GenerationErrorKind.NotReady : GenerationErrorKind.InvalidField, loading, served is null ? null : "model")

@@ -14,7 +14,8 @@ internal static class InfoEndpoints
         app.MapMethods("/healthz", probes, () => TypedResults.Text("ok"));
 
         app.MapMethods("/readyz", probes, (ModelCatalog catalog, ILedgerRecorder ledger) =>
-            !catalog.IsReady ? NotReady("Models are still loading (or one failed to load: see the log).")
+            catalog.Failed is { Count: > 0 } failed ? NotReady($"Could not load {string.Join(", ", failed)} (see the log); fix it and restart.")
+            : !catalog.IsReady ? NotReady("Models are still loading.")
             : ledger.Durability == LedgerDurability.Strict && !ledger.IsHealthy ? NotReady("The cost ledger cannot write, so requests are refused (Strict durability).")
             : Results.Text("ready"));
     }
