@@ -5,7 +5,7 @@ namespace ModelMeter.AspNetCore.OpenAi;
 
 /// <summary>
 /// What a model that runs here (not a gateway) cannot do: function calling, structured output, log probabilities,
-/// several choices. Asking for one is a 400 naming the field, never a silent 200 without it.
+/// several choices, repetition penalties, token biases, echo and suffix. Asking for one is a 400 naming the field, never a silent 200 without it.
 /// </summary>
 internal static class OpenAiCapabilities
 {
@@ -44,6 +44,34 @@ internal static class OpenAiCapabilities
             return Refuse("top_logprobs", "top_logprobs: this model runs in ModelMeter and does not return log probabilities.");
         }
 
+        foreach (var name in new[] { "frequency_penalty", "presence_penalty" })
+        {
+            if (Given(fields, name) && !IsNumber(fields[name], 0))
+            {
+                return Refuse(name, $"{name} is {fields[name]}; a model that runs in ModelMeter samples without repetition penalties (0 or leaving it out is fine; a gateway model forwards it).");
+            }
+        }
+
+        if (fields.TryGetValue("logit_bias", out var bias) && !(bias.ValueKind is JsonValueKind.Null || (bias.ValueKind == JsonValueKind.Object && !bias.EnumerateObject().Any())))
+        {
+            return Refuse("logit_bias", "logit_bias: a model that runs in ModelMeter does not bias tokens (a gateway model forwards it).");
+        }
+
+        if (fields.TryGetValue("echo", out var echo) && echo.ValueKind == JsonValueKind.True)
+        {
+            return Refuse("echo", "echo: a model that runs in ModelMeter returns the completion only, not the prompt before it.");
+        }
+
+        if (Given(fields, "best_of") && !IsNumber(fields["best_of"], 1))
+        {
+            return Refuse("best_of", $"best_of is {fields["best_of"]}; a model that runs in ModelMeter generates one completion per request.");
+        }
+
+        if (fields.TryGetValue("suffix", out var suffix) && !(suffix.ValueKind is JsonValueKind.Null || (suffix.ValueKind == JsonValueKind.String && suffix.GetString()!.Length == 0)))
+        {
+            return Refuse("suffix", "suffix: a model that runs in ModelMeter completes after the prompt only; it does not fill in before a suffix.");
+        }
+
         if (fields.TryGetValue("n", out var n) && n.ValueKind == JsonValueKind.Number && (!n.TryGetInt32(out var count) || count != 1))
         {
             return Refuse("n", $"n is {n}; a model that runs in ModelMeter generates one choice per request (a gateway model forwards n).");
@@ -56,6 +84,10 @@ internal static class OpenAiCapabilities
     private static bool Given(IReadOnlyDictionary<string, JsonElement> fields, string name) =>
         fields.TryGetValue(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
         && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0);
+
+    /// <summary>A JSON number equal to <paramref name="value"/> (the default of an option, which asks for nothing).</summary>
+    private static bool IsNumber(JsonElement element, double value) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number) && number == value;
 
     private static GenerationError Refuse(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
 }

@@ -115,6 +115,12 @@ public sealed class TransparentGatewayTests : IAsyncLifetime
     [InlineData("{\"top_logprobs\": 2}", "top_logprobs")]
     [InlineData("{\"n\": 2}", "n")]
     [InlineData("{\"tool_choice\": \"required\"}", "tool_choice")]
+    [InlineData("{\"frequency_penalty\": 0.5}", "frequency_penalty")] // these five were answered 200 as if asked for nothing
+    [InlineData("{\"presence_penalty\": -1}", "presence_penalty")]
+    [InlineData("{\"logit_bias\": {\"50256\": -100}}", "logit_bias")]
+    [InlineData("{\"echo\": true}", "echo")]
+    [InlineData("{\"best_of\": 2}", "best_of")]
+    [InlineData("{\"suffix\": \" and so on\"}", "suffix")]
     public async Task LocalModel_RefusesWhatItCannotDo_NamingTheField(string extra, string field)
     {
         var body = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(extra)!;
@@ -135,6 +141,19 @@ public sealed class TransparentGatewayTests : IAsyncLifetime
         using var response = await _front.Client.PostAsJsonAsync("/v1/chat/completions", new
         {
             model = "demo-small", messages = new[] { new { role = "user", content = "hi" } }, response_format = new { type = "text" }, max_tokens = 3,
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task LocalModel_OptionsAtTheirDefaults_AreServed()
+    {
+        // What clients such as LangChain send on every request: asking for nothing, so nothing to refuse.
+        using var response = await _front.Client.PostAsJsonAsync("/v1/completions", new Dictionary<string, object?>
+        {
+            ["model"] = "demo-small", ["prompt"] = "hi", ["max_tokens"] = 3, ["frequency_penalty"] = 0, ["presence_penalty"] = 0.0,
+            ["logit_bias"] = new Dictionary<string, int>(), ["echo"] = false, ["best_of"] = 1, ["suffix"] = null, ["n"] = 1,
         });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
