@@ -72,6 +72,18 @@ internal static class OpenAiCapabilities
             return Refuse("suffix", "suffix: a model that runs in ModelMeter completes after the prompt only; it does not fill in before a suffix.");
         }
 
+        if (Given(fields, "audio") || (fields.TryGetValue("modalities", out var modalities) && modalities.ValueKind == JsonValueKind.Array
+            && modalities.EnumerateArray().Any(m => !(m.ValueKind == JsonValueKind.String && m.GetString() == "text"))))
+        {
+            var field = Given(fields, "audio") ? "audio" : "modalities";
+            return Refuse(field, $"{field}: a model that runs in ModelMeter answers in text only (a gateway model forwards it).");
+        }
+
+        if (Given(fields, "web_search_options"))
+        {
+            return Refuse("web_search_options", "web_search_options: a model that runs in ModelMeter cannot search the web (a gateway model forwards it).");
+        }
+
         if (fields.TryGetValue("n", out var n) && n.ValueKind == JsonValueKind.Number && (!n.TryGetInt32(out var count) || count != 1))
         {
             return Refuse("n", $"n is {n}; a model that runs in ModelMeter generates one choice per request (a gateway model forwards n).");

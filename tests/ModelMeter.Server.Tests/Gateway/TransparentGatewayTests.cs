@@ -121,6 +121,9 @@ public sealed class TransparentGatewayTests : IAsyncLifetime
     [InlineData("{\"echo\": true}", "echo")]
     [InlineData("{\"best_of\": 2}", "best_of")]
     [InlineData("{\"suffix\": \" and so on\"}", "suffix")]
+    [InlineData("{\"modalities\": [\"text\", \"audio\"], \"audio\": {\"voice\": \"alloy\", \"format\": \"wav\"}}", "audio")]
+    [InlineData("{\"modalities\": [\"audio\"]}", "modalities")]
+    [InlineData("{\"web_search_options\": {}}", "web_search_options")]
     public async Task LocalModel_RefusesWhatItCannotDo_NamingTheField(string extra, string field)
     {
         var body = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(extra)!;
@@ -153,7 +156,7 @@ public sealed class TransparentGatewayTests : IAsyncLifetime
         using var response = await _front.Client.PostAsJsonAsync("/v1/completions", new Dictionary<string, object?>
         {
             ["model"] = "demo-small", ["prompt"] = "hi", ["max_tokens"] = 3, ["frequency_penalty"] = 0, ["presence_penalty"] = 0.0,
-            ["logit_bias"] = new Dictionary<string, int>(), ["echo"] = false, ["best_of"] = 1, ["suffix"] = null, ["n"] = 1,
+            ["logit_bias"] = new Dictionary<string, int>(), ["echo"] = false, ["best_of"] = 1, ["suffix"] = null, ["n"] = 1, ["modalities"] = new[] { "text" },
         });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
