@@ -17,12 +17,21 @@ internal static class GenerateEndpoints
     public static void MapGenerate(this IEndpointRouteBuilder app) =>
         app.MapPost("/v1/generate/{**model}", GenerateAsync).WithName("Generate");
 
+    /// <summary>The fields this route reads; any other is refused, so that a misspelt <c>max_token</c> is not answered with the default.</summary>
+    private static readonly string[] Fields = ["prompt", "max_tokens", "temperature", "top_p", "seed", "user"];
+
+    private static GenerationError? UnknownField(IReadOnlyDictionary<string, System.Text.Json.JsonElement>? fields) =>
+        fields?.Keys.FirstOrDefault(f => !Fields.Contains(f, StringComparer.Ordinal)) is { } unknown
+            ? new GenerationError(GenerationErrorKind.InvalidField,
+                $"{unknown} is not a field of /v1/generate, which takes {string.Join(", ", Fields)} (the model is in the path; the OpenAI routes take OpenAI's fields).", unknown)
+            : null;
+
     private static async Task<IResult> GenerateAsync(string model, HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options)
     {
-        var (body, bodyError) = await RequestBody.ReadAsync<GenerateBody>(http, options.Value.Limits.MaxBodyBytes);
+        var (body, bodyError, fields) = await RequestBody.ReadWithFieldsAsync<GenerateBody>(http, options.Value.Limits.MaxBodyBytes);
         var call = new GenerationCall(model, Endpoint, RequestBody.CallerOf(http))
         {
-            BodyError = bodyError,
+            BodyError = bodyError ?? UnknownField(fields),
             Prompt = body?.Prompt is { } prompt ? Prompt.FromText(prompt) : null,
             MaxTokens = body?.MaxTokens,
             Temperature = body?.Temperature,

@@ -70,6 +70,9 @@ public sealed class GenerateEndpointTests(DemoServer demo)
     [InlineData("{\"prompt\": \"a\\ud800b\"}", "prompt")] // an escaped surrogate without its pair: not text
     [InlineData("{\"prompt\": \"a\\udfffb\"}", "prompt")]
     [InlineData("{\"\\ud800\": 1, \"prompt\": \"hi\"}", "body")] // a name that is not text
+    [InlineData("{\"prompt\": \"hi\", \"max_token\": 5}", "max_token")] // misspelt: it was answered with the default 50 tokens
+    [InlineData("{\"prompt\": \"hi\", \"stop\": \"\\n\"}", "stop")] // an OpenAI field this route does not read
+    [InlineData("{\"model\": \"demo-small\", \"prompt\": \"hi\"}", "model")]
     public async Task Generate_BadInput_Returns400ProblemNamingTheField(string body, string field)
     {
         using var response = await _server.Client.PostAsync("/v1/generate/demo-small", new StringContent(body, Encoding.UTF8, "application/json"));
