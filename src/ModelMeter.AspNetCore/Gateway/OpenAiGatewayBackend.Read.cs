@@ -81,7 +81,7 @@ internal partial class OpenAiGatewayBackend
 
         if (api != RequestApi.Responses)
         {
-            return answer.Choices is [var choice, ..] ? choice.TextOf() : "";
+            return answer.Choices is [{ } choice, ..] ? choice.TextOf() : ""; // an upstream's [null] is no text
         }
 
         if (answer.Type == "response.output_text.delta")

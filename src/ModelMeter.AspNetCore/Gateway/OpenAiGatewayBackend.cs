@@ -78,7 +78,7 @@ internal partial class OpenAiGatewayBackend(Upstream upstream) : IModelBackend
 
             text.Append(delta);
             delivered += delta.Length > 0 ? 1 : 0;
-            var finish = answer.Choices is [var choice, ..] ? choice.FinishReason : null;
+            var finish = answer.Choices is [{ } choice, ..] ? choice.FinishReason : null;
             yield return new GenerationChunk(delta, delivered, finish) { Relayed = raw };
         }
 

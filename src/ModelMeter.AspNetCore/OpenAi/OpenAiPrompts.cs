@@ -34,6 +34,11 @@ internal static class OpenAiPrompts
         var parsed = new List<ChatMessage>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
+            if (messages[i] is null)
+            {
+                return (null, Invalid("messages", $"messages[{i}] must be an object {{role, content}}, not null."));
+            }
+
             if (messages[i].Role is not { } role || !Roles.Contains(role))
             {
                 return (null, Invalid("messages", $"messages[{i}].role must be system, developer, user, assistant or tool."));

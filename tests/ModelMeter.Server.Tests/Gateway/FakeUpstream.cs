@@ -131,6 +131,17 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 await http.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" the \\ud800\"},\"finish_reason\":null}]}\n\n");
                 await StreamAsync(http, [" money"], finish: true, usage: true);
                 return;
+            case "nullchoice" when stream:
+                // A chunk whose one choice is null, between good ones.
+                http.Response.ContentType = "text/event-stream";
+                await StreamAsync(http, ["Where"], finish: false, usage: false);
+                await http.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[null]}\n\n");
+                await StreamAsync(http, [" did"], finish: true, usage: true);
+                return;
+            case "nullchoice":
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[null],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}");
+                return;
             case "badtext":
                 http.Response.ContentType = "application/json";
                 await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Where \\udfff\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}");

@@ -29,6 +29,7 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
             .OnDevice("up-redirect", _upstream.BaseUrl("redirect"), extra: ("Retries", "0"))
             .OnDevice("up-auth", _upstream.BaseUrl("auth"), extra: [("ApiKeyEnv", KeyVariable), ("Retries", "0")])
             .OnDevice("up-badtext", _upstream.BaseUrl("badtext"))
+            .OnDevice("up-nullchoice", _upstream.BaseUrl("nullchoice"))
             .OnDevice("up-badtexterror", _upstream.BaseUrl("badtexterror"), extra: ("Retries", "0"));
         _front = await RunningServer.StartAsync(settings.Settings, services: s => s.AddSingleton<ILoggerProvider>(_logs));
     }
@@ -154,6 +155,21 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
         var row = LastRow("up-badtext");
         Assert.Equal("upstream_broken", row.Status);
         Assert.True(row.CostUsd > 0);
+        await AssertBillAddsUpAsync();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ChoiceThatIsNull_RelayedAsItCame_NotA500(bool stream)
+    {
+        // "choices": [null] was a NullReferenceException in the gateway.
+        using var response = await ChatAsync("up-nullchoice", maxTokens: 8, stream: stream);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(stream ? "\"choices\":[null]" : "[null]", body);
+        Assert.Equal("ok", LastRow("up-nullchoice").Status);
         await AssertBillAddsUpAsync();
     }
 

@@ -143,6 +143,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"n\": 3}", HttpStatusCode.BadRequest, "n")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"max_tokens\": 100000}", HttpStatusCode.BadRequest, "max_tokens")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": []}", HttpStatusCode.BadRequest, "messages")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [null]}", HttpStatusCode.BadRequest, "messages")] // was a 500
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_completion_tokens\": 0}", HttpStatusCode.BadRequest, "max_completion_tokens")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"a\\ud800b\"}", HttpStatusCode.BadRequest, "prompt")] // a surrogate without its pair
