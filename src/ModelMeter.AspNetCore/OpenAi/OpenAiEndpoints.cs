@@ -71,7 +71,7 @@ internal static partial class OpenAiEndpoints
             : OpenAiErrors.From(http, new GenerationError(GenerationErrorKind.Unauthorized, "A valid API key is required: Authorization: Bearer <key>."));
 
     private static ModelEntry Entry(string name, ModelOptions model, long created, ModelCatalog catalog) =>
-        new(name, "model", created, "modelmeter", model.Device, model.Backend, catalog.TryGet(name, out _));
+        new(name, "model", created, "modelmeter", model.Device, model.Backend, catalog.TryGet(name, out _)) { LoadFailed = catalog.HasFailed(name) ? true : null };
 
     private static async Task<IResult> HandleAsync<TBody>(HttpContext http, GenerationPipeline pipeline, long maxBodyBytes, string endpoint)
         where TBody : OpenAiRequest

@@ -33,9 +33,13 @@ public sealed class ModelLoadFailureTests
             using var chat = await server.Client.PostAsJsonAsync("/v1/chat/completions", new { model = "mine", messages = new[] { new { role = "user", content = "x" } } });
             Assert.Equal("model_load_failed", (await chat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
 
+            var entry = await server.Client.GetFromJsonAsync<JsonElement>("/v1/models/mine");
+            Assert.Equal((false, true), (entry.GetProperty("ready").GetBoolean(), entry.GetProperty("load_failed").GetBoolean()));
             await Eventually.TrueAsync(() => server.Services.GetRequiredService<ModelMeter.AspNetCore.Catalog.ModelCatalog>().TryGet("demo-small", out _), "demo-small to load", seconds: 120);
             using var other = await server.GenerateAsync("demo-small", new { prompt = "x", max_tokens = 2 });
             Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+            var loaded = await server.Client.GetFromJsonAsync<JsonElement>("/v1/models/demo-small");
+            Assert.False(loaded.TryGetProperty("load_failed", out _)); // only a failed model says so
         }
         finally
         {

@@ -38,7 +38,12 @@ internal sealed record ErrorDetail(string Message, string Type, string? Param, s
 internal sealed record ModelList(string Object, IReadOnlyList<ModelEntry> Data);
 
 /// <summary>One model of <see cref="ModelList"/>, with ModelMeter's extras (device, backend, readiness).</summary>
-internal sealed record ModelEntry(string Id, string Object, long Created, string OwnedBy, string? Device, string Backend, bool Ready);
+internal sealed record ModelEntry(string Id, string Object, long Created, string OwnedBy, string? Device, string Backend, bool Ready)
+{
+    /// <summary>True for a model that could not be loaded at start (not ready for good, unlike one still loading); absent otherwise.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public bool? LoadFailed { get; init; }
+}
 
 /// <summary>
 /// Any answer an OpenAI-compatible server gives (whole or a stream chunk, chat or text), read loosely by the gateway:
