@@ -152,9 +152,6 @@ internal static class CostEndpoints
     internal static Task CatchUpIfRecentAsync(IdleMinutes idle, DateTimeOffset to, TimeProvider time) =>
         to > time.GetUtcNow().AddMinutes(-1) ? idle.CatchUpAsync() : Task.CompletedTask;
 
-    private static readonly DateTimeOffset Earliest = ReportArguments.Earliest;
-    private static readonly DateTimeOffset Latest = ReportArguments.Latest;
-
     /// <summary><c>limit</c>: the most groups a report shows (the rest summed as <c>(other)</c>), 1 to 10000, default 100.</summary>
     private static bool TryLimit(IQueryCollection query, out int limit, ref ProblemHttpResult? problem)
     {
@@ -181,7 +178,7 @@ internal static class CostEndpoints
         {
             problem = Problems.BadField("to", $"to '{toText}' is not an ISO 8601 time (2026-11-26T00:00:00Z).");
         }
-        else if (to <= Earliest || to > Latest)
+        else if (to <= ReportArguments.Earliest || to > ReportArguments.Latest)
         {
             problem = Problems.BadField("to", "to must be between 1970-01-01 and 9000-01-01.");
         }
@@ -198,9 +195,9 @@ internal static class CostEndpoints
             problem = Problems.BadField("from", "from must be before to.");
         }
 
-        if (problem is null && (from < Earliest || to > Latest))
+        if (problem is null && (from < ReportArguments.Earliest || to > ReportArguments.Latest))
         {
-            var field = from < Earliest ? "from" : "to";
+            var field = from < ReportArguments.Earliest ? "from" : "to";
             problem = Problems.BadField(field, $"{field} must be between 1970-01-01 and 9000-01-01.");
         }
 

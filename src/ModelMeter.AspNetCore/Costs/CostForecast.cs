@@ -12,7 +12,7 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
     public double TrailingDays { get; init; }
 
     /// <summary>The longest trailing window.</summary>
-    public static readonly TimeSpan Window = TimeSpan.FromDays(7);
+    private static readonly TimeSpan Window = TimeSpan.FromDays(7);
 
     public static async Task<CostForecast> ComputeAsync(ILedgerReports store, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -21,8 +21,10 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
         var monthEnd = monthStart.AddMonths(1);
         var monthToDate = now > monthStart ? (await store.SummarizeAsync(monthStart, now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd : 0;
         var from = now - Window;
-        var trailing = (await store.SummarizeAsync(from, now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd;
-        var since = await FirstCostAsync(store, from, now, cancellationToken) ?? from;
+        // Hourly buckets give both the window's cost (their sum is the summary's) and the hour of its first cost.
+        var hours = await store.TimeseriesAsync(from, now, CostGrouping.Device, TimeSpan.FromHours(1), cancellationToken: cancellationToken);
+        var trailing = hours.Sum(p => p.CostUsd);
+        var since = await FirstCostAsync(store, hours, from, now, cancellationToken) ?? from;
         var days = Math.Max((now - since).TotalDays, 1.0 / 1440); // at least a minute
         var trailingDaily = trailing / days;
         var projected = monthToDate + trailingDaily * (monthEnd - now).TotalDays;
@@ -31,12 +33,11 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
 
     /// <summary>
     /// The start of the first minute in [<paramref name="from"/>, <paramref name="to"/>) with any cost (idle included, which
-    /// the ledger writes every minute the server runs): the hour from hourly buckets, then the minute within it. Null when
-    /// there is none.
+    /// the ledger writes every minute the server runs): the hour from <paramref name="hours"/>, then the minute within it. Null
+    /// when there is none.
     /// </summary>
-    private static async Task<DateTimeOffset?> FirstCostAsync(ILedgerReports store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    private static async Task<DateTimeOffset?> FirstCostAsync(ILedgerReports store, IReadOnlyList<CostPoint> hours, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
-        var hours = await store.TimeseriesAsync(from, to, CostGrouping.Device, TimeSpan.FromHours(1), cancellationToken: cancellationToken);
         if (hours.Where(p => p.CostUsd > 0).Select(p => p.Start).DefaultIfEmpty(to).Min() is var hour && hour >= to)
         {
             return null;

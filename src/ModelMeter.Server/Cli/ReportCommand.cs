@@ -47,9 +47,10 @@ internal static class ReportCommand
         command.SetAction(parsed =>
         {
             var query = new Query(parsed.GetValue(by) ?? CostGrouping.Model, parsed.GetValue(idle) ?? IdleSharing.Separate, parsed.GetValue(since) ?? TimeSpan.FromDays(1), parsed.GetValue(until), parsed.GetValue(format) ?? "table");
-            if ((query.Until ?? TimeProvider.System.GetUtcNow()) - query.Since < ReportArguments.Earliest)
+            var now = TimeProvider.System.GetUtcNow();
+            if ((query.Until ?? now) - query.Since < ReportArguments.Earliest)
             {
-                error.WriteLine($"--since {query.Since.TotalHours:0.##}h before {query.Until ?? TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC reaches back before 1970-01-01, where reports begin.");
+                error.WriteLine($"--since {query.Since.TotalHours:0.##}h before {query.Until ?? now:yyyy-MM-dd HH:mm} UTC reaches back before 1970-01-01, where reports begin.");
                 return CommandLine.Failed;
             }
 
@@ -71,7 +72,7 @@ internal static class ReportCommand
                 return CommandLine.Failed;
             }
 
-            return Run(local, query, TimeProvider.System.GetUtcNow(), output);
+            return Run(local, query, now, output);
         });
         return command;
     }
