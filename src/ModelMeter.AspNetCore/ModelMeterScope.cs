@@ -38,8 +38,8 @@ public sealed class ModelMeterScope
     {
         var requestId = GenerationPipeline.NewRequestId();
         var headers = http.Request.Headers;
-        var userHeader = headers["X-User"].ToString();
-        var (tenant, unknown) = _admission.Identify(model, new Caller(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), userHeader));
+        var caller = Caller.Of(headers);
+        var (tenant, unknown) = _admission.Identify(model, caller);
         if (tenant is null)
         {
             throw new ModelMeterRefusedException(unknown!);
@@ -52,7 +52,7 @@ public sealed class ModelMeterScope
                 $"Endpoint '{endpoint}' is not one ModelMeter meters; add it to ModelMeter:ScopeEndpoints.", "endpoint"));
         }
 
-        var (user, field, problem) = TenantResolver.User(userHeader, null);
+        var (user, field, problem) = TenantResolver.User(caller.User, null);
         if (problem is not null)
         {
             throw new ModelMeterRefusedException(_admission.Refused(model, endpoint, new GenerationError(GenerationErrorKind.InvalidField, problem, field)));

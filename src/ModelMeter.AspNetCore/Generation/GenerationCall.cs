@@ -64,4 +64,18 @@ public sealed record GenerationCall(string Model, string Endpoint, Caller Caller
 /// <param name="Authorization">The <c>Authorization</c> header.</param>
 /// <param name="Tenant">The <c>X-Tenant</c> header (used when auth is off).</param>
 /// <param name="User">The <c>X-User</c> header.</param>
-public sealed record Caller(string? Authorization, string? Tenant, string? User);
+public sealed record Caller(string? Authorization, string? Tenant, string? User)
+{
+    /// <summary>
+    /// The name of a who-pays header (<c>X-Tenant</c>, <c>X-User</c>) the request gives more than once, or null: ASP.NET
+    /// Core joins repeated values with commas, so <c>X-User: a</c> twice would be read as the user <c>a,a</c>.
+    /// </summary>
+    public string? Repeated { get; init; }
+
+    /// <summary>The caller of <paramref name="headers"/>' request.</summary>
+    public static Caller Of(Microsoft.AspNetCore.Http.IHeaderDictionary headers) =>
+        new(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), headers["X-User"].ToString())
+        {
+            Repeated = headers["X-Tenant"].Count > 1 ? "X-Tenant" : headers["X-User"].Count > 1 ? "X-User" : null,
+        };
+}

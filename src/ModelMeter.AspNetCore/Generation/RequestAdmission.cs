@@ -16,6 +16,11 @@ internal sealed class RequestAdmission(CostMeter meter, TenantResolver tenants, 
     /// <summary>Who pays (from the credentials) and whether the model is configured; unknown callers and models are not counted (no series).</summary>
     public (string? Tenant, GenerationError? Error) Identify(string model, Caller caller)
     {
+        if (caller.Repeated is { } header)
+        {
+            return (null, new GenerationError(GenerationErrorKind.InvalidField, $"The {header} header is given more than once; give it once.", header));
+        }
+
         var payer = tenants.Resolve(caller.Authorization, caller.Tenant);
         if (payer.Tenant is not { } tenant)
         {

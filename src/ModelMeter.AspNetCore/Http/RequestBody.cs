@@ -142,6 +142,5 @@ internal static class RequestBody
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
 
     /// <summary>The <see cref="Caller"/> of a request: its credentials and who-pays headers.</summary>
-    public static Caller CallerOf(HttpContext http) => new(
-        http.Request.Headers.Authorization.ToString(), http.Request.Headers["X-Tenant"].ToString(), http.Request.Headers["X-User"].ToString());
+    public static Caller CallerOf(HttpContext http) => Caller.Of(http.Request.Headers);
 }

@@ -99,6 +99,18 @@ public sealed class ScopeTests : IAsyncLifetime
         Assert.Equal((GenerationErrorKind.InvalidField, "X-User"), (refused.Error.Kind, refused.Error.Field));
     }
 
+    [Fact]
+    public async Task BeginAsync_UserHeaderGivenTwice_RefusedNamingIt()
+    {
+        var http = Caller("acme");
+        http.Request.Headers["X-User"] = new Microsoft.Extensions.Primitives.StringValues(["ann", "bob"]);
+
+        var refused = await Assert.ThrowsAsync<ModelMeterRefusedException>(() => Scope.BeginAsync("ext", http));
+
+        Assert.Equal((GenerationErrorKind.InvalidField, "X-User"), (refused.Error.Kind, refused.Error.Field));
+        Assert.Empty(_host.AllStatuses());
+    }
+
     [Theory]
     [InlineData("/echo", HttpStatusCode.OK, "ok")]
     [InlineData("/bad", HttpStatusCode.BadRequest, ErrorReason.BadRequest)]

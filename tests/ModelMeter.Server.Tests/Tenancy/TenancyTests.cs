@@ -156,6 +156,32 @@ public sealed class TenancyTests
         Assert.Equal("X-Tenant", (await badResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
+    [Theory]
+    [InlineData("X-User")]
+    [InlineData("X-Tenant")]
+    public async Task AuthOff_WhoPaysHeaderGivenTwice_400NamingItAndNothingRecorded(string header)
+    {
+        // Two header lines, as a raw client or a proxy that adds its own may send them: ASP.NET Core would join them as "ann,bob".
+        await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
+        var address = server.Client.BaseAddress!;
+        const string body = "{\"prompt\": \"hi\", \"max_tokens\": 2}";
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /v1/generate/demo-small HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\n{header}: ann\r\n{header}: bob\r\n" +
+            $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var answer = await new StreamReader(stream).ReadToEndAsync(deadline.Token);
+
+        Assert.StartsWith("HTTP/1.1 400 ", answer);
+        var problem = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement; // the body, chunked or not
+        Assert.Equal(header, problem.GetProperty("field").GetString());
+        Assert.Contains("more than once", problem.GetProperty("detail").GetString());
+        Assert.Empty(LedgerFile.Rows(server.LedgerPath, "SELECT tenant FROM requests", r => r.GetString(0)));
+    }
+
     private static Task<RunningServer> StartWithAuthAsync()
     {
         var settings = RunningServer.DemoSettings();
