@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/benchmarks.md in one run, one after another on an otherwise idle machine, each into its own
 # file under the given folder (default: a new temp folder, printed at the end), with the machine, date and commit in
-# run.txt. Took 30 minutes on the Zen 5 2-core VM (2026-11-30), 44-49 on the Zen 3 one (2026-12-01). Nothing else (tests, builds, servers) may run meanwhile: the figures
+# run.txt. Took 30 minutes on the Zen 5 2-core VM (2026-11-30), 44-49 on the Zen 3 one (2026-12-01), 40 on a Zen 4 one (2026-12-02). Nothing else (tests, builds, servers) may run meanwhile: the figures
 # share the cores.
 # Usage: bench/all.sh [output folder]
 set -euo pipefail
