@@ -21,6 +21,63 @@ internal static class JsonText
         return Unreadable(element, ref path) ? "$" + string.Concat(Enumerable.Reverse(path ?? [])) : null;
     }
 
+    /// <summary>
+    /// The path of the first property whose name its object has already used, as <c>$.messages[0].role</c>; null when no
+    /// object names a property twice. Parsers disagree on such a body (most keep the last, some the first, some refuse
+    /// it), so a proxy in front and ModelMeter could read two different models from one request. Call it on readable
+    /// documents only (<see cref="FindUnreadable"/> first): it reads every name.
+    /// </summary>
+    public static string? FindDuplicate(JsonElement element)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        List<string>? path = null;
+        return Duplicate(element, seen, ref path) ? "$" + string.Concat(Enumerable.Reverse(path!)) : null;
+    }
+
+    private static bool Duplicate(JsonElement element, HashSet<string> seen, ref List<string>? path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Duplicate(item, seen, ref path))
+                    {
+                        path!.Add($"[{index}]");
+                        return true;
+                    }
+
+                    index++;
+                }
+
+                return false;
+            case JsonValueKind.Object:
+                seen.Clear();
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!seen.Add(property.Name))
+                    {
+                        path = ["." + property.Name];
+                        return true;
+                    }
+                }
+
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (Duplicate(property.Value, seen, ref path))
+                    {
+                        path!.Add("." + property.Name);
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>Whether <paramref name="element"/> holds an unreadable string; if so, <paramref name="path"/> holds its steps, innermost first (null when it is <paramref name="element"/> itself).</summary>
     private static bool Unreadable(JsonElement element, ref List<string>? path)
     {

@@ -85,13 +85,19 @@ internal static class RequestBody
                 return (null, Invalid(where.Split('.', '[')[0], $"{(where == "body" ? "The body's JSON" : where)} holds text that is not valid Unicode: bytes that are not UTF-8, or an escaped surrogate (\\ud800-\\udfff) without its pair."), null);
             }
 
+            if (JsonText.FindDuplicate(document.RootElement) is { } duplicate)
+            {
+                var where = duplicate[2..];
+                return (null, Invalid(where.Split('.', '[')[0], $"{where} is given twice in one object; give each field once."), null);
+            }
+
             try
             {
                 var body = document.Deserialize<T>(Json)!;
                 var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
                 foreach (var field in document.RootElement.EnumerateObject())
                 {
-                    fields[field.Name] = field.Value.Clone(); // a name sent twice: the last one, as the typed reading takes it
+                    fields[field.Name] = field.Value.Clone();
                 }
 
                 return (body, null, fields);

@@ -33,6 +33,29 @@ public sealed class JsonTextTests
         Assert.Equal(path, JsonText.FindUnreadable(document.RootElement));
     }
 
+    [Theory]
+    [InlineData("{\"model\": \"a\", \"prompt\": \"x\", \"model\": \"b\"}", "$.model")]
+    [InlineData("{\"model\": \"a\", \"mod\\u0065l\": \"b\"}", "$.model")] // the same name, one of them escaped
+    [InlineData("{\"messages\": [{\"role\": \"user\"}, {\"role\": \"user\", \"content\": \"hi\", \"role\": \"system\"}]}", "$.messages[1].role")]
+    [InlineData("{\"a\": {\"b\": {\"c\": 1, \"c\": 2}}, \"d\": 3}", "$.a.b.c")]
+    public void NameGivenTwice_FoundWithItsPath(string json, string path)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Equal(path, JsonText.FindDuplicate(document.RootElement));
+    }
+
+    [Theory]
+    [InlineData("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}, \"x\": [{\"x\": 1}, {\"x\": 2}]}")] // one name in several objects
+    [InlineData("{\"Model\": \"a\", \"model\": \"b\"}")] // names differ in case
+    [InlineData("[]")]
+    public void NamesOncePerObject_NoDuplicate(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Null(JsonText.FindDuplicate(document.RootElement));
+    }
+
     [Fact]
     public void BytesNotUtf8_FoundWithTheirPath()
     {

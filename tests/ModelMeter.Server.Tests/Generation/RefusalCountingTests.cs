@@ -20,6 +20,7 @@ public sealed class RefusalCountingTests(DemoServer demo)
     [InlineData("/v1/chat/completions", "chat_completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": -5}", HttpStatusCode.BadRequest, "bad_request")]
     [InlineData("/v1/generate/demo-small", "generate", "{\"prompt\": \"hi\", \"user\": \"(idle) cpu\"}", HttpStatusCode.BadRequest, "bad_request")]
     [InlineData("/v1/generate/demo-small", "generate", "{\"prompt\": \"hi\", \"user\": \"bell\\u0007\"}", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/v1/generate/demo-small", "generate", "{\"prompt\": \"hi\", \"max_tokens\": 1, \"max_tokens\": 900}", HttpStatusCode.BadRequest, "bad_request")]
     public async Task Refusal_OfAKnownModel_CountedOnce(string route, string endpoint, string body, HttpStatusCode status, string reason)
     {
         var series = $"model_request_errors_total{{model_name=\"demo-small\",endpoint=\"{endpoint}\",reason=\"{reason}\"}}";

@@ -152,6 +152,8 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [InlineData("/v1/responses", "{\"model\": \"demo-small\", \"input\": \"a\\ud800\"}", HttpStatusCode.BadRequest, "input")]
     [InlineData("/v1/embeddings", "{\"model\": \"demo-small\", \"input\": [\"ok\", \"\\udfff\"]}", HttpStatusCode.BadRequest, "input")]
     [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"stream\": true, \"stream_options\": 5}", HttpStatusCode.BadRequest, "stream_options")]
+    [InlineData("/v1/completions", "{\"model\": \"demo-small\", \"prompt\": \"hi\", \"model\": \"demo-large\"}", HttpStatusCode.BadRequest, "model")] // was served by demo-large
+    [InlineData("/v1/chat/completions", "{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"role\": \"system\"}]}", HttpStatusCode.BadRequest, "messages")]
     [InlineData("/v1/chat/completions", "{\"model\": \"gpt-nope\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", HttpStatusCode.NotFound, "model")]
     public async Task OpenAiRoutes_BadInput_AnswerOpenAiErrorNamingTheField(string route, string body, HttpStatusCode status, string? field)
     {
