@@ -22,6 +22,11 @@ internal static class CostEndpoints
                 return Problems.Unauthorized(http, "The cost API needs the admin key: Authorization: Bearer <admin key>.");
             }
 
+            if (http.GetEndpoint()?.Metadata.GetMetadata<QueryParameters>() is { } parameters && parameters.Check(http.Request.Query, http.Request.Path) is { } unknown)
+            {
+                return unknown;
+            }
+
             try
             {
                 return await next(context);
@@ -32,10 +37,10 @@ internal static class CostEndpoints
             }
         });
 
-        costs.MapGet("/summary", SummaryAsync);
-        costs.MapGet("/timeseries", TimeseriesAsync);
+        costs.MapGet("/summary", SummaryAsync).WithMetadata(new QueryParameters("from", "to", "by", "idle", "limit", "model", "tenant"));
+        costs.MapGet("/timeseries", TimeseriesAsync).WithMetadata(new QueryParameters("from", "to", "by", "step", "limit", "model", "tenant"));
         costs.MapDashboardData();
-        costs.MapGet("/forecast", ForecastAsync);
+        costs.MapGet("/forecast", ForecastAsync).WithMetadata(new QueryParameters());
     }
 
     /// <summary>Cost grouped by model, endpoint, tenant, user, device, day or node over a window; idle separate, shared or left out.</summary>

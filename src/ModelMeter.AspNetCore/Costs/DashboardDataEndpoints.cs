@@ -19,10 +19,10 @@ internal static class DashboardDataEndpoints
 {
     public static void MapDashboardData(this RouteGroupBuilder costs)
     {
-        costs.MapGet("/stats", StatsAsync);
-        costs.MapGet("/budgets", BudgetsAsync);
-        costs.MapGet("/devices", Devices);
-        costs.MapGet("/activity", ActivityAsync);
+        costs.MapGet("/stats", StatsAsync).WithMetadata(new QueryParameters("from", "to"));
+        costs.MapGet("/budgets", BudgetsAsync).WithMetadata(new QueryParameters());
+        costs.MapGet("/devices", Devices).WithMetadata(new QueryParameters());
+        costs.MapGet("/activity", ActivityAsync).WithMetadata(new QueryParameters("from", "to", "step", "model"));
     }
 
     /// <summary>

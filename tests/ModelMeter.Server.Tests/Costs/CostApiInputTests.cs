@@ -34,6 +34,23 @@ public sealed class CostApiInputTests(DemoServer demo)
         Assert.Equal(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
+    [Theory]
+    [InlineData("/api/costs/summary?since=2026-11-01T00:00:00Z", "since", "(the window's start is from)")] // the report command's word: was the last day, silently
+    [InlineData("/api/costs/timeseries?step=1h&until=2026-11-01T00:00:00Z", "until", "(the window's end is to)")]
+    [InlineData("/api/costs/stats?model=demo-small", "model", "it takes from, to")]
+    [InlineData("/api/costs/activity?by=tenant", "by", "it takes from, to, step, model")]
+    [InlineData("/api/costs/forecast?from=2026-11-01T00:00:00Z", "from", "it takes no parameters")]
+    [InlineData("/api/costs/summary?BY=tenant&models=demo-small", "models", "it takes from, to, by, idle, limit, model, tenant")] // names in any case, as the values are read
+    public async Task UnknownParameter_Answers400NamingItAndWhatTheRouteTakes(string url, string field, string said)
+    {
+        using var response = await _server.Client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains(said, problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task ByUser_OverTheLimit_KeepsTheCostliestAndSumsTheRestAsOther()
     {
