@@ -51,7 +51,11 @@ public static class ModelMeterServer
         builder.Services.AddOnnx();
         builder.Services.AddHostedService<AnonymousRemoteGuard>();
         var maxBody = configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+        if (maxBody >= 1)
+        {
+            // Kestrel throws on a negative limit as its options are made; below 1 the validator names the setting instead.
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+        }
         return builder;
     }
 

@@ -46,6 +46,7 @@ public sealed class StartupFailureTests : IDisposable
     [InlineData("ModelMeter:Tenants:acme:RequestsPerMinute=lots", "ModelMeter:Tenants:acme:RequestsPerMinute: 'lots' is not a whole number.")]
     [InlineData("ModelMeter:Devices:cpu:HourlyUsd=1e400", "ModelMeter:Devices:cpu:HourlyUsd: Infinity is not a price; it must be a finite number, zero or more.")] // read as infinity
     [InlineData("ModelMeter:Devices:cpu:Energy:BusyWatts=1e400", "ModelMeter:Devices:cpu:Energy:BusyWatts: Infinity must be a finite number, zero or more.")]
+    [InlineData("ModelMeter:Limits:MaxBodyBytes=-5", "ModelMeter:Limits:MaxBodyBytes: -5 must be at least 1.")] // was Kestrel's unhandled exception
     [InlineData("ModelMeter:Allocation:Method=SharedTime,Latency", "ModelMeter:Allocation:Method: 'SharedTime,Latency' is not one of SharedTime, Latency.")] // the binder took it as Latency
     public async Task ValueOfTheWrongKind_ExitsWith1_NamingTheKeyAndWhatItShouldHold(string setting, string message)
     {
