@@ -27,6 +27,12 @@ public static class ModelMeterServer
             builder.WebHost.UseUrls(ListenAddresses.Default);
         }
 
+        if (addresses.Select(ListenAddresses.Problem).OfType<string>().FirstOrDefault() is { } badAddress)
+        {
+            throw new InvalidOperationException(
+                $"ModelMeter could not listen: {badAddress} (from --urls, ASPNETCORE_URLS, Urls or Kestrel:Endpoints); e.g. --urls http://127.0.0.1:8000");
+        }
+
         var loopbackOnly = addresses.All(ListenAddresses.IsLoopback);
         var auth = configuration.GetSection($"{ModelMeterOptions.Section}:Auth").Get<AuthOptions>() ?? new AuthOptions();
         if (!loopbackOnly && !auth.Enabled && !auth.AllowAnonymousRemote)

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
 
 namespace ModelMeter.Server.Hosting;
 
@@ -32,6 +33,36 @@ internal static class ListenAddresses
 
         // Ports alone bind every interface.
         return [.. Ports(configuration["http_ports"], "http"), .. Ports(configuration["https_ports"], "https")];
+    }
+
+    /// <summary>
+    /// What is wrong with <paramref name="address"/> as a place to listen, or null when Kestrel can take it: an
+    /// <c>http://</c> or <c>https://</c> URL (a host, <c>*</c>, <c>+</c> or <c>unix:/path</c>) with a port from 0 to 65535.
+    /// Kestrel itself finds these only when it binds, with an unhandled exception.
+    /// </summary>
+    public static string? Problem(string address)
+    {
+        if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !address.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{address}' is not an http:// or https:// URL";
+        }
+
+        try
+        {
+            var binding = BindingAddress.Parse(address);
+            return binding switch
+            {
+                { IsUnixPipe: true } => null,
+                // A port that is not a number is read as part of the host, which Kestrel binds on every interface, port 80.
+                { Host: var host } when host.Contains(':') && !(host.StartsWith('[') && host.EndsWith(']')) => $"'{address}' has a port that is not a number",
+                { Port: < 0 or > IPEndPoint.MaxPort } => $"'{address}' has port {binding.Port}; a port is 0 to {IPEndPoint.MaxPort}",
+                _ => null,
+            };
+        }
+        catch (FormatException)
+        {
+            return $"'{address}' is not a URL to listen on";
+        }
     }
 
     /// <summary>Whether <paramref name="url"/> (as Kestrel reports or is given it) is on loopback only; wildcards and other hosts are not.</summary>

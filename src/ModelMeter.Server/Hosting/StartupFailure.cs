@@ -43,7 +43,8 @@ internal static class StartupFailure
             + NoSettingsFile(contentRoot),
         IOException { InnerException: AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } } inUse =>
             $"ModelMeter could not listen: {inUse.Message} Another process holds that port: stop it, or start on another one, e.g. --urls http://127.0.0.1:8001",
-        InvalidOperationException { Message: var message } when message.StartsWith("ModelMeter:", StringComparison.Ordinal) => message,
+        InvalidOperationException { Message: var message } when message.StartsWith("ModelMeter:", StringComparison.Ordinal)
+            || message.StartsWith("ModelMeter could not listen:", StringComparison.Ordinal) => message,
         InvalidOperationException when ModelMeter.AspNetCore.Configuration.ConfigurationErrors.Describe(failure) is { } problem =>
             $"ModelMeter's configuration has a problem; nothing was started:\n  {problem}",
         AggregateException { InnerExceptions: [var only] } => Describe(only, contentRoot),

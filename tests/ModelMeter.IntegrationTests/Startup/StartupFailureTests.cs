@@ -39,6 +39,19 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Theory]
+    [InlineData("http://127.0.0.1:99999", "'http://127.0.0.1:99999' has port 99999")]
+    [InlineData("127.0.0.1:8000", "'127.0.0.1:8000' is not an http:// or https:// URL")]
+    public async Task UrlsThatAreNoAddress_ExitsWith1_SayingWhy(string urls, string message)
+    {
+        // Kestrel found these only when binding, and ended the process with an unhandled exception (134).
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", urls);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"ModelMeter could not listen: {message}", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
     [InlineData("ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // the binder drops the device
     [InlineData("ModelMeter:Models:demo-small:MaxBatch=many", "ModelMeter:Models:demo-small:MaxBatch: 'many' is not a whole number.")] // a backend's own key
