@@ -122,24 +122,44 @@ internal static class RequestBody
             ? $"{field} is {sent}; it must be a whole number from {range.Min} to {range.Max}."
             : $"{field} must be {WholeNumber}, written without a fraction or exponent, not {sent}.";
 
-    /// <summary>The type a top-level field is read as (nullable or not), or null for one <typeparamref name="T"/> does not have.</summary>
+    /// <summary>
+    /// The type a field is read as (nullable or not), by its path: a top-level one, or one inside objects and lists
+    /// (<c>stream_options.include_usage</c>, <c>messages[0].role</c>); null for one <typeparamref name="T"/> does not have.
+    /// </summary>
     private static Type? TypeOf<T>(string field)
     {
-        var name = field.Split('.', '[')[0];
-        var property = typeof(T).GetProperties().FirstOrDefault(p => Json.PropertyNamingPolicy!.ConvertName(p.Name) == name);
-        return property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        Type? type = typeof(T);
+        foreach (var step in field.Split('.'))
+        {
+            var name = step.Split('[')[0];
+            var property = type?.GetProperties().FirstOrDefault(p =>
+                (p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), true) is [System.Text.Json.Serialization.JsonPropertyNameAttribute named]
+                    ? named.Name : Json.PropertyNamingPolicy!.ConvertName(p.Name)) == name);
+            type = property is null ? null : Unwrapped(property.PropertyType);
+            for (var i = step.Count(c => c == '['); i > 0 && type is not null; i--)
+            {
+                // An item of a list: the list's element type.
+                type = type.IsArray ? Unwrapped(type.GetElementType()!)
+                    : type.GetInterfaces().Append(type).FirstOrDefault(t => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } list
+                        ? Unwrapped(list.GetGenericArguments()[0]) : null;
+            }
+        }
+
+        return type;
+
+        static Type Unwrapped(Type type) => Nullable.GetUnderlyingType(type) ?? type;
     }
 
     /// <summary>What a field should hold, in JSON's words (never .NET type names).</summary>
     private static string Expected(string field, Type? type)
     {
-        return field.Contains('.') || field.Contains('[') ? "well-formed (see the API's description of it)"
-            : type == typeof(int) || type == typeof(long) ? WholeNumber
+        return type == typeof(int) || type == typeof(long) ? WholeNumber
             : type == typeof(double) ? "a number"
             : type == typeof(string) ? "a string"
             : type == typeof(bool) ? "true or false"
             : type is not null && type.IsAssignableTo(typeof(System.Collections.IEnumerable)) ? "a list"
             : type is { IsClass: true } ? "an object"
+            : field.Contains('.') || field.Contains('[') ? "well-formed (see the API's description of it)"
             : "a valid value";
     }
 

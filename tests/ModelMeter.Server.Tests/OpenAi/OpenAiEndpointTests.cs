@@ -169,4 +169,18 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
 
         Assert.DoesNotContain("gpt-nope", await _server.Client.GetStringAsync("/metrics"));
     }
+
+    [Theory]
+    [InlineData("{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": true, \"stream_options\": {\"include_usage\": \"yes\"}}", "stream_options.include_usage", "must be true or false")]
+    [InlineData("{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": 5, \"content\": \"hi\"}]}", "messages[1].role", "must be a string")]
+    public async Task NestedFieldOfTheWrongType_TheMessageSaysWhatItHolds(string body, string field, string said)
+    {
+        // Was "must be well-formed (see the API's description of it)" for any field inside an object or a list.
+        using var response = await _server.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal(field, error.GetProperty("param").GetString());
+        Assert.Equal($"{field} {said}.", error.GetProperty("message").GetString());
+    }
 }
