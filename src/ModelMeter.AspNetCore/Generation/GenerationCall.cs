@@ -67,7 +67,7 @@ public sealed record GenerationCall(string Model, string Endpoint, Caller Caller
 public sealed record Caller(string? Authorization, string? Tenant, string? User)
 {
     /// <summary>
-    /// The name of a who-pays header (<c>X-Tenant</c>, <c>X-User</c>) the request gives more than once, or null: ASP.NET
+    /// The name of a who-pays header (<c>X-User</c>, else <c>X-Tenant</c>) the request gives more than once, or null: ASP.NET
     /// Core joins repeated values with commas, so <c>X-User: a</c> twice would be read as the user <c>a,a</c>.
     /// </summary>
     public string? Repeated { get; init; }
@@ -76,6 +76,6 @@ public sealed record Caller(string? Authorization, string? Tenant, string? User)
     public static Caller Of(Microsoft.AspNetCore.Http.IHeaderDictionary headers) =>
         new(headers.Authorization.ToString(), headers["X-Tenant"].ToString(), headers["X-User"].ToString())
         {
-            Repeated = headers["X-Tenant"].Count > 1 ? "X-Tenant" : headers["X-User"].Count > 1 ? "X-User" : null,
+            Repeated = headers["X-User"].Count > 1 ? "X-User" : headers["X-Tenant"].Count > 1 ? "X-Tenant" : null,
         };
 }

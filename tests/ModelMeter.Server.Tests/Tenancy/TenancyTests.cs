@@ -163,23 +163,40 @@ public sealed class TenancyTests
     {
         // Two header lines, as a raw client or a proxy that adds its own may send them: ASP.NET Core would join them as "ann,bob".
         await using var server = await RunningServer.StartAsync(RunningServer.DemoSettings());
-        var address = server.Client.BaseAddress!;
-        const string body = "{\"prompt\": \"hi\", \"max_tokens\": 2}";
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(address.Host, address.Port);
-        var stream = socket.GetStream();
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
-            $"POST /v1/generate/demo-small HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\n{header}: ann\r\n{header}: bob\r\n" +
-            $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
-        var answer = await new StreamReader(stream).ReadToEndAsync(deadline.Token);
+        var answer = await SendRawAsync(server, $"{header}: ann\r\n{header}: bob\r\n");
 
         Assert.StartsWith("HTTP/1.1 400 ", answer);
         var problem = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement; // the body, chunked or not
         Assert.Equal(header, problem.GetProperty("field").GetString());
         Assert.Contains("more than once", problem.GetProperty("detail").GetString());
         Assert.Empty(LedgerFile.Rows(server.LedgerPath, "SELECT tenant FROM requests", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public async Task AuthOn_XTenantGivenTwice_IsNotReadSoNotRefused()
+    {
+        await using var server = await StartWithAuthAsync();
+
+        var answer = await SendRawAsync(server, $"Authorization: Bearer {AcmeKey}\r\nX-Tenant: ann\r\nX-Tenant: bob\r\n");
+
+        Assert.StartsWith("HTTP/1.1 200 ", answer);
+        Assert.Equal(["acme"], LedgerFile.Rows(server.LedgerPath, "SELECT tenant FROM requests", r => r.GetString(0)));
+    }
+
+    /// <summary>A generation request written by hand, with <paramref name="headers"/> as given (lines ending in CRLF); the whole answer.</summary>
+    private static async Task<string> SendRawAsync(RunningServer server, string headers)
+    {
+        var address = server.Client.BaseAddress!;
+        const string body = "{\"prompt\": \"hi\", \"max_tokens\": 2}";
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /v1/generate/demo-small HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\n{headers}" +
+            $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await new StreamReader(stream).ReadToEndAsync(deadline.Token);
     }
 
     private static Task<RunningServer> StartWithAuthAsync()
