@@ -30,7 +30,7 @@ public static class ModelMeterServer
         if (addresses.Select(ListenAddresses.Problem).OfType<string>().FirstOrDefault() is { } badAddress)
         {
             throw new InvalidOperationException(
-                $"ModelMeter could not listen: {badAddress} (from --urls, ASPNETCORE_URLS, Urls or Kestrel:Endpoints); e.g. --urls http://127.0.0.1:8000");
+                $"ModelMeter could not listen: {badAddress} (from --urls, ASPNETCORE_URLS, Urls, Kestrel:Endpoints or ASPNETCORE_HTTP_PORTS); e.g. --urls http://127.0.0.1:8000");
         }
 
         var loopbackOnly = addresses.All(ListenAddresses.IsLoopback);
