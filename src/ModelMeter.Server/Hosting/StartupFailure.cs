@@ -8,7 +8,7 @@ namespace ModelMeter.Server.Hosting;
 /// <summary>
 /// Start-up failures a user can fix, in one message that says what to do (the program prints it and exits with 1, no
 /// stack trace): the port is taken, the configuration is wrong, the ledger cannot be opened, auth would be off beyond
-/// loopback. Anything else is a bug and keeps its stack trace.
+/// loopback, an https:// address has no certificate. Anything else is a bug and keeps its stack trace.
 /// </summary>
 internal static class StartupFailure
 {
@@ -47,6 +47,10 @@ internal static class StartupFailure
             || message.StartsWith("ModelMeter could not listen:", StringComparison.Ordinal) => message,
         InvalidOperationException when ModelMeter.AspNetCore.Configuration.ConfigurationErrors.Describe(failure) is { } problem =>
             $"ModelMeter's configuration has a problem; nothing was started:\n  {problem}",
+        // An https:// address without a certificate: Kestrel's own message, without its stack trace, and what to do.
+        InvalidOperationException https when https.TargetSite?.DeclaringType?.FullName == "Microsoft.AspNetCore.Hosting.ListenOptionsHttpsExtensions" =>
+            $"ModelMeter could not listen on HTTPS: {https.Message.Split('\n')[0]} Give Kestrel a certificate "
+            + "(Kestrel:Certificates:Default:Path, with :Password or :KeyPath), or listen on http://127.0.0.1 behind a proxy that ends TLS.",
         AggregateException { InnerExceptions: [var only] } => Describe(only, contentRoot),
         _ => null,
     };

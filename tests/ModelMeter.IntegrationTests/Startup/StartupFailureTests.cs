@@ -51,6 +51,21 @@ public sealed class StartupFailureTests : IDisposable
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Fact]
+    public async Task HttpsWithoutACertificate_ExitsWith1_SayingWhatToGive()
+    {
+        // HOME is a new folder, so no developer certificate is found whatever this machine has.
+        var home = Directory.CreateDirectory(Path.Combine(_directory, "home")).FullName;
+
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, new Dictionary<string, string> { ["HOME"] = home },
+            ServerAssembly, "--urls", $"https://127.0.0.1:{FreePorts.Next()}");
+
+        Assert.Equal(1, code); // was 134, Kestrel's unhandled exception
+        Assert.Contains("ModelMeter could not listen on HTTPS: Unable to configure HTTPS endpoint.", output);
+        Assert.Contains("Kestrel:Certificates:Default:Path", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Theory]
     [InlineData("ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
     [InlineData("ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // the binder drops the device
