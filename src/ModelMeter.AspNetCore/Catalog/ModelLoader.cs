@@ -10,14 +10,39 @@ namespace ModelMeter.AspNetCore.Catalog;
 internal sealed partial class ModelLoader(
     IOptions<ModelMeterOptions> options, ModelSections sections, ModelCatalog catalog, IEnumerable<IModelBackendFactory> factories, TimeProvider time, ILogger<ModelLoader> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAllAsync(stoppingToken), stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAllAsync(stoppingToken), CancellationToken.None);
+
+    /// <summary>
+    /// Stops loading and waits (30 s at most) for a model part-way through it. A host that fails to start (a port in use,
+    /// a bad certificate) is disposed without being stopped, and the process then exits: with a model still loading, its
+    /// thread was inside ONNX Runtime's native code as the process tore the library down, and 2 in 24 such exits here ended
+    /// in SIGSEGV or SIGABRT instead of exit code 1.
+    /// </summary>
+    public override void Dispose()
+    {
+        base.Dispose(); // cancels the loading
+        try
+        {
+            ExecuteTask?.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // Cancelled, or a load failed: either way nothing is loading now.
+        }
+    }
 
     private async Task LoadAllAsync(CancellationToken stoppingToken)
     {
         var failed = false;
         foreach (var (name, model) in options.Value.Models)
         {
-            stoppingToken.ThrowIfCancellationRequested();
+            if (stoppingToken.IsCancellationRequested)
+            {
+                // Stopped, or disposed after a failed start: ends quietly (a cancelled task would be logged as a critical
+                // failure by a host that was never stopped).
+                return;
+            }
+
             var factory = factories.Last(f => string.Equals(f.Name, model.Backend, StringComparison.OrdinalIgnoreCase));
             try
             {
@@ -28,7 +53,12 @@ internal sealed partial class ModelLoader(
                 catalog.Add(new ServedModel(name, backend, new ModelGate(concurrency, model.MaxQueue, batching?.MaxBatchTokens ?? long.MaxValue)));
                 LogLoaded(name, factory.Name, time.GetElapsedTime(started).TotalSeconds);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopped part-way: whatever the factory met then (its services disposed, say) is not a model that failed.
+                return;
+            }
+            catch (Exception e)
             {
                 failed = true;
                 catalog.MarkFailed(name);

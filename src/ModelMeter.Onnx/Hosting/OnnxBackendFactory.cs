@@ -97,6 +97,7 @@ public sealed partial class OnnxBackendFactory(IHostEnvironment environment, Mod
             LogDemoWritten(model, directory);
         }
 
+        cancellationToken.ThrowIfCancellationRequested(); // the server stopped while the files were written: load nothing
         var meter = services.GetService(typeof(CostMeter)) as CostMeter;
         var work = meter?.GroupOf(model);
         var lm = OnnxCausalLm.Load(directory, options.IntraOpThreads, options.AllowSpinning, sharesDevice: work is not null && meter!.ModelsOn(work.Device) > 1);

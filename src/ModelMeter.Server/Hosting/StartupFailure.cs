@@ -8,7 +8,7 @@ namespace ModelMeter.Server.Hosting;
 /// <summary>
 /// Start-up failures a user can fix, in one message that says what to do (the program prints it and exits with 1, no
 /// stack trace): the port is taken, the configuration is wrong, the ledger cannot be opened, auth would be off beyond
-/// loopback, an https:// address has no certificate. Anything else is a bug and keeps its stack trace.
+/// loopback, an https:// address has no certificate or one that cannot be loaded. Anything else is a bug and keeps its stack trace.
 /// </summary>
 internal static class StartupFailure
 {
@@ -51,9 +51,17 @@ internal static class StartupFailure
         InvalidOperationException https when https.TargetSite?.DeclaringType?.FullName == "Microsoft.AspNetCore.Hosting.ListenOptionsHttpsExtensions" =>
             $"ModelMeter could not listen on HTTPS: {https.Message.Split('\n')[0]} Give Kestrel a certificate "
             + "(Kestrel:Certificates:Default:Path, with :Password or :KeyPath), or listen on http://127.0.0.1 behind a proxy that ends TLS.",
+        // A certificate Kestrel was told to load and could not (no such file, not a certificate, a wrong password).
+        Exception certificate when ThrownWithin(certificate, "Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Certificates.CertificateConfigLoader") =>
+            $"ModelMeter could not load its HTTPS certificate: {certificate.Message} Check Kestrel:Certificates:Default:Path (or an "
+            + "endpoint's Certificate) and its :Password or :KeyPath.",
         AggregateException { InnerExceptions: [var only] } => Describe(only, contentRoot),
         _ => null,
     };
+
+    /// <summary>Whether a method of the type named <paramref name="typeFullName"/> is on <paramref name="failure"/>'s stack.</summary>
+    private static bool ThrownWithin(Exception failure, string typeFullName) =>
+        new System.Diagnostics.StackTrace(failure).GetFrames().Any(frame => frame.GetMethod()?.DeclaringType?.FullName == typeFullName);
 
     /// <summary>
     /// A hint when the folder the server started from holds no <c>appsettings.json</c> (a published server started from

@@ -67,6 +67,22 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Theory]
+    [InlineData("missing.pfx", "Could not find file")]
+    [InlineData("not-a-certificate.pfx", "")] // a file that is no certificate: the loader's own words
+    public async Task HttpsCertificateThatCannotBeLoaded_ExitsWith1_NamingTheSetting(string file, string said)
+    {
+        File.WriteAllText(Path.Combine(_directory, "not-a-certificate.pfx"), "plain text");
+
+        var (code, output) = await Tools.RunAsync("dotnet", _directory, ServerAssembly, "--urls", $"https://127.0.0.1:{FreePorts.Next()}",
+            $"--Kestrel:Certificates:Default:Path={Path.Combine(_directory, file)}");
+
+        Assert.Equal(1, code); // was 134, with the stack trace
+        Assert.Contains("ModelMeter could not load its HTTPS certificate: " + said, output);
+        Assert.Contains("Check Kestrel:Certificates:Default:Path", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("ModelMeter:Ledger:Durability=Sometimes", "ModelMeter:Ledger:Durability: 'Sometimes' is not one of Strict, Relaxed.")]
     [InlineData("ModelMeter:Devices:cpu:HourlyUsd=abc", "ModelMeter:Devices:cpu:HourlyUsd: 'abc' is not a number.")] // the binder drops the device
     [InlineData("ModelMeter:Models:demo-small:MaxBatch=many", "ModelMeter:Models:demo-small:MaxBatch: 'many' is not a whole number.")] // a backend's own key
