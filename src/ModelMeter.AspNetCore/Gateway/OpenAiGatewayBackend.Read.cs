@@ -32,6 +32,12 @@ internal partial class OpenAiGatewayBackend
             throw new JsonException($"The upstream's answer holds text that is not valid Unicode at {unreadable}.");
         }
 
+        if (Http.JsonText.FindDuplicate(raw) is { } duplicate)
+        {
+            // Billed from the last "usage", while a client's parser may read the first: the answer cannot be relayed as it is.
+            throw new JsonException($"The upstream's answer gives {duplicate} twice in one object.");
+        }
+
         var answer = raw.Deserialize<UpstreamAnswer>(UpstreamJson) ?? throw new JsonException("The upstream's answer was null.");
         return (answer, raw);
     }

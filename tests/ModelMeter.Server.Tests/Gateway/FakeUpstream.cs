@@ -142,6 +142,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 http.Response.ContentType = "application/json";
                 await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[null],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}");
                 return;
+            case "dupusage":
+                // Two usage objects: the last small, the first large.
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":900,\"total_tokens\":1800},"
+                    + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Where\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}");
+                return;
             case "badtext":
                 http.Response.ContentType = "application/json";
                 await http.Response.WriteAsync("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Where \\udfff\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}");

@@ -30,6 +30,7 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
             .OnDevice("up-auth", _upstream.BaseUrl("auth"), extra: [("ApiKeyEnv", KeyVariable), ("Retries", "0")])
             .OnDevice("up-badtext", _upstream.BaseUrl("badtext"))
             .OnDevice("up-nullchoice", _upstream.BaseUrl("nullchoice"))
+            .OnDevice("up-dupusage", _upstream.BaseUrl("dupusage"), extra: ("Retries", "0"))
             .OnDevice("up-badtexterror", _upstream.BaseUrl("badtexterror"), extra: ("Retries", "0"));
         _front = await RunningServer.StartAsync(settings.Settings, services: s => s.AddSingleton<ILoggerProvider>(_logs));
     }
@@ -153,6 +154,22 @@ public sealed class HostileUpstreamTests : IAsyncLifetime
         Assert.Equal("upstream_broken", error.GetProperty("code").GetString());
         Assert.Contains("not valid Unicode at $.choices[0].message.content", error.GetProperty("message").GetString());
         var row = LastRow("up-badtext");
+        Assert.Equal("upstream_broken", row.Status);
+        Assert.True(row.CostUsd > 0);
+        await AssertBillAddsUpAsync();
+    }
+
+    [Fact]
+    public async Task AnswerGivingUsageTwice_Answers502UpstreamBroken_ChargedForTheDeviceTime()
+    {
+        // Billed from one of them while the client's parser might read the other: not relayed.
+        using var response = await ChatAsync("up-dupusage", maxTokens: 8);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("upstream_broken", error.GetProperty("code").GetString());
+        Assert.Contains("gives $.usage twice", error.GetProperty("message").GetString());
+        var row = LastRow("up-dupusage");
         Assert.Equal("upstream_broken", row.Status);
         Assert.True(row.CostUsd > 0);
         await AssertBillAddsUpAsync();
