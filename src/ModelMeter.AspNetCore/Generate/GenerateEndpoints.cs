@@ -29,7 +29,7 @@ internal static class GenerateEndpoints
     private static async Task<IResult> GenerateAsync(string model, HttpContext http, GenerationPipeline pipeline, IOptions<ModelMeterOptions> options)
     {
         var (body, bodyError, fields) = await RequestBody.ReadWithFieldsAsync<GenerateBody>(http, options.Value.Limits.MaxBodyBytes);
-        var call = new GenerationCall(model, Endpoint, RequestBody.CallerOf(http))
+        var call = new GenerationCall(model, Endpoint, Caller.Of(http.Request.Headers))
         {
             BodyError = bodyError ?? UnknownField(fields),
             Prompt = body?.Prompt is { } prompt ? Prompt.FromText(prompt) : null,

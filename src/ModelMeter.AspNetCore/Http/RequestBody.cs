@@ -166,7 +166,4 @@ internal static class RequestBody
     private static GenerationError TooLarge(long limit) => new(GenerationErrorKind.TooLarge, $"The body is over the limit of {limit} bytes.");
 
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
-
-    /// <summary>The <see cref="Caller"/> of a request: its credentials and who-pays headers.</summary>
-    public static Caller CallerOf(HttpContext http) => Caller.Of(http.Request.Headers);
 }

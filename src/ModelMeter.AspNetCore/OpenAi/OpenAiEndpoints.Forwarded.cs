@@ -22,7 +22,7 @@ internal static partial class OpenAiEndpoints
         }
 
         var (prompt, promptError) = ForwardedInputs.Read(body.Input, "input");
-        var call = new GenerationCall(model, Embeddings, RequestBody.CallerOf(http))
+        var call = new GenerationCall(model, Embeddings, Caller.Of(http.Request.Headers))
         {
             Api = RequestApi.Embeddings,
             BodyError = promptError,
@@ -49,7 +49,7 @@ internal static partial class OpenAiEndpoints
         }
 
         var (prompt, promptError) = ForwardedInputs.Read(body.Input, "input", body.Instructions);
-        var call = new GenerationCall(model, Responses, RequestBody.CallerOf(http))
+        var call = new GenerationCall(model, Responses, Caller.Of(http.Request.Headers))
         {
             Api = RequestApi.Responses,
             BodyError = promptError,

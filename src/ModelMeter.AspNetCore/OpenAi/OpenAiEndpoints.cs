@@ -82,7 +82,7 @@ internal static partial class OpenAiEndpoints
             return OpenAiErrors.From(http, bodyError ?? new GenerationError(GenerationErrorKind.InvalidField, "model is required; GET /v1/models lists them.", "model"));
         }
 
-        var call = ToCall(body, fields!, model, endpoint, RequestBody.CallerOf(http));
+        var call = ToCall(body, fields!, model, endpoint, Caller.Of(http.Request.Headers));
         var chat = endpoint == ChatCompletions;
         var created = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
         if (call.Stream)

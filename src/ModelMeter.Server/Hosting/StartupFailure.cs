@@ -48,7 +48,7 @@ internal static class StartupFailure
         InvalidOperationException when ModelMeter.AspNetCore.Configuration.ConfigurationErrors.Describe(failure) is { } problem =>
             $"ModelMeter's configuration has a problem; nothing was started:\n  {problem}",
         // An https:// address without a certificate: Kestrel's own message, without its stack trace, and what to do.
-        InvalidOperationException https when https.TargetSite?.DeclaringType?.FullName == "Microsoft.AspNetCore.Hosting.ListenOptionsHttpsExtensions" =>
+        InvalidOperationException https when ThrownWithin(https, "Microsoft.AspNetCore.Hosting.ListenOptionsHttpsExtensions") =>
             $"ModelMeter could not listen on HTTPS: {https.Message.Split('\n')[0]} Give Kestrel a certificate "
             + "(Kestrel:Certificates:Default:Path, with :Password or :KeyPath), or listen on http://127.0.0.1 behind a proxy that ends TLS.",
         // A certificate Kestrel was told to load and could not (no such file, not a certificate, a wrong password).

@@ -83,6 +83,9 @@ public sealed class MeteredRequest
 
     private DateTimeOffset StartedAt => new(_startedTicks, TimeSpan.Zero);
 
+    /// <summary>When the request started on its device (meaningful once it has).</summary>
+    private DateTimeOffset DeviceStartedAt => new(_deviceStartedTicks, TimeSpan.Zero);
+
     private AllocationTicket Ticket
     {
         get => new(_ticketSnapshot, _deviceStartedTicks, _rateVersion);
@@ -223,14 +226,14 @@ public sealed class MeteredRequest
         var now = _model.Time.GetUtcNow();
         return new(
             requestId, StartedAt, now, Model, Endpoint, Tenant, User ?? "", Device,
-            InputTokens, 0, Seconds(now.UtcTicks - _startedTicks), null, reservedUsd, Ledger.LedgerRow.ProvisionalStatus, HourlyUsd, OnDevice ? Ticket.RateVersion : -1)
+            InputTokens, 0, Seconds(now.UtcTicks - _startedTicks), null, reservedUsd, Ledger.LedgerRow.ProvisionalStatus, HourlyUsd, OnDevice ? _rateVersion : -1)
         {
-            DeviceStartedAt = OnDevice ? Ticket.Started : null,
+            DeviceStartedAt = OnDevice ? DeviceStartedAt : null,
         };
     }
 
     /// <summary>The device's rate when the request started on it; 0 if it never did.</summary>
-    private double HourlyUsd => OnDevice ? _model.Device!.Rates.HourlyUsdOf(Ticket.RateVersion) : 0;
+    private double HourlyUsd => OnDevice ? _model.Device!.Rates.HourlyUsdOf(_rateVersion) : 0;
 
     /// <summary>Seconds of <paramref name="ticks"/> (a clock that stepped back gives 0).</summary>
     private static double Seconds(long ticks) => ticks > 0 ? (double)ticks / TimeSpan.TicksPerSecond : 0;
@@ -288,8 +291,8 @@ public sealed class MeteredRequest
         var latencySeconds = Seconds(endedAt.UtcTicks - _startedTicks);
         var firstToken = TimeToFirstTokenSeconds;
         _model.Metrics.GenAi.Record(_model.Model, errorType, latencySeconds, firstToken, InputTokens, OutputTokens);
-        return new RequestCharge(share.Usd, latencySeconds, firstToken, StartedAt, endedAt, HourlyUsd, OnDevice ? Ticket.RateVersion : -1,
-            OnDevice ? Ticket.Started : null)
+        return new RequestCharge(share.Usd, latencySeconds, firstToken, StartedAt, endedAt, HourlyUsd, OnDevice ? _rateVersion : -1,
+            OnDevice ? DeviceStartedAt : null)
         {
             EnergyJoules = share.Joules,
             Co2eGrams = share.Co2eGrams,
