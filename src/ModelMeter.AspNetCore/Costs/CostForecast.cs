@@ -14,22 +14,35 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
     /// <summary>The longest trailing window.</summary>
     private static readonly TimeSpan Window = TimeSpan.FromDays(7);
 
+    /// <remarks>
+    /// The present is read once: the window's hourly buckets up to now. Month to date is those buckets plus (or minus) the
+    /// closed stretch between the month's start and the window's, so a row committed while the forecast reads lands in both
+    /// figures or in neither (two reads up to now disagreed by whatever was committed between them).
+    /// </remarks>
     public static async Task<CostForecast> ComputeAsync(ILedgerReports store, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         now = now.ToUniversalTime();
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var monthEnd = monthStart.AddMonths(1);
-        var monthToDate = now > monthStart ? (await store.SummarizeAsync(monthStart, now, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd : 0;
-        var from = now - Window;
+        var from = WholeMinute(now - Window); // as the buckets start: they are whole minutes
         // Hourly buckets give both the window's cost (their sum is the summary's) and the hour of its first cost.
         var hours = await store.TimeseriesAsync(from, now, CostGrouping.Device, TimeSpan.FromHours(1), cancellationToken: cancellationToken);
         var trailing = hours.Sum(p => p.CostUsd);
+        var monthToDate = monthStart == from ? trailing
+            : monthStart < from ? await CostAsync(store, monthStart, from, cancellationToken) + trailing
+            : Math.Max(trailing - await CostAsync(store, from, monthStart, cancellationToken), 0);
         var since = await FirstCostAsync(store, hours, from, now, cancellationToken) ?? from;
         var days = Math.Max((now - since).TotalDays, 1.0 / 1440); // at least a minute
         var trailingDaily = trailing / days;
         var projected = monthToDate + trailingDaily * (monthEnd - now).TotalDays;
         return new CostForecast(monthStart, now, monthToDate, trailingDaily, projected) { TrailingDays = days };
     }
+
+    private static async Task<double> CostAsync(ILedgerReports store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        (await store.SummarizeAsync(from, to, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd;
+
+    private static DateTimeOffset WholeMinute(DateTimeOffset time) =>
+        time.Ticks % TimeSpan.TicksPerMinute == 0 ? time : new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerMinute + TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
     /// <summary>
     /// The start of the first minute in [<paramref name="from"/>, <paramref name="to"/>) with any cost (idle included, which
