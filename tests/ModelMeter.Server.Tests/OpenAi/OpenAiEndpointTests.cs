@@ -173,6 +173,7 @@ public sealed class OpenAiEndpointTests(DemoServer demo)
     [Theory]
     [InlineData("{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": true, \"stream_options\": {\"include_usage\": \"yes\"}}", "stream_options.include_usage", "must be true or false")]
     [InlineData("{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": 5, \"content\": \"hi\"}]}", "messages[1].role", "must be a string")]
+    [InlineData("{\"model\": \"demo-small\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"name\": 5}]}", "messages[0].name", "must be a string")]
     public async Task NestedFieldOfTheWrongType_TheMessageSaysWhatItHolds(string body, string field, string said)
     {
         // Was "must be well-formed (see the API's description of it)" for any field inside an object or a list.

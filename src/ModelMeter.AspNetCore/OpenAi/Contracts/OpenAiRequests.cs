@@ -48,6 +48,9 @@ internal sealed class ChatMessageBody
     public string? Role { get; set; }
 
     public JsonElement? Content { get; set; }
+
+    /// <summary>The participant's name: read only to refuse a name that is not a string (a served model's prompt does not hold it; the gateway forwards it).</summary>
+    public string? Name { get; set; }
 }
 
 /// <summary><c>stream_options</c>: <c>include_usage</c> adds a last chunk with the token counts.</summary>
