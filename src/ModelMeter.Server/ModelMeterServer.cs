@@ -56,6 +56,7 @@ public static class ModelMeterServer
         builder.Services.AddModelMeter(configuration);
         builder.Services.AddOnnx();
         builder.Services.AddHostedService<AnonymousRemoteGuard>();
+        builder.Services.AddRequestDecompression(); // gzip, br and deflate bodies, held to the body limit as decompressed
         var maxBody = configuration.GetValue<long?>($"{ModelMeterOptions.Section}:Limits:MaxBodyBytes") ?? new LimitsOptions().MaxBodyBytes;
         if (maxBody >= 1)
         {
@@ -70,6 +71,7 @@ public static class ModelMeterServer
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestDecompression();
         app.MapModelMeter();
         app.MapDemoTraffic();
         return app;

@@ -37,6 +37,13 @@ internal static class RequestBody
                 $"The body must be sent as Content-Type: application/json, not '{http.Request.ContentType}'."), null);
         }
 
+        if (http.Request.Headers.ContentEncoding is { Count: > 0 } encoding && !encoding.All(e => string.Equals(e?.Trim(), "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Still there: no decompression took the body (the ModelMeter server decodes gzip, br and deflate, and removes the header).
+            return (null, new GenerationError(GenerationErrorKind.UnsupportedMediaType,
+                $"The body is sent with Content-Encoding: {encoding}, which is not decoded here: send it uncompressed, or to the ModelMeter server compressed once with gzip, br or deflate."), null);
+        }
+
         if (http.Request.ContentLength > maxBytes)
         {
             return (null, TooLarge(maxBytes), null);
@@ -70,6 +77,11 @@ internal static class RequestBody
         catch (JsonException e)
         {
             return (null, Invalid("body", $"The body is not valid JSON: {e.Message}"), null);
+        }
+        catch (InvalidDataException e)
+        {
+            // A compressed body whose bytes are not what its Content-Encoding says.
+            return (null, Invalid("body", $"The body could not be decompressed: {e.Message}"), null);
         }
 
         using (document)
@@ -163,7 +175,7 @@ internal static class RequestBody
             : "a valid value";
     }
 
-    private static GenerationError TooLarge(long limit) => new(GenerationErrorKind.TooLarge, $"The body is over the limit of {limit} bytes.");
+    private static GenerationError TooLarge(long limit) => new(GenerationErrorKind.TooLarge, $"The body is over the limit of {limit} bytes (counted uncompressed).");
 
     private static GenerationError Invalid(string field, string message) => new(GenerationErrorKind.InvalidField, message, field);
 }

@@ -116,6 +116,49 @@ public sealed class GenerateEndpointTests(DemoServer demo)
     }
 
     [Theory]
+    [InlineData("gzip")]
+    [InlineData("br")]
+    [InlineData("deflate")]
+    public async Task Generate_CompressedBody_ReadAsTheSameRequest(string encoding)
+    {
+        var json = """{"prompt": "Compressed or not, the same request.", "max_tokens": 6, "temperature": 0}""";
+        using var plain = await PostAsync(Encoding.UTF8.GetBytes(json), null);
+        using var compressed = await PostAsync(Compress(Encoding.UTF8.GetBytes(json), encoding), encoding);
+
+        Assert.Equal(HttpStatusCode.OK, compressed.StatusCode);
+        var (expected, actual) = (await plain.Content.ReadFromJsonAsync<JsonElement>(), await compressed.Content.ReadFromJsonAsync<JsonElement>());
+        Assert.Equal(expected.GetProperty("text").GetString(), actual.GetProperty("text").GetString());
+        Assert.Equal(expected.GetProperty("input_tokens").GetInt32(), actual.GetProperty("input_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Generate_CompressedBodyOverTheLimitOnceDecompressed_Returns413()
+    {
+        // About 2 KB on the wire, 2 MiB once read: the limit holds for what the body decompresses to.
+        var json = $$"""{"prompt": "{{new string('a', 2 * 1024 * 1024)}}", "max_tokens": 2}""";
+        var gzip = Compress(Encoding.UTF8.GetBytes(json), "gzip");
+        Assert.InRange(gzip.Length, 1, 64 * 1024);
+
+        using var response = await PostAsync(gzip, "gzip");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("1048576 bytes", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("gzip", HttpStatusCode.BadRequest, "could not be decompressed")] // bytes that are not gzip
+    [InlineData("compress", HttpStatusCode.UnsupportedMediaType, "Content-Encoding: compress")] // an encoding nobody here decodes
+    public async Task Generate_BodyNotWhatItsEncodingSays_AProblemNamingIt(string encoding, HttpStatusCode status, string said)
+    {
+        using var response = await PostAsync(Encoding.UTF8.GetBytes("""{"prompt": "hi", "max_tokens": 2}"""), encoding);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(said, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
     [InlineData("/v1/generate/demo-small", "application/problem+json")]
     [InlineData("/v1/chat/completions", "application/json")]
     public async Task BodyStopsShortOfItsContentLength_Answers408_NotA500(string path, string mediaType)
@@ -277,5 +320,33 @@ public sealed class GenerateEndpointTests(DemoServer demo)
             length = 0;
             return false;
         }
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(byte[] body, string? encoding)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        if (encoding is not null)
+        {
+            content.Headers.ContentEncoding.Add(encoding);
+        }
+
+        return await _server.Client.PostAsync("/v1/generate/demo-small", content);
+    }
+
+    private static byte[] Compress(byte[] bytes, string encoding)
+    {
+        using var buffer = new MemoryStream();
+        using (Stream compressor = encoding switch
+        {
+            "gzip" => new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Optimal),
+            "br" => new System.IO.Compression.BrotliStream(buffer, System.IO.Compression.CompressionLevel.Optimal),
+            _ => new System.IO.Compression.ZLibStream(buffer, System.IO.Compression.CompressionLevel.Optimal), // HTTP's deflate is zlib
+        })
+        {
+            compressor.Write(bytes);
+        }
+
+        return buffer.ToArray();
     }
 }
