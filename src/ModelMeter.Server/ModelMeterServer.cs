@@ -15,7 +15,7 @@ public static class ModelMeterServer
     /// <c>AllowedHosts</c> defaults to the loopback names (a DNS-rebinding page gets 400). Refuses to listen beyond
     /// loopback with auth off unless <c>ModelMeter:Auth:AllowAnonymousRemote</c> is true.
     /// A <c>CollectorRegistry</c> or <see cref="TimeProvider"/> registered before this call is used instead of the defaults.
-    /// Keeps prometheus-net's meter adapter off ModelMeter's GenAI meter (<see cref="GenAiInstruments.IsNotGenAi"/>),
+    /// Keeps prometheus-net's meter adapter off ModelMeter's GenAI meter and .NET's private ones (<see cref="ExportsThroughAdapter"/>),
     /// replacing any adapter configuration made before.
     /// </summary>
     public static WebApplicationBuilder AddModelMeterServer(this WebApplicationBuilder builder)
@@ -52,7 +52,7 @@ public static class ModelMeterServer
         // every System.Diagnostics.Metrics meter. ModelMeter's GenAI histograms are for OpenTelemetry collectors and repeat
         // model_request_duration_seconds and the token counters; through the adapter each request paid about 2 µs to
         // record them again as modelmeter_gen_ai_* (measured). Other meters (ASP.NET Core's, the runtime's) are kept.
-        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = GenAiInstruments.IsNotGenAi);
+        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = ExportsThroughAdapter);
         builder.Services.AddModelMeter(configuration);
         builder.Services.AddOnnx();
         builder.Services.AddHostedService<AnonymousRemoteGuard>();
@@ -65,6 +65,14 @@ public static class ModelMeterServer
         }
         return builder;
     }
+
+    /// <summary>
+    /// What prometheus-net's meter adapter exports: every meter's instruments but ModelMeter's GenAI ones
+    /// (<see cref="GenAiInstruments.IsNotGenAi"/>) and .NET's private diagnostics (<c>Private.InternalDiagnostics.*</c>, such
+    /// as MsQuic's 26 gauges, which .NET keeps for its own use: they filled /metrics with <c>private_internaldiagnostics_*</c> series).
+    /// </summary>
+    public static bool ExportsThroughAdapter(System.Diagnostics.Metrics.Instrument instrument) =>
+        GenAiInstruments.IsNotGenAi(instrument) && !instrument.Meter.Name.StartsWith("Private.InternalDiagnostics.", StringComparison.Ordinal);
 
     /// <summary>Maps ModelMeter's routes with the host's error handling.</summary>
     public static WebApplication MapModelMeterServer(this WebApplication app)
