@@ -34,6 +34,37 @@ public sealed class SqliteLedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task Summarize_WhileRowsAreCommitted_ReadsTheLedgerAsOfOneMoment()
+    {
+        // Each commit holds a request row and an idle row of the same cost, so at any one moment the ledger's request total
+        // equals its idle total. A summary reads raw rows, hour totals and idle rows in statements of their own: they must
+        // all see the same commits.
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var at = T0.AddSeconds(i % 3600);
+                _ledger.Append([Row("a", at, 1)], [new IdleRow("gpu0", at, 1, 2.5)]);
+            }
+        });
+        try
+        {
+            for (var read = 0; read < 3000; read++)
+            {
+                var summary = _ledger.Summarize(T0.AddSeconds(-30), T0.AddHours(1).AddSeconds(30), CostGrouping.Model, IdleSharing.Separate);
+
+                Assert.Equal(summary.Rows.Where(r => !r.IsIdle).Sum(r => r.CostUsd), summary.Rows.Where(r => r.IsIdle).Sum(r => r.IdleUsd));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+    }
+
+    [Fact]
     public void Initialize_Twice_KeepsRows()
     {
         _ledger.Append([Row("a", T0, 1)], []);

@@ -8,6 +8,7 @@ public sealed partial class SqliteLedger
     public CostSummary Summarize(DateTimeOffset from, DateTimeOffset to, CostGrouping by, IdleSharing idle, CostFilter? filter = null)
     {
         using var connection = Open();
+        using var snapshot = Snapshot(connection); // requests, idle and provisional rows as of one moment
         var groups = new Dictionary<(string Key, string Device), GroupTotals>();
         foreach (var (table, lo, hi) in Segments(Ms(from), Ms(to), useRollups: by != CostGrouping.User))
         {
@@ -137,6 +138,12 @@ public sealed partial class SqliteLedger
     /// <summary>The conditions that keep the filter's rows (bound as <c>$model</c> and <c>$tenant</c>); none without a filter.</summary>
     private static string Filter(CostFilter? filter) =>
         (filter?.Model is null ? "" : " AND model = $model") + (filter?.Tenant is null ? "" : " AND tenant = $tenant");
+
+    /// <summary>
+    /// A read transaction: every statement of a report in it reads the ledger as of its first, so that rows committed while
+    /// the report reads (a request's row, the idle time that excludes it) are in all of its parts or in none.
+    /// </summary>
+    private static SqliteTransaction Snapshot(SqliteConnection connection) => connection.BeginTransaction(deferred: true);
 
     private void ForEachRow(SqliteConnection connection, string sql, long lo, long hi, Action<SqliteDataReader> read) => ForEachRow(connection, sql, lo, hi, null, read);
 

@@ -7,6 +7,7 @@ public sealed partial class SqliteLedger
     public LedgerStats Stats(DateTimeOffset from, DateTimeOffset to)
     {
         using var connection = Open();
+        using var snapshot = Snapshot(connection); // the counts by endpoint and the per-model figures of the same rows
         var (lo, hi) = (Ms(from), Ms(to));
         var endpoints = new List<EndpointStats>();
         ForEachRow(connection, """
@@ -62,6 +63,7 @@ public sealed partial class SqliteLedger
     public LedgerActivity Activity(DateTimeOffset from, DateTimeOffset to, TimeSpan step, string? model = null)
     {
         using var connection = Open();
+        using var snapshot = Snapshot(connection);
         var (lo, hi, stepMs) = (Ms(from), Ms(to), (long)step.TotalMilliseconds);
         var filter = new CostFilter(model, null);
         var bucket = $"($lo + ((ended_ms - $lo) / {stepMs}) * {stepMs})";
