@@ -32,7 +32,7 @@ public static class DemoModels
     private const string DemoMark = "\"modelmeter_demo\":";
 
     /// <summary>Marks in config.json the version of <see cref="Gpt2GraphWriter"/>'s graph a model was written with.</summary>
-    private const string GraphVersionMark = "\"modelmeter_graph\":3";
+    private const string GraphVersionMark = "\"modelmeter_graph\":4";
 
     /// <summary>Writes a GPT-2-shaped model of any shape; used by tests and benchmarks.</summary>
     /// <param name="config">Its shape.</param>

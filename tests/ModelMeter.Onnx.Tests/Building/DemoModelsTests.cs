@@ -29,11 +29,11 @@ public sealed class DemoModelsTests : IDisposable
         var config = new Gpt2Config(Layers: 1, Heads: 2, Width: 16, ContextLength: 64);
         Assert.True(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
         var configPath = Path.Combine(_directory, "config.json");
-        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"modelmeter_graph\":3,", "\"modelmeter_graph\":2,", StringComparison.Ordinal)); // as version 2 wrote it
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"modelmeter_graph\":4,", "\"modelmeter_graph\":3,", StringComparison.Ordinal)); // as version 3 wrote it
 
         Assert.True(DemoModels.EnsureWritten(config, _directory, withPast: true, seed: 3));
 
-        Assert.Contains("\"modelmeter_graph\":3", File.ReadAllText(configPath), StringComparison.Ordinal);
+        Assert.Contains("\"modelmeter_graph\":4", File.ReadAllText(configPath), StringComparison.Ordinal);
         using (var model = OnnxCausalLm.Load(_directory, 0))
         {
             Assert.True(model.AppendsPresents);
