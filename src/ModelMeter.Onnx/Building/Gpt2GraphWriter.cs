@@ -120,12 +120,12 @@ internal sealed class Gpt2GraphWriter
         var p = $"transformer.h.{i}";
 
         var x = LayerNorm(h, $"{p}.ln_1", layer.Norm1Scale, layer.Norm1Bias);
-        // Queries come out of their projection already scaled by 1/√(head width), so that no scale is left on the scores:
-        // ONNX Runtime fuses a scale there into FusedMatMul's alpha, and MLAS multiplies a row by the past keys about
-        // twice as slowly with an alpha (demo-large, 16 rows of 128 positions: 5.3 against 3.0 ms a step). The scores are
-        // those of before to float rounding (another kernel adds the products: logits within 2.3e-6 of graph 3's).
-        var scale = 1f / MathF.Sqrt(_headWidth);
-        var q = Heads(Linear(x, $"{p}.attn.q", [.. layer.Query.Select(w => w * scale)], [.. layer.QueryBias.Select(b => b * scale)], d, d));
+        // The queries are scaled by 1/√(head width) as they come out of their projection, not the scores: ONNX Runtime
+        // fuses a scale on the scores (or on the product's own inputs) into FusedMatMul's alpha, and MLAS multiplies a row
+        // by the past keys about twice as slowly with an alpha (demo-large, 16 rows of 128 positions: 5.3 against 3.0 ms
+        // a step). The weights stay as they are (bench/peers reads them). The scores are those of before to float
+        // rounding (another kernel adds the products).
+        var q = Heads(_g.Node("Mul", [Linear(x, $"{p}.attn.q", layer.Query, layer.QueryBias, d, d), _g.FloatScalar(1f / MathF.Sqrt(_headWidth))]));
         // The appending graph's presents are the new keys and values themselves.
         var k = Heads(Linear(x, $"{p}.attn.k", layer.Key, layer.KeyBias, d, d), _appends ? $"present.{i}.key" : null);
         var v = Heads(Linear(x, $"{p}.attn.v", layer.Value, layer.ValueBias, d, d), _appends ? $"present.{i}.value" : null);
