@@ -46,8 +46,8 @@ public static class DemoModels
     {
         var modelPath = Path.Combine(directory, "model.onnx");
         var configPath = Path.Combine(directory, "config.json");
-        // A model written by an earlier version of the graph (one that projected every position, or one whose presents
-        // concatenated the whole cache) is written again; the new
+        // A model written by an earlier version of the graph (one that projected every position, one whose presents
+        // concatenated the whole cache, or one that scaled the scores rather than the queries) is written again; the new
         // file replaces it by a rename, so a server loading it meanwhile reads one whole file or the other.
         var written = File.Exists(configPath) ? File.ReadAllText(configPath) : "";
         if (File.Exists(modelPath) && !written.Contains(DemoMark, StringComparison.Ordinal))
