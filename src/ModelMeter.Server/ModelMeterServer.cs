@@ -69,7 +69,7 @@ public static class ModelMeterServer
     /// <summary>
     /// What prometheus-net's meter adapter exports: every meter's instruments but ModelMeter's GenAI ones
     /// (<see cref="GenAiInstruments.IsNotGenAi"/>) and .NET's private diagnostics (<c>Private.InternalDiagnostics.*</c>, such
-    /// as MsQuic's 26 gauges, which .NET keeps for its own use: they filled /metrics with <c>private_internaldiagnostics_*</c> series).
+    /// as MsQuic's, which .NET keeps for its own use: they filled /metrics with 32 <c>private_internaldiagnostics_*</c> series).
     /// </summary>
     public static bool ExportsThroughAdapter(System.Diagnostics.Metrics.Instrument instrument) =>
         GenAiInstruments.IsNotGenAi(instrument) && !instrument.Meter.Name.StartsWith("Private.InternalDiagnostics.", StringComparison.Ordinal);

@@ -24,7 +24,7 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
         now = now.ToUniversalTime();
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var monthEnd = monthStart.AddMonths(1);
-        var from = WholeMinute(now - Window); // as the buckets start: they are whole minutes
+        var from = CeilingToMinute(now - Window); // where the buckets start: on whole minutes
         // Hourly buckets give both the window's cost (their sum is the summary's) and the hour of its first cost.
         var hours = await store.TimeseriesAsync(from, now, CostGrouping.Device, TimeSpan.FromHours(1), cancellationToken: cancellationToken);
         var trailing = hours.Sum(p => p.CostUsd);
@@ -41,8 +41,8 @@ internal sealed record CostForecast(DateTimeOffset MonthStart, DateTimeOffset No
     private static async Task<double> CostAsync(ILedgerReports store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
         (await store.SummarizeAsync(from, to, CostGrouping.Device, IdleSharing.Separate, cancellationToken: cancellationToken)).TotalUsd;
 
-    private static DateTimeOffset WholeMinute(DateTimeOffset time) =>
-        time.Ticks % TimeSpan.TicksPerMinute == 0 ? time : new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerMinute + TimeSpan.TicksPerMinute, TimeSpan.Zero);
+    private static DateTimeOffset CeilingToMinute(DateTimeOffset time) =>
+        new((time.UtcTicks + TimeSpan.TicksPerMinute - 1) / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
     /// <summary>
     /// The start of the first minute in [<paramref name="from"/>, <paramref name="to"/>) with any cost (idle included, which

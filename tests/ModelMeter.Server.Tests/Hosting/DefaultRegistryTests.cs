@@ -35,7 +35,7 @@ public sealed class DefaultRegistryTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("microsoft_aspnetcore_hosting_http_server_active_requests{http_request_method=\"POST\"", StringComparison.Ordinal));
         // ... but not ModelMeter's GenAI meter, which would repeat model_request_duration_seconds at about 2 µs a request.
         Assert.DoesNotContain(lines, l => l.StartsWith("modelmeter_gen_ai", StringComparison.Ordinal));
-        // Nor .NET's private diagnostics meters (MsQuic's gauges, 26 series of private_internaldiagnostics_*).
+        // Nor .NET's private diagnostics meters (MsQuic's: 32 series of private_internaldiagnostics_*).
         Assert.DoesNotContain(lines, l => l.StartsWith("private_internaldiagnostics", StringComparison.Ordinal));
     }
 }
